@@ -1,0 +1,89 @@
+"""The ``figcurate`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.config import ConfigError, load_config
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"{args.config}: valid")
+    if args.show:
+        print(json.dumps(json.loads(config.model_dump_json()), indent=2))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline import runner
+    from pipeline.runner import OutputExistsError
+    from stages.source_local import SourceError
+
+    config = load_config(args.config).with_overrides(output=args.output, address=args.address)
+    try:
+        stats = runner.run(config, overwrite=args.overwrite)
+    except (OutputExistsError, SourceError) as error:
+        print(f"figcurate run: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(runner.summary(stats))
+    return 0
+
+
+def _demo_corpus(args: argparse.Namespace) -> int:
+    from pipeline.demo_corpus import generate_corpus
+
+    try:
+        info = generate_corpus(args.out, articles=args.articles, seed=args.seed)
+    except ValueError as error:
+        print(f"figcurate demo-corpus: {error}", file=sys.stderr)
+        return 2
+    print(f"demo corpus in {args.out}: {info['articles']} articles, {info['article_versions']} article versions, {info['figures']} figures (seed {info['seed']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="figcurate", description="Curate PMC Open Access figures into vision-language training data.")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check a config and exit")
+    validate.add_argument("config", type=Path)
+    validate.add_argument("--show", action="store_true", help="print the config with every default filled in")
+    validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser("run", help="run the pipeline described by a config")
+    run.add_argument("config", type=Path)
+    run.add_argument("--output", type=Path, help="output folder (overrides output.path)")
+    run.add_argument("--address", help="join a running Ray cluster (overrides ray.address), e.g. 'auto'")
+    run.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in the output folder")
+    run.set_defaults(handler=_run)
+
+    demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
+    demo.add_argument("out", type=Path)
+    demo.add_argument("--articles", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=_demo_corpus)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Never let request-level logs (which can carry credentials) through.
+    for name in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

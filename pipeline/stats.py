@@ -1,0 +1,73 @@
+"""Run statistics: per-unit funnels merged into ``stats.json``, and the end-of-run summary."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+
+def merge_units(unit_records: list[dict]) -> dict:
+    """Sum the per-unit funnels (units partition the articles, so counts add up)."""
+    stages: dict[str, dict] = {}
+    for record in sorted(unit_records, key=lambda r: r["unit"]):
+        for name, counts in record["funnel"].items():
+            merged = stages.setdefault(name, {"unit": counts["unit"], "in": 0, "out": 0, "dropped": defaultdict(int)})
+            merged["in"] += counts["in"]
+            merged["out"] += counts["out"]
+            for reason, n in counts["dropped"].items():
+                merged["dropped"][reason] += n
+    for merged in stages.values():
+        merged["dropped"] = dict(sorted(merged["dropped"].items()))
+    drops: dict[str, int] = defaultdict(int)
+    for merged in stages.values():
+        for reason, n in merged["dropped"].items():
+            drops[reason] += n
+    return {
+        "units": len(unit_records),
+        "samples": sum(r["samples"] for r in unit_records),
+        "rejects": sum(r["rejects"] for r in unit_records),
+        "shard_bytes": sum(r["bytes"] for r in unit_records),
+        "stages": stages,
+        "drops_by_reason": dict(sorted(drops.items())),
+    }
+
+
+def shard_pattern(output: Path, n_shards: int) -> str:
+    if n_shards == 1:
+        return str(output / "shards" / "000000.tar")
+    return str(output / "shards" / f"{{000000..{n_shards - 1:06d}}}.tar")
+
+
+def render_summary(stats: dict, output: Path) -> str:
+    seconds = stats["timing"]["pipeline_seconds"]
+    lines = [
+        f"figcurate run {stats['run']['name']!r} finished in {stats['timing']['total_seconds']:.1f} s",
+        f"  source: {stats['source']['article_versions']} article versions from {stats['source']['root']}"
+        f" in {stats['units']} work units",
+        "",
+        f"  {'stage':<14}{'unit':<9}{'in':>8}{'out':>8}  dropped",
+    ]
+    for name, counts in stats["stages"].items():
+        dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
+        lines.append(f"  {name:<14}{counts['unit']:<9}{counts['in']:>8}{counts['out']:>8}  {dropped}")
+    rate = stats["samples"] / seconds if seconds else 0.0
+    lines += [
+        "",
+        f"  samples: {stats['samples']} in {stats['units']} shards ({stats['shard_bytes'] / 1e6:.1f} MB),"
+        f" {rate:.1f} samples/s; rejects: {stats['rejects']}",
+        "",
+        "  outputs:",
+        f"    shards   {shard_pattern(output, stats['units'])}",
+        f"    index    {output / 'index'}/  (Parquet, one row per sample)",
+        f"    rejects  {output / 'rejects'}/  (Parquet: key, stage, reason, detail)",
+        f"    stats    {output / 'stats.json'}",
+        f"    sizes    {output / 'shards' / 'sizes.json'}",
+    ]
+    return "\n".join(lines)
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

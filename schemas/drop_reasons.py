@@ -1,0 +1,31 @@
+"""The closed vocabulary of reasons a record can be dropped for.
+
+Every drop a stage records names one of these; anything else is a bug (see ``check_reason``).
+Later stages add their reasons here, never ad hoc strings in stage code.
+"""
+
+DROP_REASONS: dict[str, str] = {
+    # fetch: bytes of metadata, XML and media
+    "fetch_not_found": "an object the article needs does not exist in the source",
+    "fetch_checksum_mismatch": "the bytes read do not match the md5 in the article's metadata",
+    "fetch_too_large": "the object is larger than the configured size cap",
+    "fetch_error": "reading the object failed for another reason (detail says which)",
+    "metadata_invalid": "the article's metadata JSON is unreadable or lacks required fields",
+    # parse_jats
+    "xml_malformed": "the article XML is not well-formed",
+    "no_figures": "the article has no figures",
+    "caption_missing": "the figure has no caption text",
+    "graphic_missing": "the figure has no graphic element",
+    # images
+    "image_decode_error": "the image bytes cannot be decoded (truncated, corrupt or unknown format)",
+    "image_too_small": "the image is smaller than the configured minimum side",
+    "image_too_large": "the image exceeds the decompression-bomb pixel limit",
+    # internal
+    "stage_error": "an unexpected error in stage code for this record (a bug; detail has the traceback tail)",
+}
+
+
+def check_reason(reason: str) -> str:
+    if reason not in DROP_REASONS:
+        raise ValueError(f"unknown drop reason {reason!r}; add it to schemas/drop_reasons.py")
+    return reason

@@ -1,0 +1,112 @@
+"""Arrow schemas of the records that cross each stage boundary.
+
+Every record carries its identity (pmcid, version, figure_index, panel_index, sample_key), the
+work unit it belongs to, and three status columns. A record with ``drop_reason`` set is a
+reject: it keeps flowing (payload columns null) so that nothing is lost and the writer can
+account for it. Stages add columns; they never rename them.
+"""
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+IDENTITY = [
+    pa.field("pmcid", pa.string(), nullable=False),
+    pa.field("version", pa.int32(), nullable=False),
+    pa.field("work_unit", pa.int32(), nullable=False),
+    pa.field("figure_index", pa.int32()),
+    pa.field("panel_index", pa.int32()),
+    pa.field("sample_key", pa.string()),
+]
+
+STATUS = [
+    pa.field("drop_stage", pa.string()),
+    pa.field("drop_reason", pa.string()),
+    pa.field("drop_detail", pa.string()),
+]
+
+SOURCE = [pa.field("source_prefix", pa.string())]
+
+ARTICLE_META = [
+    pa.field("pmid", pa.string()),
+    pa.field("doi", pa.string()),
+    pa.field("title", pa.string()),
+    pa.field("citation", pa.string()),
+    pa.field("license", pa.string()),
+    pa.field("license_raw", pa.string()),
+    pa.field("is_manuscript", pa.bool_()),
+    pa.field("is_retracted", pa.bool_()),
+]
+
+MEDIA_ENTRY = pa.struct([("name", pa.string()), ("key", pa.string()), ("md5", pa.string())])
+
+FETCHED = [
+    pa.field("xml_key", pa.string()),
+    pa.field("xml_bytes", pa.binary()),
+    pa.field("media", pa.list_(MEDIA_ENTRY)),
+]
+
+FIGURE_FIELDS = [
+    pa.field("fig_id", pa.string()),
+    pa.field("label", pa.string()),
+    pa.field("caption_title", pa.string()),
+    pa.field("caption", pa.string()),
+    pa.field("mentions", pa.list_(pa.string())),
+    pa.field("graphic_href", pa.string()),
+    pa.field("media_key", pa.string()),
+    pa.field("media_md5", pa.string()),
+]
+
+MEDIA_BYTES = [pa.field("media_bytes", pa.binary())]
+
+IMAGE_FIELDS = [
+    pa.field("image_width", pa.int32()),
+    pa.field("image_height", pa.int32()),
+    pa.field("source_width", pa.int32()),
+    pa.field("source_height", pa.int32()),
+    pa.field("source_format", pa.string()),
+    pa.field("source_frames", pa.int32()),
+    pa.field("image_sha256", pa.string()),
+]
+IMAGE_BYTES = [pa.field("image", pa.binary())]
+
+SHARD_FIELDS = [pa.field("shard", pa.string())]
+
+
+def _schema(*groups: list[pa.Field]) -> pa.Schema:
+    return pa.schema([field for group in groups for field in group], metadata={"figcurate_schema_version": str(SCHEMA_VERSION)})
+
+
+ARTICLE = _schema(IDENTITY, STATUS, SOURCE)
+FETCHED_ARTICLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FETCHED)
+FIGURE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS)
+FIGURE_MEDIA = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, MEDIA_BYTES)
+SAMPLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES)
+# One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
+INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, SHARD_FIELDS)
+
+REJECT = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("pmcid", pa.string(), nullable=False),
+        pa.field("version", pa.int32(), nullable=False),
+        pa.field("figure_index", pa.int32()),
+        pa.field("panel_index", pa.int32()),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+        pa.field("source_prefix", pa.string()),
+    ],
+    metadata={"figcurate_schema_version": str(SCHEMA_VERSION)},
+)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Project ``table`` onto ``schema``: keep its columns, add missing ones as nulls, cast types."""
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)

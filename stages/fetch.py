@@ -1,0 +1,79 @@
+"""Stage ``fetch``: an article version's metadata JSON and XML bytes, checked against their md5."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from pydantic import Field
+
+from schemas.records import FETCHED_ARTICLE
+from stages.base import Drop, Row, Stage, StageSpec
+from stages.licenses import normalise_license
+from stages.registry import register
+from stages.storage import ObjectNotFound, ObjectTooLarge, md5_hex, split_object_url
+
+
+class FetchSpec(StageSpec):
+    verify_md5: bool = Field(True, description="check each object against the md5 in its metadata URL")
+    batch_size: int = 8
+
+
+def read_checked(store, key: str, md5: str | None, *, verify: bool, max_bytes: int) -> bytes:
+    """Read ``key`` or raise ``Drop`` with the fetch reason that explains the failure."""
+    try:
+        data = store.read(key, max_bytes=max_bytes)
+    except ObjectNotFound:
+        raise Drop("fetch_not_found", key) from None
+    except ObjectTooLarge as error:
+        raise Drop("fetch_too_large", str(error)) from None
+    except OSError as error:
+        raise Drop("fetch_error", f"{key}: {error}") from None
+    if verify and md5 and md5_hex(data) != md5.lower():
+        raise Drop("fetch_checksum_mismatch", f"{key}: md5 {md5_hex(data)} != expected {md5}")
+    return data
+
+
+@register
+class Fetch(Stage):
+    name = "fetch"
+    spec_type = FetchSpec
+    output_schema = FETCHED_ARTICLE
+
+    def process(self, row: Row) -> Iterable[Row]:
+        store = self.context.store()
+        prefix = row["source_prefix"]
+        meta_bytes = read_checked(store, f"metadata/{prefix}.json", None, verify=False, max_bytes=self.context.max_object_bytes)
+        try:
+            meta = json.loads(meta_bytes)
+            if not isinstance(meta, dict) or not isinstance(meta.get("xml_url"), str):
+                raise ValueError("metadata must be an object with an xml_url string")
+            xml_key, xml_md5 = split_object_url(meta["xml_url"])
+            media = [self._media_entry(url) for url in meta.get("media_urls") or []]
+        except (ValueError, KeyError, TypeError) as error:
+            raise Drop("metadata_invalid", f"{prefix}: {type(error).__name__}: {error}") from None
+        xml_bytes = read_checked(store, xml_key, xml_md5, verify=self.spec.verify_md5, max_bytes=self.context.max_object_bytes)
+        yield {
+            **row,
+            "pmid": _text(meta.get("pmid")),
+            "doi": _text(meta.get("doi")),
+            "title": _text(meta.get("title")),
+            "citation": _text(meta.get("citation")),
+            "license": normalise_license(meta.get("license_code")),
+            "license_raw": _text(meta.get("license_code")),
+            "is_manuscript": bool(meta.get("is_manuscript", False)),
+            "is_retracted": bool(meta.get("is_retracted", False)),
+            "xml_key": xml_key,
+            "xml_bytes": xml_bytes,
+            "media": media,
+        }
+
+    @staticmethod
+    def _media_entry(url: str) -> dict:
+        key, md5 = split_object_url(url)
+        return {"name": PurePosixPath(key).name, "key": key, "md5": md5}
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,118 @@
+"""Stage ``parse_jats``: article XML -> one record per figure, with caption and in-text mentions.
+
+Good enough for well-formed PMC-style articles; the faithful parser (fig-groups, sub-articles,
+alternatives, labels in odd places) replaces the figure finding here without changing the schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from lxml import etree
+
+from schemas.keys import sample_key
+from schemas.records import FIGURE
+from stages.base import Drop, Row, Stage, StageSpec
+from stages.jats_text import XLINK_HREF, element_text, local_name, normalise_space, parse_xml
+from stages.registry import register
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+# Figures that are not figures for our purposes live inside these.
+_NOT_FIGURE_PARENTS = {"table-wrap", "disp-formula", "supplementary-material"}
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+
+
+class ParseJatsSpec(StageSpec):
+    batch_size: int = 8
+
+
+@register
+class ParseJats(Stage):
+    name = "parse_jats"
+    spec_type = ParseJatsSpec
+    output_schema = FIGURE
+
+    def process(self, row: Row) -> Iterable[Row]:
+        try:
+            root = parse_xml(row["xml_bytes"])
+        except etree.XMLSyntaxError as error:
+            raise Drop("xml_malformed", f"{row['xml_key']}: {error}") from None
+        figures = [fig for fig in root.iter("fig") if not _inside_non_figure(fig)]
+        if not figures:
+            raise Drop("no_figures", row["xml_key"])
+        mentions = collect_mentions(root)
+        article = {k: v for k, v in row.items() if k not in ("xml_bytes", "xml_key", "media")}
+        media_by_name = {entry["name"]: entry for entry in row["media"] or []}
+        for index, fig in enumerate(figures, start=1):
+            yield self._figure_record(article, index, fig, mentions, media_by_name)
+
+    def _figure_record(self, article: Row, index: int, fig, mentions: dict[str, list[str]], media_by_name: dict) -> Row:
+        fig_id = fig.get("id") or f"fig{index}"
+        record = {
+            **article,
+            "figure_index": index,
+            "sample_key": sample_key(article["pmcid"], article["version"], index),
+            "fig_id": fig_id,
+            "label": element_text(fig.find("label")) or None,
+            "mentions": mentions.get(fig_id, []),
+        }
+        caption = fig.find("caption")
+        title = element_text(caption.find("title")) if caption is not None else ""
+        paragraphs = [element_text(p) for p in caption.iter("p")] if caption is not None else []
+        text = normalise_space(" ".join([title, *paragraphs]))
+        record.update(caption_title=title or None, caption=text or None)
+        if not text:
+            return self.dropped(record, "caption_missing", f"{fig_id} has no caption text")
+        graphic = fig.find(".//graphic")
+        href = graphic.get(XLINK_HREF) if graphic is not None else None
+        if not href:
+            return self.dropped(record, "graphic_missing", f"{fig_id} has no graphic")
+        entry = resolve_media(href, media_by_name)
+        record["graphic_href"] = href
+        if entry is None:
+            # Not listed in the metadata: try the conventional name; fetch_media records it if absent.
+            record["media_key"] = f"{article['source_prefix']}/{href}.jpg"
+        else:
+            record.update(media_key=entry["key"], media_md5=entry["md5"])
+        return record
+
+
+def _inside_non_figure(fig) -> bool:
+    return any(local_name(parent) in _NOT_FIGURE_PARENTS for parent in fig.iterancestors())
+
+
+def resolve_media(href: str, media_by_name: dict[str, dict]) -> dict | None:
+    """The full-size file for a graphic href (which has no extension and may contain dots).
+
+    ``<href>.jpg`` first, then other raster formats; never the ``.gif`` thumbnail when a
+    full-size file exists.
+    """
+    if href in media_by_name and PurePosixPath(href).suffix.lower() in _IMAGE_EXTENSIONS:
+        return media_by_name[href]
+    for extension in _IMAGE_EXTENSIONS:
+        for name in (href + extension, href + extension.upper()):
+            if name in media_by_name:
+                return media_by_name[name]
+    return media_by_name.get(href + ".gif")
+
+
+def collect_mentions(root) -> dict[str, list[str]]:
+    """Figure id -> the sentences of the body that cite it through ``<xref ref-type="fig">``."""
+    mentions: dict[str, list[str]] = {}
+    for paragraph in root.iter("p"):
+        xrefs = [x for x in paragraph.iter("xref") if x.get("ref-type") == "fig"]
+        if not xrefs or any(local_name(a) == "caption" for a in paragraph.iterancestors()):
+            continue
+        sentences = _SENTENCE_END.split(element_text(paragraph))
+        for xref in xrefs:
+            cited = element_text(xref)
+            sentence = next((s for s in sentences if cited and cited in s), None)
+            if sentence is None:
+                continue
+            for rid in (xref.get("rid") or "").split():
+                bucket = mentions.setdefault(rid, [])
+                if sentence not in bucket:
+                    bucket.append(sentence)
+    return mentions

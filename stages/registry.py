@@ -1,0 +1,21 @@
+"""Stages by name, filled at import time so that Ray workers see the same table as the driver."""
+
+from __future__ import annotations
+
+from stages.base import Stage
+
+STAGES: dict[str, type[Stage]] = {}
+
+
+def register(stage: type[Stage]) -> type[Stage]:
+    if stage.name in STAGES:
+        raise ValueError(f"stage {stage.name!r} registered twice")
+    STAGES[stage.name] = stage
+    return stage
+
+
+def load_all() -> dict[str, type[Stage]]:
+    """Import every stage module (each registers itself) and return the registry."""
+    from stages import fetch, fetch_media, images, parse_jats  # noqa: F401
+
+    return STAGES

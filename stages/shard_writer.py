@@ -1,0 +1,217 @@
+"""The shard writer: one work unit's records -> a verified WebDataset tar, index and rejects parts.
+
+Runs on a Ray Data group (all records of one work unit, live and dropped). Each unit writes
+``shards/<unit>.tar`` (built in a temp file, read back and counted, then renamed into place),
+``index/<unit>.parquet``, ``rejects/<unit>.parquet`` and last ``units/<unit>.json``, its stats
+and completion record. Names come from the unit number only, so a retried task overwrites its
+own earlier output instead of duplicating it. Tar headers are fixed (mtime, owner, mode), so the
+same records always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.keys import article_key
+from schemas.records import INDEX, REJECT, SCHEMA_VERSION, conform
+
+FIXED_MTIME = 0
+MEMBER_EXTENSIONS = ("jpg", "txt", "json")
+# (stage name, unit it counts in) in flow order; see ``unit_funnel``.
+StageUnits = list[tuple[str, str]]
+
+
+class ShardVerificationError(Exception):
+    pass
+
+
+def shard_name(unit: int) -> str:
+    return f"{unit:06d}"
+
+
+def sample_metadata(row: dict) -> dict:
+    """What a trainer or analyst can know about a sample without opening other files."""
+    return {
+        "key": row["sample_key"],
+        "schema_version": SCHEMA_VERSION,
+        "pmcid": row["pmcid"],
+        "version": row["version"],
+        "pmid": row["pmid"],
+        "doi": row["doi"],
+        "title": row["title"],
+        "license": row["license"],
+        "license_raw": row["license_raw"],
+        "figure_index": row["figure_index"],
+        "panel_index": row["panel_index"],
+        "fig_id": row["fig_id"],
+        "label": row["label"],
+        "caption_title": row["caption_title"],
+        "caption": row["caption"],
+        "mentions": row["mentions"] or [],
+        "image": {
+            "width": row["image_width"],
+            "height": row["image_height"],
+            "source_width": row["source_width"],
+            "source_height": row["source_height"],
+            "source_format": row["source_format"],
+            "source_frames": row["source_frames"],
+            "sha256": row["image_sha256"],
+        },
+        "provenance": {"prefix": row["source_prefix"], "media_key": row["media_key"], "media_md5": row["media_md5"]},
+    }
+
+
+def sample_members(row: dict) -> list[tuple[str, bytes]]:
+    key = row["sample_key"]
+    return [
+        (f"{key}.jpg", row["image"]),
+        (f"{key}.txt", row["caption"].encode("utf-8")),
+        (f"{key}.json", json.dumps(sample_metadata(row), ensure_ascii=False, sort_keys=True).encode("utf-8")),
+    ]
+
+
+def write_tar(path: Path, samples: list[dict]) -> None:
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for row in samples:
+            for name, data in sample_members(row):
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o444
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                tar.addfile(info, io.BytesIO(data))
+
+
+def verify_tar(path: Path, expected_keys: list[str]) -> None:
+    """Read the tar back: every sample present once, in order, with all members, JSON that parses."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    order: list[str] = []
+    with tarfile.open(path, "r") as tar:
+        for member in tar:
+            if not member.isfile():
+                raise ShardVerificationError(f"{path}: non-file member {member.name}")
+            key, _, extension = member.name.partition(".")
+            if extension in seen[key]:
+                raise ShardVerificationError(f"{path}: repeated member {member.name}")
+            if not order or order[-1] != key:
+                order.append(key)
+            seen[key].add(extension)
+            data = tar.extractfile(member).read()
+            if extension == "json":
+                json.loads(data)
+            elif not data:
+                raise ShardVerificationError(f"{path}: empty member {member.name}")
+    if order != expected_keys:
+        raise ShardVerificationError(f"{path}: holds {len(order)} samples, expected {len(expected_keys)} in order")
+    incomplete = [key for key in order if seen[key] != set(MEMBER_EXTENSIONS)]
+    if incomplete:
+        raise ShardVerificationError(f"{path}: samples missing members: {incomplete[:3]}")
+
+
+def _publish(final: Path, write) -> None:
+    """Write through ``write(tmp_path)`` into a temp file beside ``final``, then rename atomically."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int) -> dict[str, dict]:
+    """Per-stage in/out/dropped counts of one unit, from its final records.
+
+    Every stage emits at least one record per input (an output or a reject), so a stage's "out"
+    is the number of distinct units (articles or figures) among records it did not drop, and its
+    "in" is the previous stage's "out".
+    """
+    order = {name: position for position, (name, _) in enumerate(stage_units)}
+
+    def key(row: dict, unit: str) -> tuple:
+        return (row["pmcid"], row["version"]) if unit == "article" else (row["pmcid"], row["version"], row["figure_index"])
+
+    funnel: dict[str, dict] = {}
+    previous_out = len({(row["pmcid"], row["version"]) for row in rows})
+    for position, (name, unit) in enumerate(stage_units):
+        survivors = {key(row, unit) for row in rows if row["drop_stage"] is None or order.get(row["drop_stage"], -1) > position}
+        dropped: dict[str, int] = defaultdict(int)
+        for row in rows:
+            if row["drop_stage"] == name:
+                dropped[row["drop_reason"]] += 1
+        funnel[name] = {"unit": unit, "in": previous_out, "out": len(survivors), "dropped": dict(sorted(dropped.items()))}
+        previous_out = len(survivors)
+    funnel["shard_writer"] = {"unit": "sample", "in": previous_out, "out": samples_written, "dropped": {}}
+    return funnel
+
+
+def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits) -> pa.Table:
+    """Ray Data ``map_groups`` function: publish one unit's shard and sidecars, return its summary row."""
+    out = Path(output_dir)
+    unit = int(group.column("work_unit")[0].as_py())
+    name = shard_name(unit)
+    live_mask = pc.is_null(group.column("drop_reason"))
+    live = group.filter(live_mask).sort_by("sample_key")
+    samples = live.to_pylist()
+    keys = [row["sample_key"] for row in samples]
+
+    shard_path = out / "shards" / f"{name}.tar"
+
+    def build(tmp: Path) -> None:
+        write_tar(tmp, samples)
+        verify_tar(tmp, keys)
+
+    _publish(shard_path, build)
+    index = conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)
+    _publish(out / "index" / f"{name}.parquet", lambda tmp: pq.write_table(index, tmp))
+    rejects = rejects_table(group.filter(pc.invert(live_mask)))
+    _publish(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
+
+    status_rows = group.select(["pmcid", "version", "figure_index", "drop_stage", "drop_reason"]).to_pylist()
+    record = {
+        "unit": unit,
+        "shard": f"{name}.tar",
+        "samples": len(samples),
+        "rejects": rejects.num_rows,
+        "bytes": shard_path.stat().st_size,
+        "sha256": _sha256(shard_path),
+        "funnel": unit_funnel(status_rows, stage_units, len(samples)),
+    }
+    _publish(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1, sort_keys=True)))
+    return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
+
+
+def rejects_table(dropped: pa.Table) -> pa.Table:
+    rows = dropped.to_pylist()
+    keys = [row["sample_key"] or article_key(row["pmcid"], row["version"]) for row in rows]
+    table = pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "stage": dropped.column("drop_stage"),
+            "reason": dropped.column("drop_reason"),
+            "detail": dropped.column("drop_detail"),
+        }
+    )
+    for column in ("pmcid", "version", "figure_index", "panel_index", "source_prefix"):
+        table = table.append_column(column, dropped.column(column))
+    return conform(table.sort_by("key"), REJECT)

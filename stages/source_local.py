@@ -1,0 +1,58 @@
+"""Source over a local mirror of the bucket: enumerate article versions from ``metadata/*.json``.
+
+The bucket keeps a copy of every version's metadata JSON under ``metadata/PMC<id>.<ver>.json``;
+listing that one folder is how a mirror is enumerated without walking every article folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_METADATA_NAME = re.compile(r"^PMC(\d+)\.(\d+)\.json$")
+
+
+class SourceError(Exception):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class ArticleVersion:
+    pmc_number: int
+    version: int
+
+    @property
+    def pmcid(self) -> str:
+        return f"PMC{self.pmc_number}"
+
+    @property
+    def prefix(self) -> str:
+        """The bucket's folder key of this version, ``PMC123.1``."""
+        return f"{self.pmcid}.{self.version}"
+
+
+def list_article_versions(root: Path, *, newest_only: bool = True, max_articles: int | None = None) -> list[ArticleVersion]:
+    """Article versions in the mirror, sorted by PMCID then version (deterministic)."""
+    metadata_dir = Path(root) / "metadata"
+    if not metadata_dir.is_dir():
+        raise SourceError(f"{root} is not a PMC mirror: it has no metadata/ folder of PMC<id>.<ver>.json files")
+    versions, ignored = [], 0
+    for path in metadata_dir.iterdir():
+        match = _METADATA_NAME.match(path.name)
+        if match:
+            versions.append(ArticleVersion(int(match.group(1)), int(match.group(2))))
+        else:
+            ignored += 1
+    if ignored:
+        log.warning("ignored %d files in %s that are not PMC<id>.<ver>.json", ignored, metadata_dir)
+    versions.sort()
+    if newest_only:
+        newest: dict[int, ArticleVersion] = {}
+        for item in versions:
+            newest[item.pmc_number] = item  # sorted, so the last one wins
+        versions = sorted(newest.values())
+    return versions[:max_articles] if max_articles is not None else versions

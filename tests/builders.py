@@ -1,0 +1,88 @@
+"""Small builders of test inputs: JATS bytes, images, and stage rows."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from schemas.keys import sample_key
+from schemas.records import ARTICLE, FETCHED_ARTICLE, FIGURE, FIGURE_MEDIA, conform
+from stages.context import StageContext
+
+DOCTYPE = (
+    '<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Archiving and Interchange DTD v1.3 20210610//EN" '
+    '"JATS-archivearticle1-3.dtd">'
+)
+
+
+def jats(body: str = "", floats: str = "", back: str = "", doctype: str = DOCTYPE) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"{doctype}\n"
+        '<article xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:mml="http://www.w3.org/1998/Math/MathML">'
+        "<front><article-meta><article-id pub-id-type=\"pmcid\">PMC1</article-id></article-meta></front>"
+        f"<body>{body}</body><back>{back}</back>{floats}</article>"
+    ).encode("utf-8")
+
+
+def fig(fig_id: str, label: str | None = None, caption: str | None = "<p>A caption.</p>", href: str | None = None) -> str:
+    label_xml = f"<label>{label}</label>" if label else ""
+    caption_xml = f"<caption>{caption}</caption>" if caption is not None else ""
+    graphic = f'<graphic xlink:href="{href}"/>' if href else ""
+    return f'<fig id="{fig_id}">{label_xml}{caption_xml}{graphic}</fig>'
+
+
+def image_bytes(size=(200, 120), mode="RGB", fmt="JPEG", color=(200, 30, 60), **save) -> bytes:
+    rng = np.random.default_rng(0)
+    if mode == "RGB":
+        array = (rng.random((size[1], size[0], 3)) * 60 + np.array(color) * 0.7).clip(0, 255).astype("uint8")
+        image = Image.fromarray(array, "RGB")
+    else:
+        image = Image.new(mode, size, color)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def context(root=".") -> StageContext:
+    return StageContext(source_root=str(root))
+
+
+def identity(pmcid="PMC1", version=1, unit=0, prefix=None) -> dict:
+    return {"pmcid": pmcid, "version": version, "work_unit": unit, "source_prefix": prefix or f"{pmcid}.{version}"}
+
+
+def article_table(**overrides) -> pa.Table:
+    return pa.Table.from_pylist([{**identity(), **overrides}], schema=ARTICLE)
+
+
+def fetched_table(xml: bytes, media: list[dict] | None = None, **overrides) -> pa.Table:
+    row = {**identity(), "license": "CC BY", "xml_key": "PMC1.1/PMC1.1.xml", "xml_bytes": xml, "media": media or [], **overrides}
+    return pa.Table.from_pylist([row], schema=FETCHED_ARTICLE)
+
+
+def figure_row(figure_index=1, **overrides) -> dict:
+    base = identity()
+    return {
+        **base,
+        "figure_index": figure_index,
+        "sample_key": sample_key(base["pmcid"], base["version"], figure_index),
+        "license": "CC BY",
+        "fig_id": f"F{figure_index}",
+        "label": f"Figure {figure_index}",
+        "caption": f"Caption of figure {figure_index}.",
+        "mentions": [],
+        "media_key": f"PMC1.1/f{figure_index}.jpg",
+        **overrides,
+    }
+
+
+def figure_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FIGURE)
+
+
+def media_table(rows: list[dict]) -> pa.Table:
+    return conform(pa.Table.from_pylist(rows, schema=FIGURE_MEDIA), FIGURE_MEDIA)

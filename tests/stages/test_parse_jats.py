@@ -1,0 +1,90 @@
+from builders import context, fetched_table, fig, jats
+
+from stages.parse_jats import ParseJats, ParseJatsSpec, resolve_media
+
+
+def parse(xml: bytes, media=None):
+    return ParseJats(ParseJatsSpec(), context())(fetched_table(xml, media)).to_pylist()
+
+
+def media(*names):
+    return [{"name": n, "key": f"PMC1.1/{n}", "md5": "0" * 32} for n in names]
+
+
+def test_caption_text_flattens_markup_without_gluing_words():
+    caption = (
+        "<title>Growth of <italic>E. coli</italic>.</title>"
+        "<p>Cells of <italic>E. coli</italic> were grown; GFP<sup>+</sup> cells, scale 50&#x2009;&#x3bc;m.</p>"
+        "<p>Second paragraph.</p>"
+    )
+    rows = parse(jats(body=f"<sec><p>Text.</p>{fig('F1', 'Figure 1', caption, 'img.g001')}</sec>"), media("img.g001.jpg"))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["drop_reason"] is None
+    assert row["caption_title"] == "Growth of E. coli."
+    assert row["caption"] == "Growth of E. coli. Cells of E. coli were grown; GFP+ cells, scale 50 \u03bcm. Second paragraph."
+    assert row["label"] == "Figure 1"
+    assert row["sample_key"] == "PMC1v1-f001"
+    assert row["media_key"] == "PMC1.1/img.g001.jpg"
+
+
+def test_figures_in_floats_group_and_body_in_document_order_tables_excluded():
+    table = '<table-wrap id="T1"><caption><p>Table.</p></caption><graphic xlink:href="tab1"/></table-wrap>'
+    body = f"<sec>{fig('F1', 'Figure 1', href='a.g001')}{table}</sec>"
+    floats = f"<floats-group>{fig('F2', 'Figure 2', href='a.g002')}</floats-group>"
+    rows = parse(jats(body=body, floats=floats), media("a.g001.jpg", "a.g002.jpg", "tab1.jpg"))
+    assert [(r["fig_id"], r["figure_index"]) for r in rows] == [("F1", 1), ("F2", 2)]
+
+
+def test_figure_without_caption_is_dropped_with_its_identity_and_others_survive():
+    body = fig("F1", "Figure 1", caption=None, href="x1") + fig("F2", "Figure 2", href="x2")
+    rows = parse(jats(body=body), media("x1.jpg", "x2.jpg"))
+    by_fig = {r["fig_id"]: r for r in rows}
+    assert by_fig["F1"]["drop_reason"] == "caption_missing"
+    assert by_fig["F1"]["drop_stage"] == "parse_jats"
+    assert by_fig["F1"]["sample_key"] == "PMC1v1-f001"
+    assert by_fig["F2"]["drop_reason"] is None
+
+
+def test_malformed_xml_and_no_figures_are_article_level_drops():
+    truncated = jats(body=fig("F1", href="x"))[:-40]
+    (row,) = parse(truncated)
+    assert (row["drop_reason"], row["figure_index"], row["sample_key"]) == ("xml_malformed", None, None)
+    (row,) = parse(jats(body="<sec><p>No figures here.</p></sec>"))
+    assert row["drop_reason"] == "no_figures"
+
+
+def test_external_entities_are_not_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    doctype = f'<!DOCTYPE article [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+    xml = jats(body=fig("F1", caption="<p>Leak: &xxe; end.</p>", href="x"), doctype=doctype)
+    rows = parse(xml, media("x.jpg"))
+    assert all("TOPSECRET" not in (r["caption"] or "") for r in rows)
+
+
+def test_media_resolution_takes_full_size_jpg_not_gif_and_keeps_dots():
+    entries = {e["name"]: e for e in media("pone.0046493.g001.gif", "pone.0046493.g001.jpg")}
+    assert resolve_media("pone.0046493.g001", entries)["name"] == "pone.0046493.g001.jpg"
+    only_gif = {e["name"]: e for e in media("b.g001.gif")}
+    assert resolve_media("b.g001", only_gif)["name"] == "b.g001.gif"
+    assert resolve_media("absent", entries) is None
+
+
+def test_unlisted_graphic_gets_conventional_key_for_fetch_to_report():
+    (row,) = parse(jats(body=fig("F1", href="missing.g001")), media())
+    assert row["drop_reason"] is None
+    assert row["media_key"] == "PMC1.1/missing.g001.jpg"
+    assert row["media_md5"] is None
+
+
+def test_mentions_collect_citing_sentences_with_rid_lists():
+    body = (
+        '<sec><p>Intro sentence. As shown in <xref ref-type="fig" rid="F1">Figure 1A</xref>, cells grow. '
+        'Both <xref ref-type="fig" rid="F1 F2">Figs. 1 and 2</xref> agree. Unrelated.</p>'
+        f"{fig('F1', href='a')}{fig('F2', href='b')}</sec>"
+    )
+    rows = parse(jats(body=body), media("a.jpg", "b.jpg"))
+    mentions = {r["fig_id"]: r["mentions"] for r in rows}
+    assert mentions["F1"] == ["As shown in Figure 1A, cells grow.", "Both Figs. 1 and 2 agree."]
+    assert mentions["F2"] == ["Both Figs. 1 and 2 agree."]

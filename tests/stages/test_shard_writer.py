@@ -1,0 +1,108 @@
+import json
+import tarfile
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import webdataset as wds
+from builders import figure_row, image_bytes
+
+from schemas.records import INDEX, REJECT, SAMPLE, conform
+from stages.shard_writer import ShardVerificationError, unit_funnel, verify_tar, write_tar, write_unit
+
+STAGE_UNITS = [("fetch", "article"), ("parse_jats", "figure"), ("fetch_media", "figure"), ("images", "figure")]
+
+
+def sample_row(figure_index, pmcid="PMC1", **overrides):
+    row = figure_row(figure_index, **overrides)
+    row.update(pmcid=pmcid, source_prefix=f"{pmcid}.1", sample_key=f"{pmcid}v1-f{figure_index:03d}")
+    row.update(image=image_bytes((80, 60)), image_width=80, image_height=60, image_sha256="x")
+    return row
+
+
+def dropped(row, stage, reason):
+    return {**row, "image": None, "drop_stage": stage, "drop_reason": reason, "drop_detail": "d"}
+
+
+def unit_group():
+    rows = [
+        sample_row(2, pmcid="PMC2"),
+        sample_row(1, pmcid="PMC2"),
+        dropped(sample_row(3, pmcid="PMC2"), "images", "image_decode_error"),
+        sample_row(1, pmcid="PMC3"),
+        # an article dropped at fetch: no figure identity
+        {"pmcid": "PMC4", "version": 1, "work_unit": 7, "source_prefix": "PMC4.1", "drop_stage": "fetch", "drop_reason": "fetch_not_found", "drop_detail": "k"},
+    ]
+    for row in rows:
+        row["work_unit"] = 7
+    return conform(pa.Table.from_pylist(rows, schema=SAMPLE), SAMPLE)
+
+
+def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_path):
+    summary = write_unit(unit_group(), output_dir=str(tmp_path), stage_units=STAGE_UNITS)
+    assert summary.to_pylist() == [{"unit": 7, "samples": 3, "rejects": 2}]
+    shard = tmp_path / "shards" / "000007.tar"
+    samples = list(wds.WebDataset(str(shard), shardshuffle=False))
+    assert [s["__key__"] for s in samples] == ["PMC2v1-f001", "PMC2v1-f002", "PMC3v1-f001"]
+    first = samples[0]
+    assert first["txt"].decode() == "Caption of figure 1."
+    meta = json.loads(first["json"])
+    assert (meta["pmcid"], meta["license"], meta["figure_index"]) == ("PMC2", "CC BY", 1)
+    assert first["jpg"][:2] == b"\xff\xd8"
+
+    index = pq.read_table(tmp_path / "index" / "000007.parquet")
+    assert index.schema.equals(INDEX, check_metadata=False)
+    assert index.column("sample_key").to_pylist() == ["PMC2v1-f001", "PMC2v1-f002", "PMC3v1-f001"]
+    assert set(index.column("shard").to_pylist()) == {"000007.tar"}
+
+    rejects = pq.read_table(tmp_path / "rejects" / "000007.parquet")
+    assert rejects.schema.equals(REJECT, check_metadata=False)
+    assert rejects.select(["key", "stage", "reason"]).to_pylist() == [
+        {"key": "PMC2v1-f003", "stage": "images", "reason": "image_decode_error"},
+        {"key": "PMC4v1", "stage": "fetch", "reason": "fetch_not_found"},
+    ]
+    record = json.loads((tmp_path / "units" / "000007.json").read_text())
+    assert record["samples"] == 3 and record["bytes"] == shard.stat().st_size
+    assert record["funnel"]["fetch"] == {"unit": "article", "in": 3, "out": 2, "dropped": {"fetch_not_found": 1}}
+    assert record["funnel"]["images"] == {"unit": "figure", "in": 4, "out": 3, "dropped": {"image_decode_error": 1}}
+    assert record["funnel"]["shard_writer"]["out"] == 3
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_rewriting_a_unit_gives_identical_bytes(tmp_path):
+    write_unit(unit_group(), output_dir=str(tmp_path / "a"), stage_units=STAGE_UNITS)
+    write_unit(unit_group(), output_dir=str(tmp_path / "b"), stage_units=STAGE_UNITS)
+    assert (tmp_path / "a/shards/000007.tar").read_bytes() == (tmp_path / "b/shards/000007.tar").read_bytes()
+    a = json.loads((tmp_path / "a/units/000007.json").read_text())
+    assert a["sha256"] == json.loads((tmp_path / "b/units/000007.json").read_text())["sha256"]
+
+
+def test_verify_rejects_missing_member_and_wrong_count(tmp_path):
+    rows = pa.Table.from_pylist([sample_row(1), sample_row(2)], schema=SAMPLE).to_pylist()
+    path = tmp_path / "x.tar"
+    write_tar(path, rows)
+    verify_tar(path, ["PMC1v1-f001", "PMC1v1-f002"])
+    with pytest.raises(ShardVerificationError, match="expected 3"):
+        verify_tar(path, ["PMC1v1-f001", "PMC1v1-f002", "PMC1v1-f003"])
+    broken = tmp_path / "broken.tar"
+    with tarfile.open(path) as source, tarfile.open(broken, "w") as target:
+        for member in source:
+            if member.name != "PMC1v1-f002.txt":
+                target.addfile(member, source.extractfile(member))
+    with pytest.raises(ShardVerificationError, match="missing members"):
+        verify_tar(broken, ["PMC1v1-f001", "PMC1v1-f002"])
+
+
+def test_funnel_counts_fan_out_in_each_stage_unit():
+    rows = [
+        {"pmcid": "P1", "version": 1, "figure_index": 1, "drop_stage": None, "drop_reason": None},
+        {"pmcid": "P1", "version": 1, "figure_index": 2, "drop_stage": "fetch_media", "drop_reason": "fetch_not_found"},
+        {"pmcid": "P2", "version": 1, "figure_index": None, "drop_stage": "parse_jats", "drop_reason": "xml_malformed"},
+        {"pmcid": "P3", "version": 1, "figure_index": 1, "drop_stage": "parse_jats", "drop_reason": "caption_missing"},
+        {"pmcid": "P3", "version": 1, "figure_index": 2, "drop_stage": None, "drop_reason": None},
+    ]
+    funnel = unit_funnel(rows, STAGE_UNITS, samples_written=2)
+    assert funnel["fetch"] == {"unit": "article", "in": 3, "out": 3, "dropped": {}}
+    assert funnel["parse_jats"] == {"unit": "figure", "in": 3, "out": 3, "dropped": {"caption_missing": 1, "xml_malformed": 1}}
+    assert funnel["fetch_media"] == {"unit": "figure", "in": 3, "out": 2, "dropped": {"fetch_not_found": 1}}
+    assert funnel["images"]["out"] == 2 and funnel["shard_writer"] == {"unit": "sample", "in": 2, "out": 2, "dropped": {}}
