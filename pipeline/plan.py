@@ -79,7 +79,9 @@ def build_dataset(config: RunConfig, articles: list[ArticleVersion], context: St
     for planned in planned_stages(config):
         dataset = apply_stage(dataset, planned, context)
     stage_units = [(p.name, p.unit) for p in planned_stages(config)]
-    return dataset.groupby("work_unit").map_groups(
+    n_units = int(table.column("work_unit")[-1].as_py()) + 1
+    # One shuffle partition per unit up to a cap: Ray's default (200) is wasteful for small runs.
+    return dataset.groupby("work_unit", num_partitions=min(n_units, 256)).map_groups(
         write_unit,
         batch_format="pyarrow",
         fn_kwargs={"output_dir": str(config.output.path.resolve()), "stage_units": stage_units},

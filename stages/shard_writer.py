@@ -197,7 +197,7 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits) -> 
         "sha256": _sha256(shard_path),
         "funnel": unit_funnel(status_rows, stage_units, len(samples)),
     }
-    _publish(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1, sort_keys=True)))
+    _publish(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1)))
     return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
 
 
