@@ -48,6 +48,11 @@ class RayConfig(StrictModel):
     address: str | None = Field(None, description="join this Ray cluster (e.g. 'auto', 'ray://host:10001'); null starts a local one")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray instance; null uses the machine's")
     object_store_memory: int | None = Field(None, ge=78_643_200, description="bytes for the local object store")
+    shuffle_strategy: Literal["sort_shuffle_pull_based", "hash_shuffle"] = Field(
+        "sort_shuffle_pull_based",
+        description="how records meet their work unit's writer; the sort shuffle runs as plain tasks, while the hash "
+        "shuffle reserves CPUs for aggregator actors (measured 1.4x slower on a 2-core machine, suited to large clusters)",
+    )
 
 
 def _stages_model() -> type[BaseModel]:

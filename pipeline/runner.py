@@ -10,6 +10,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 import ray
+import ray.data
 
 from pipeline.config import RayConfig, RunConfig
 from pipeline.plan import build_dataset, planned_stages
@@ -65,6 +66,7 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     log.info("%d article versions in %d work units; stages: %s", len(articles), n_units, [p.name for p in planned_stages(config)])
 
     init_ray(config.ray)
+    ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
     pipeline_started = time.monotonic()
     context = StageContext(source_root=str(config.source.root.resolve()))
     if articles:

@@ -37,9 +37,10 @@ class Images(Stage):
     output_schema = SAMPLE
 
     def process(self, row: Row) -> Iterable[Row]:
-        image, source_format, frames = decode_image(row["media_bytes"], self.spec.max_pixels)
-        source_width, source_height = image.size
-        if min(image.size) < self.spec.min_side:
+        image, source_format, frames, (source_width, source_height) = decode_image(
+            row["media_bytes"], self.spec.max_pixels, target_side=self.spec.max_side
+        )
+        if min(source_width, source_height) < self.spec.min_side:
             raise Drop("image_too_small", f"{source_width}x{source_height} < min_side {self.spec.min_side}")
         image = to_rgb(image)
         image.thumbnail((self.spec.max_side, self.spec.max_side), Image.Resampling.LANCZOS)
@@ -60,8 +61,13 @@ class Images(Stage):
         }
 
 
-def decode_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str, int]:
-    """Fully decode the first frame of ``data``; raise ``Drop`` for anything that is not a sane image."""
+def decode_image(data: bytes, max_pixels: int, target_side: int | None = None) -> tuple[Image.Image, str, int, tuple[int, int]]:
+    """Fully decode the first frame of ``data``; raise ``Drop`` for anything that is not a sane image.
+
+    Returns the image, its format, its frame count and its size in the file. With ``target_side``,
+    JPEGs are decoded at the smallest DCT scale that still covers it (several times faster than a
+    full decode followed by a resize, same result after the final resize).
+    """
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -69,9 +75,13 @@ def decode_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str, int]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             frames = getattr(image, "n_frames", 1)
+            source_size = image.size
             image.seek(0)
+            if target_side and image.format == "JPEG" and max(source_size) > target_side:
+                scale = target_side / max(source_size)
+                image.draft(image.mode, (round(source_size[0] * scale), round(source_size[1] * scale)))
             image.load()
-            return image, image.format or "unknown", frames
+            return image, image.format or "unknown", frames, source_size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise Drop("image_too_large", str(error)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:

@@ -86,8 +86,8 @@ def _inside_non_figure(fig) -> bool:
 def resolve_media(href: str, media_by_name: dict[str, dict]) -> dict | None:
     """The full-size file for a graphic href (which has no extension and may contain dots).
 
-    ``<href>.jpg`` first, then other raster formats; never the ``.gif`` thumbnail when a
-    full-size file exists.
+    ``<href>.jpg`` first, then other raster formats; never the same-stem ``.gif``, which in PMC
+    packages is a thumbnail (if it is all there is, the figure ends as ``fetch_not_found``).
     """
     if href in media_by_name and PurePosixPath(href).suffix.lower() in _IMAGE_EXTENSIONS:
         return media_by_name[href]
@@ -95,7 +95,7 @@ def resolve_media(href: str, media_by_name: dict[str, dict]) -> dict | None:
         for name in (href + extension, href + extension.upper()):
             if name in media_by_name:
                 return media_by_name[name]
-    return media_by_name.get(href + ".gif")
+    return None
 
 
 def collect_mentions(root) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ import webdataset as wds
 from PIL import Image
 
 from pipeline import runner
+from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.demo_corpus import generate_corpus, load_truth
 from schemas.keys import article_key, sample_key
@@ -138,6 +139,20 @@ def test_existing_output_is_refused_and_overwrite_reproduces_identical_shards(ru
     runner.run(config, overwrite=True)
     after = {p.name: p.read_bytes() for p in (output / "shards").glob("*.tar")}
     assert after == before
+
+
+def test_cli_run_with_output_override_prints_the_summary(corpus, tmp_path, ray_local, capsys):
+    config_path = run_config(tmp_path, corpus, tmp_path / "ignored")
+    config_path.write_text(config_path.read_text().replace("root: " + str(corpus), f"root: {corpus}, max_articles: 3"))
+    out = tmp_path / "cli-out"
+    assert main(["run", str(config_path), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "figcurate run 'e2e' finished" in printed
+    assert f"shards   {out / 'shards' / '000000.tar'}" in printed
+    assert not (tmp_path / "ignored").exists()
+    assert json.loads((out / "stats.json").read_text())["stages"]["fetch"]["in"] == 3
+    assert main(["run", str(config_path), "--output", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
 
 
 def tiny_clip_dir(root: Path) -> Path:

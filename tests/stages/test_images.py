@@ -96,3 +96,15 @@ def test_sha256_matches_bytes(max_side):
 
     row = run_images(image_bytes((300, 200)), max_side=max_side)
     assert row["image_sha256"] == hashlib.sha256(row["image"]).hexdigest()
+
+
+def test_reduced_jpeg_decode_matches_full_decode_and_keeps_source_size():
+    data = image_bytes((1600, 900))
+    row = run_images(data, max_side=256)
+    assert (row["source_width"], row["source_height"]) == (1600, 900)
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    full.thumbnail((256, 256), Image.Resampling.LANCZOS)
+    fast = decoded(row)
+    assert fast.size == full.size == (256, 144)
+    difference = np.abs(np.asarray(fast, dtype=np.float32) - np.asarray(full, dtype=np.float32)).mean()
+    assert difference < 4

@@ -67,7 +67,7 @@ def test_media_resolution_takes_full_size_jpg_not_gif_and_keeps_dots():
     entries = {e["name"]: e for e in media("pone.0046493.g001.gif", "pone.0046493.g001.jpg")}
     assert resolve_media("pone.0046493.g001", entries)["name"] == "pone.0046493.g001.jpg"
     only_gif = {e["name"]: e for e in media("b.g001.gif")}
-    assert resolve_media("b.g001", only_gif)["name"] == "b.g001.gif"
+    assert resolve_media("b.g001", only_gif) is None
     assert resolve_media("absent", entries) is None
 
 
