@@ -35,6 +35,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from pipeline.manifest import verify_output
+
+    problems = verify_output(args.output)
+    for problem in problems:
+        print(f"{args.output}: {problem}")
+    if problems:
+        print(f"figcurate verify: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    manifest = json.loads((args.output / "manifest.json").read_text())
+    print(f"{args.output}: {len(manifest['shards'])} shards, {manifest['samples']} samples, all verified")
+    return 0
+
+
 def _demo_corpus(args: argparse.Namespace) -> int:
     from pipeline.demo_corpus import generate_corpus
 
@@ -61,8 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", type=Path)
     run.add_argument("--output", type=Path, help="output folder (overrides output.path)")
     run.add_argument("--address", help="join a running Ray cluster (overrides ray.address), e.g. 'auto'")
-    run.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in the output folder")
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier run in the output folder instead of resuming it"
+    )
     run.set_defaults(handler=_run)
+
+    verify = commands.add_parser("verify", help="check every shard of an output against its manifest and index")
+    verify.add_argument("output", type=Path)
+    verify.set_defaults(handler=_verify)
 
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
     demo.add_argument("out", type=Path)

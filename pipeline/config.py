@@ -42,6 +42,19 @@ class LocalSource(StrictModel):
 class OutputConfig(StrictModel):
     path: Path = Field(description="output folder: shards/, index/, rejects/, stats.json")
     articles_per_shard: int = Field(200, ge=1, description="articles per work unit; each unit becomes one shard")
+    splits: dict[str, float] = Field(
+        {"train": 0.98, "validation": 0.01, "test": 0.01},
+        description="split name -> share of articles, by a hash of the PMCID (no article in two splits)",
+    )
+
+    @field_validator("splits")
+    @classmethod
+    def _splits_sum_to_one(cls, splits: dict[str, float]) -> dict[str, float]:
+        if not splits or any(share < 0 for share in splits.values()) or abs(sum(splits.values()) - 1) > 1e-6:
+            raise ValueError(f"split shares must be non-negative and sum to 1 (got {sum(splits.values()):g})")
+        if any(not name.replace("_", "").isalnum() for name in splits):
+            raise ValueError("split names may hold only letters, digits and _")
+        return splits
 
 
 class RayConfig(StrictModel):

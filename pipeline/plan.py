@@ -13,12 +13,12 @@ import pyarrow as pa
 import ray.data
 
 from pipeline.config import RunConfig
+from pipeline.units import WorkUnit
 from schemas.records import ARTICLE
 from stages.base import Stage, StageSpec
 from stages.context import StageContext
 from stages.registry import load_all
 from stages.shard_writer import write_unit
-from stages.source_local import ArticleVersion
 
 # (stage name, the unit its output is counted in), in the order records flow.
 FLOW: list[tuple[str, str]] = [
@@ -50,13 +50,10 @@ def planned_stages(config: RunConfig) -> list[PlannedStage]:
     return plan
 
 
-def source_table(articles: list[ArticleVersion], articles_per_unit: int) -> pa.Table:
-    """One row per article version, each assigned to a deterministic work unit by position."""
+def source_table(units: list[WorkUnit]) -> pa.Table:
+    """One row per article version of the given work units, tagged with its unit."""
     return pa.Table.from_pylist(
-        [
-            {"pmcid": a.pmcid, "version": a.version, "work_unit": position // articles_per_unit, "source_prefix": a.prefix}
-            for position, a in enumerate(articles)
-        ],
+        [{"pmcid": a.pmcid, "version": a.version, "work_unit": unit.index, "source_prefix": a.prefix} for unit in units for a in unit.articles],
         schema=ARTICLE,
     )
 
@@ -71,20 +68,24 @@ def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context
     return _worker(stage_name, spec, context)(batch)
 
 
-def build_dataset(config: RunConfig, articles: list[ArticleVersion], context: StageContext, *, blocks_per_unit: int = 4) -> ray.data.Dataset:
-    table = source_table(articles, config.output.articles_per_shard)
+def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, *, blocks_per_unit: int = 4) -> ray.data.Dataset:
+    table = source_table(units)
     block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     for planned in planned_stages(config):
         dataset = apply_stage(dataset, planned, context)
     stage_units = [(p.name, p.unit) for p in planned_stages(config)]
-    n_units = int(table.column("work_unit")[-1].as_py()) + 1
     # One shuffle partition per unit up to a cap: Ray's default (200) is wasteful for small runs.
-    return dataset.groupby("work_unit", num_partitions=min(n_units, 256)).map_groups(
+    return dataset.groupby("work_unit", num_partitions=min(len(units), 256)).map_groups(
         write_unit,
         batch_format="pyarrow",
-        fn_kwargs={"output_dir": str(config.output.path.resolve()), "stage_units": stage_units},
+        fn_kwargs={
+            "output_dir": str(config.output.path.resolve()),
+            "stage_units": stage_units,
+            "fingerprint": fingerprint,
+            "splits": dict(config.output.splits),
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""Run a validated config: enumerate the source, execute the Ray Data plan, publish the run's sidecars."""
+"""Run a validated config: enumerate the source, skip finished work units, execute the Ray Data
+plan for the rest, and publish the run's sidecars (manifest, sizes, stats)."""
 
 from __future__ import annotations
 
@@ -6,42 +7,74 @@ import json
 import logging
 import shutil
 import time
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 import ray
 import ray.data
 
 from pipeline.config import RayConfig, RunConfig
+from pipeline.manifest import write_manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.stats import merge_units, render_summary, write_json
-from schemas.records import SCHEMA_VERSION
+from pipeline.units import fingerprint, fingerprint_inputs, is_done, read_unit_record, split_units
 from stages.context import StageContext
-from stages.shard_writer import shard_name
 from stages.source_local import list_article_versions
 
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json", "manifest.json")
 
 
 class OutputExistsError(Exception):
     pass
 
 
-def prepare_output(output: Path, *, overwrite: bool) -> None:
+def prepare_output(output: Path, inputs: dict, *, overwrite: bool) -> bool:
+    """Make ``output`` ready for a run with these fingerprint inputs; True when it resumes a run.
+
+    The same config and code resume where an earlier run stopped. Anything that would change
+    the output (source, stage parameters, split fractions, figcurate version) is refused unless
+    ``overwrite`` is given, so one output never mixes samples of two different runs.
+    """
     if output.exists() and not output.is_dir():
         raise OutputExistsError(f"output {output} exists and is not a folder")
     existing = [name for name in MANAGED_OUTPUTS if (output / name).exists()]
+    run_file = output / "run.json"
     if existing and not overwrite:
-        raise OutputExistsError(
-            f"output {output} already holds a run ({', '.join(existing)}); pass --overwrite to replace it or choose another --output"
-        )
+        previous = _read_json(run_file)
+        if previous is None:
+            raise OutputExistsError(f"output {output} holds files of an unknown run ({', '.join(existing)}); pass --overwrite to replace them")
+        if previous.get("fingerprint") != fingerprint(inputs):
+            changed = _changed_keys(previous.get("fingerprint_inputs", {}), inputs)
+            raise OutputExistsError(
+                f"output {output} holds a run with different settings (changed: {', '.join(changed) or 'figcurate code'}); "
+                "resuming would mix two different outputs. Pass --overwrite to replace it, or choose another --output"
+            )
+        return True
     for name in existing:
         path = output / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     output.mkdir(parents=True, exist_ok=True)
+    return False
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changed.append(f"{prefix}{key}")
+    return changed
 
 
 def init_ray(config: RayConfig) -> None:
@@ -54,34 +87,43 @@ def init_ray(config: RayConfig) -> None:
 
 
 def run(config: RunConfig, *, overwrite: bool = False) -> dict:
-    """Execute the run and return its stats (also written to ``<output>/stats.json``)."""
+    """Execute the run (or finish an interrupted one) and return its stats (also in ``stats.json``)."""
     started = time.monotonic()
     output = config.output.path.resolve()
-    prepare_output(output, overwrite=overwrite)
+    inputs = fingerprint_inputs(config)
+    run_fingerprint = fingerprint(inputs)
+    resumed = prepare_output(output, inputs, overwrite=overwrite)
     articles = list_article_versions(
         config.source.root, newest_only=config.source.newest_version_only, max_articles=config.source.max_articles
     )
-    write_json(output / "run.json", {"figcurate": package_version("figcurate"), "schema_version": SCHEMA_VERSION, "config": json.loads(config.model_dump_json())})
-    n_units = -(-len(articles) // config.output.articles_per_shard)
-    log.info("%d article versions in %d work units; stages: %s", len(articles), n_units, [p.name for p in planned_stages(config)])
+    units = split_units(articles, config.output.articles_per_shard)
+    todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
+    write_json(output / "run.json", {"fingerprint": run_fingerprint, "fingerprint_inputs": inputs, "config": json.loads(config.model_dump_json())})
+    log.info(
+        "%d article versions in %d work units, %d to do (%d already done); stages: %s",
+        len(articles), len(units), len(todo), len(units) - len(todo), [p.name for p in planned_stages(config)],
+    )  # fmt: skip
 
-    init_ray(config.ray)
-    ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
     pipeline_started = time.monotonic()
-    context = StageContext(source_root=str(config.source.root.resolve()))
-    if articles:
-        build_dataset(config, articles, context).take_all()
+    if todo:
+        init_ray(config.ray)
+        ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
+        context = StageContext(source_root=str(config.source.root.resolve()))
+        build_dataset(config, todo, context, run_fingerprint).take_all()
     pipeline_seconds = time.monotonic() - pipeline_started
 
-    unit_records = [json.loads((output / "units" / f"{shard_name(u)}.json").read_text()) for u in range(n_units)]
-    stats = merge_units(unit_records)
-    sizes = {record["shard"]: record["samples"] for record in unit_records}
+    records = [read_unit_record(output, unit.index) for unit in units]
+    missing = [unit.index for unit, record in zip(units, records) if record is None]
+    if missing:
+        raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")
     (output / "shards").mkdir(exist_ok=True)
-    write_json(output / "shards" / "sizes.json", sizes)
+    write_json(output / "shards" / "sizes.json", {record["shard"]: record["samples"] for record in records})
+    write_manifest(output, run_fingerprint, records)
     stats = {
-        "run": {"name": config.name, "output": str(output)},
+        "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
         "source": {"root": str(config.source.root), "article_versions": len(articles)},
-        **stats,
+        "resume": {"units_total": len(units), "units_run": len(todo), "units_skipped": len(units) - len(todo)},
+        **merge_units(records),
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }
     write_json(output / "stats.json", stats)

@@ -44,7 +44,7 @@ def render_summary(stats: dict, output: Path) -> str:
     lines = [
         f"figcurate run {stats['run']['name']!r} finished in {stats['timing']['total_seconds']:.1f} s",
         f"  source: {stats['source']['article_versions']} article versions from {stats['source']['root']}"
-        f" in {stats['units']} work units",
+        f" in {stats['units']} work units ({stats['resume']['units_skipped']} already done, skipped)",
         "",
         f"  {'stage':<14}{'unit':<9}{'in':>8}{'out':>8}  dropped",
     ]

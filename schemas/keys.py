@@ -4,6 +4,7 @@ WebDataset splits a member name at the first dot of its basename, so keys hold o
 ``[A-Za-z0-9_-]``; ``PMC10802347v1-f003`` for a whole figure, ``...-f003-p02`` for a panel.
 """
 
+import hashlib
 import re
 
 _KEY_RE = re.compile(r"^PMC\d+v\d+(-f\d{3,})?(-p\d{2,})?$")
@@ -33,3 +34,19 @@ def sample_key(pmcid: str, version: int, figure_index: int | None = None, panel_
 
 def is_valid_key(key: str) -> bool:
     return bool(_KEY_RE.match(key)) and len(key) < 80
+
+
+def split_of(pmcid: str, fractions: dict[str, float]) -> str:
+    """The split an article belongs to, from a hash of its PMCID alone (all versions and figures together).
+
+    ``fractions`` maps split names to shares summing to 1, in a fixed order; the same article
+    always lands in the same split for the same fractions, whatever else is in the run.
+    """
+    digest = hashlib.sha256(normalise_pmcid(pmcid).encode()).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64
+    cumulative = 0.0
+    for name, share in fractions.items():
+        cumulative += share
+        if position < cumulative:
+            return name
+    return next(reversed(fractions))

@@ -70,7 +70,7 @@ IMAGE_FIELDS = [
 ]
 IMAGE_BYTES = [pa.field("image", pa.binary())]
 
-SHARD_FIELDS = [pa.field("shard", pa.string())]
+SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]
 
 
 def _schema(*groups: list[pa.Field]) -> pa.Schema:

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.keys import article_key
+from schemas.keys import article_key, split_of
 from schemas.records import INDEX, REJECT, SCHEMA_VERSION, conform
+from stages.source_local import ArticleVersion, articles_sha256
 
 FIXED_MTIME = 0
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
@@ -45,6 +46,7 @@ def sample_metadata(row: dict) -> dict:
     return {
         "key": row["sample_key"],
         "schema_version": SCHEMA_VERSION,
+        "split": row["split"],
         "pmcid": row["pmcid"],
         "version": row["version"],
         "pmid": row["pmid"],
@@ -131,7 +133,7 @@ def _publish(final: Path, write) -> None:
             os.unlink(tmp)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -165,13 +167,14 @@ def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int)
     return funnel
 
 
-def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits) -> pa.Table:
+def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fingerprint: str, splits: dict[str, float]) -> pa.Table:
     """Ray Data ``map_groups`` function: publish one unit's shard and sidecars, return its summary row."""
     out = Path(output_dir)
     unit = int(group.column("work_unit")[0].as_py())
     name = shard_name(unit)
     live_mask = pc.is_null(group.column("drop_reason"))
     live = group.filter(live_mask).sort_by("sample_key")
+    live = live.append_column("split", pa.array([split_of(p, splits) for p in live.column("pmcid").to_pylist()], pa.string()))
     samples = live.to_pylist()
     keys = [row["sample_key"] for row in samples]
 
@@ -188,13 +191,17 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits) -> 
     _publish(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
 
     status_rows = group.select(["pmcid", "version", "figure_index", "drop_stage", "drop_reason"]).to_pylist()
+    articles = sorted({ArticleVersion(int(row["pmcid"][3:]), row["version"]) for row in status_rows})
     record = {
         "unit": unit,
+        "fingerprint": fingerprint,
+        "articles": len(articles),
+        "articles_sha256": articles_sha256(articles),
         "shard": f"{name}.tar",
         "samples": len(samples),
         "rejects": rejects.num_rows,
         "bytes": shard_path.stat().st_size,
-        "sha256": _sha256(shard_path),
+        "sha256": file_sha256(shard_path),
         "funnel": unit_funnel(status_rows, stage_units, len(samples)),
     }
     _publish(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1)))

@@ -6,6 +6,7 @@ listing that one folder is how a mirror is enumerated without walking every arti
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ class ArticleVersion:
     def prefix(self) -> str:
         """The bucket's folder key of this version, ``PMC123.1``."""
         return f"{self.pmcid}.{self.version}"
+
+
+def articles_sha256(articles: list[ArticleVersion] | tuple[ArticleVersion, ...]) -> str:
+    """Identity of a sorted list of article versions (what a work unit holds)."""
+    return hashlib.sha256("\n".join(a.prefix for a in articles).encode()).hexdigest()
 
 
 def list_article_versions(root: Path, *, newest_only: bool = True, max_articles: int | None = None) -> list[ArticleVersion]:

@@ -131,14 +131,57 @@ def test_stats_funnel_and_sizes_are_consistent(run_output, expected):
     assert "image_decode_error" in summary and str(output / "shards") in summary
 
 
-def test_existing_output_is_refused_and_overwrite_reproduces_identical_shards(run_output):
+def test_rerun_resumes_only_unfinished_units_with_identical_results(run_output, tmp_path):
+    output, first, config = run_output
+    shards = sorted((output / "shards").glob("*.tar"))
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in shards}
+    again = runner.run(config)
+    assert again["resume"] == {"units_total": first["units"], "units_run": 0, "units_skipped": first["units"]}
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in shards} == before
+    # an interrupted unit: its record never written, its shard half-written
+    (output / "units" / "000001.json").unlink()
+    (output / "shards" / "000001.tar").write_bytes(before["000001.tar"][0][:1000])
+    resumed = runner.run(config)
+    assert resumed["resume"]["units_run"] == 1
+    assert {p.name: p.read_bytes() for p in shards} == {name: data for name, (data, _) in before.items()}
+    assert {p.name: p.stat().st_mtime_ns for p in shards if p.name != "000001.tar"} == {
+        name: mtime for name, (_, mtime) in before.items() if name != "000001.tar"
+    }
+    assert resumed["samples"] == first["samples"] and resumed["drops_by_reason"] == first["drops_by_reason"]
+
+
+def test_changed_settings_are_refused_and_overwrite_reproduces_identical_shards(run_output):
     output, _, config = run_output
     before = {p.name: p.read_bytes() for p in (output / "shards").glob("*.tar")}
-    with pytest.raises(runner.OutputExistsError, match="--overwrite"):
-        runner.run(config)
+    changed = config.model_copy(update={"stages": config.stages.model_copy(update={"images": config.stage_spec("images").model_copy(update={"jpeg_quality": 70})})})
+    with pytest.raises(runner.OutputExistsError, match=r"changed: stages.images.jpeg_quality"):
+        runner.run(changed)
     runner.run(config, overwrite=True)
-    after = {p.name: p.read_bytes() for p in (output / "shards").glob("*.tar")}
-    assert after == before
+    assert {p.name: p.read_bytes() for p in (output / "shards").glob("*.tar")} == before
+
+
+def test_verify_passes_then_detects_a_truncated_shard(run_output, capsys):
+    output, _, config = run_output
+    assert main(["verify", str(output)]) == 0
+    assert "all verified" in capsys.readouterr().out
+    shard = output / "shards" / "000000.tar"
+    original = shard.read_bytes()
+    try:
+        shard.write_bytes(original[: len(original) // 2])
+        assert main(["verify", str(output)]) == 1
+        assert "shards/000000.tar: size or sha256 differs" in capsys.readouterr().out
+    finally:
+        shard.write_bytes(original)
+
+
+def test_splits_are_by_article(run_output):
+    output, _, _ = run_output
+    index = pads.dataset(output / "index", format="parquet").to_table(columns=["pmcid", "split"]).to_pylist()
+    by_article: dict[str, set] = {}
+    for row in index:
+        by_article.setdefault(row["pmcid"], set()).add(row["split"])
+    assert all(len(splits) == 1 for splits in by_article.values())
+    assert {s for splits in by_article.values() for s in splits} <= {"train", "validation", "test"}
 
 
 def test_cli_run_with_output_override_prints_the_summary(corpus, tmp_path, ray_local, capsys):
@@ -151,6 +194,9 @@ def test_cli_run_with_output_override_prints_the_summary(corpus, tmp_path, ray_l
     assert f"shards   {out / 'shards' / '000000.tar'}" in printed
     assert not (tmp_path / "ignored").exists()
     assert json.loads((out / "stats.json").read_text())["stages"]["fetch"]["in"] == 3
+    assert main(["run", str(config_path), "--output", str(out)]) == 0
+    assert "(1 already done, skipped)" in capsys.readouterr().out
+    config_path.write_text(config_path.read_text().replace("max_side: 256", "max_side: 200"))
     assert main(["run", str(config_path), "--output", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
 

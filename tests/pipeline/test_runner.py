@@ -1,29 +1,65 @@
+import json
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import RunConfig
 from pipeline.runner import OutputExistsError, prepare_output
+from pipeline.units import fingerprint, fingerprint_inputs
 
 
-def test_prepare_output_refuses_a_previous_run_and_overwrite_removes_only_managed_paths(tmp_path):
-    out = tmp_path / "out"
+INPUTS = {"source": {"root": "/m"}, "stages": {"images": {"max_side": 512}}}
+
+
+def previous_run(out: Path, inputs: dict) -> None:
     (out / "shards").mkdir(parents=True)
     (out / "shards" / "000000.tar").write_bytes(b"x")
-    (out / "stats.json").write_text("{}")
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(OutputExistsError, match=r"already holds a run \(shards, stats.json\)"):
-        prepare_output(out, overwrite=False)
-    prepare_output(out, overwrite=True)
+    (out / "run.json").write_text(json.dumps({"fingerprint": fingerprint(inputs), "fingerprint_inputs": inputs}))
+
+
+def test_same_settings_resume_and_changed_settings_are_refused_naming_the_change(tmp_path):
+    out = tmp_path / "out"
+    previous_run(out, INPUTS)
+    assert prepare_output(out, INPUTS, overwrite=False) is True
+    assert (out / "shards" / "000000.tar").exists()
+    changed = {**INPUTS, "stages": {"images": {"max_side": 256}}}
+    with pytest.raises(OutputExistsError, match=r"different settings \(changed: stages.images.max_side\)"):
+        prepare_output(out, changed, overwrite=False)
+
+
+def test_overwrite_removes_only_managed_paths(tmp_path):
+    out = tmp_path / "out"
+    previous_run(out, INPUTS)
+    assert prepare_output(out, {"other": 1}, overwrite=True) is False
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
+def test_unknown_files_without_run_record_are_refused(tmp_path):
+    out = tmp_path / "out"
+    (out / "shards").mkdir(parents=True)
+    with pytest.raises(OutputExistsError, match="unknown run"):
+        prepare_output(out, INPUTS, overwrite=False)
+
+
 def test_prepare_output_creates_folder_and_rejects_a_file(tmp_path):
-    prepare_output(tmp_path / "new" / "out", overwrite=False)
+    assert prepare_output(tmp_path / "new" / "out", INPUTS, overwrite=False) is False
     assert (tmp_path / "new" / "out").is_dir()
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputExistsError, match="not a folder"):
-        prepare_output(tmp_path / "file", overwrite=True)
+        prepare_output(tmp_path / "file", INPUTS, overwrite=True)
+
+
+def test_fingerprint_ignores_resources_and_paths_but_not_parameters(tmp_path):
+    (tmp_path / "metadata").mkdir()
+    base = {"source": {"root": str(tmp_path)}, "output": {"path": "a"}}
+    config = RunConfig.model_validate(base)
+    faster = RunConfig.model_validate({**base, "output": {"path": "b"}, "stages": {"images": {"num_cpus": 2, "batch_size": 64}}})
+    different = RunConfig.model_validate({**base, "stages": {"images": {"jpeg_quality": 80}}})
+    resplit = RunConfig.model_validate({**base, "output": {"path": "a", "splits": {"train": 0.5, "test": 0.5}}})
+    assert fingerprint(fingerprint_inputs(config)) == fingerprint(fingerprint_inputs(faster))
+    assert fingerprint(fingerprint_inputs(config)) != fingerprint(fingerprint_inputs(different))
+    assert fingerprint(fingerprint_inputs(config)) != fingerprint(fingerprint_inputs(resplit))
 
 
 def test_cli_overrides_replace_output_and_address(tmp_path):

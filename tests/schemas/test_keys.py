@@ -21,3 +21,14 @@ def test_sample_keys_have_no_dots_and_sort_in_document_order():
     assert sorted(keys) == keys
     assert article_key("123", 2) == "PMC123v2"
     assert not is_valid_key("PMC1.1-f001")
+
+
+def test_split_by_article_is_stable_and_near_the_fractions():
+    from schemas.keys import split_of
+
+    fractions = {"train": 0.8, "validation": 0.1, "test": 0.1}
+    splits = [split_of(f"PMC{n}", fractions) for n in range(20000)]
+    assert split_of("PMC17", fractions) == split_of("pmc17", fractions) == split_of("17", fractions)
+    for name, share in fractions.items():
+        assert abs(splits.count(name) / len(splits) - share) < 0.01
+    assert {split_of(f"PMC{n}", {"all": 1.0}) for n in range(100)} == {"all"}

@@ -10,6 +10,7 @@ from builders import figure_row, image_bytes
 from schemas.records import INDEX, REJECT, SAMPLE, conform
 from stages.shard_writer import ShardVerificationError, unit_funnel, verify_tar, write_tar, write_unit
 
+SPLITS = {"train": 0.5, "test": 0.5}
 STAGE_UNITS = [("fetch", "article"), ("parse_jats", "figure"), ("fetch_media", "figure"), ("images", "figure")]
 
 
@@ -39,7 +40,7 @@ def unit_group():
 
 
 def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_path):
-    summary = write_unit(unit_group(), output_dir=str(tmp_path), stage_units=STAGE_UNITS)
+    summary = write_unit(unit_group(), output_dir=str(tmp_path), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
     assert summary.to_pylist() == [{"unit": 7, "samples": 3, "rejects": 2}]
     shard = tmp_path / "shards" / "000007.tar"
     samples = list(wds.WebDataset(str(shard), shardshuffle=False))
@@ -70,15 +71,15 @@ def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_p
 
 
 def test_rewriting_a_unit_gives_identical_bytes(tmp_path):
-    write_unit(unit_group(), output_dir=str(tmp_path / "a"), stage_units=STAGE_UNITS)
-    write_unit(unit_group(), output_dir=str(tmp_path / "b"), stage_units=STAGE_UNITS)
+    write_unit(unit_group(), output_dir=str(tmp_path / "a"), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
+    write_unit(unit_group(), output_dir=str(tmp_path / "b"), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
     assert (tmp_path / "a/shards/000007.tar").read_bytes() == (tmp_path / "b/shards/000007.tar").read_bytes()
     a = json.loads((tmp_path / "a/units/000007.json").read_text())
     assert a["sha256"] == json.loads((tmp_path / "b/units/000007.json").read_text())["sha256"]
 
 
 def test_verify_rejects_missing_member_and_wrong_count(tmp_path):
-    rows = pa.Table.from_pylist([sample_row(1), sample_row(2)], schema=SAMPLE).to_pylist()
+    rows = [{**row, "split": "train"} for row in pa.Table.from_pylist([sample_row(1), sample_row(2)], schema=SAMPLE).to_pylist()]
     path = tmp_path / "x.tar"
     write_tar(path, rows)
     verify_tar(path, ["PMC1v1-f001", "PMC1v1-f002"])

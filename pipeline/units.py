@@ -1,0 +1,76 @@
+"""Deterministic work units and the fingerprint that says whether a finished unit can be reused.
+
+The source's sorted article versions are cut into units of ``output.articles_per_shard``; unit
+``n`` always holds the same articles for the same input, and becomes ``shards/<n>.tar``. A unit
+is done when its record ``units/<n>.json`` exists (written last, after its shard, index and
+rejects) and names the same fingerprint and the same articles; a rerun skips done units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from pipeline.config import RunConfig
+from schemas.records import SCHEMA_VERSION
+from stages.shard_writer import shard_name
+from stages.source_local import ArticleVersion, articles_sha256
+
+# Spec fields that change how fast a stage runs, never what it writes.
+RESOURCE_FIELDS = {"num_cpus", "num_gpus", "batch_size", "concurrency"}
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    index: int
+    articles: tuple[ArticleVersion, ...]
+
+    @property
+    def articles_sha256(self) -> str:
+        return articles_sha256(self.articles)
+
+
+def split_units(articles: list[ArticleVersion], articles_per_unit: int) -> list[WorkUnit]:
+    return [
+        WorkUnit(start // articles_per_unit, tuple(articles[start : start + articles_per_unit]))
+        for start in range(0, len(articles), articles_per_unit)
+    ]
+
+
+def fingerprint_inputs(config: RunConfig) -> dict:
+    """Everything in a run that decides its output bytes (not where it goes or how fast it runs)."""
+    stages = {}
+    for name in type(config.stages).model_fields:
+        spec = config.stage_spec(name)
+        if spec.enabled:
+            stages[name] = spec.model_dump(mode="json", exclude=RESOURCE_FIELDS | {"enabled"})
+    return {
+        "figcurate": package_version("figcurate"),
+        "schema_version": SCHEMA_VERSION,
+        "source": config.source.model_dump(mode="json"),
+        "output": config.output.model_dump(mode="json", exclude={"path"}),
+        "stages": stages,
+    }
+
+
+def fingerprint(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_unit_record(output: Path, index: int) -> dict | None:
+    path = output / "units" / f"{shard_name(index)}.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def is_done(output: Path, unit: WorkUnit, run_fingerprint: str) -> bool:
+    record = read_unit_record(output, unit.index)
+    if record is None or record.get("fingerprint") != run_fingerprint or record.get("articles_sha256") != unit.articles_sha256:
+        return False
+    shard = output / "shards" / record["shard"]
+    return shard.is_file() and shard.stat().st_size == record["bytes"]
