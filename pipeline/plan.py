@@ -6,7 +6,6 @@ Resources come from each stage's spec, never from the machine that builds the pl
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -26,6 +25,7 @@ FLOW: list[tuple[str, str]] = [
     ("parse_jats", "figure"),
     ("fetch_media", "figure"),
     ("images", "figure"),
+    ("chaos", "figure"),
 ]
 
 
@@ -58,14 +58,18 @@ def source_table(units: list[WorkUnit]) -> pa.Table:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _worker(stage_name: str, spec: StageSpec, context: StageContext) -> Stage:
-    return load_all()[stage_name](spec, context)
+_WORKERS: dict[tuple[str, str, str], Stage] = {}
 
 
 def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context: StageContext) -> pa.Table:
     """Task-mode entry point: the stage callable is built once per worker process and reused."""
-    return _worker(stage_name, spec, context)(batch)
+    key = (stage_name, spec.model_dump_json(), context.model_dump_json())
+    worker = _WORKERS.get(key)
+    if worker is None:
+        if len(_WORKERS) >= 16:  # a long-lived worker serving many runs
+            _WORKERS.clear()
+        worker = _WORKERS[key] = load_all()[stage_name](spec, context)
+    return worker(batch)
 
 
 def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, *, blocks_per_unit: int = 4) -> ray.data.Dataset:

@@ -23,7 +23,7 @@ from stages.source_local import list_article_versions
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json", "manifest.json")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json", "manifest.json", "_work")
 
 
 class OutputExistsError(Exception):
@@ -108,7 +108,7 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     if todo:
         init_ray(config.ray)
         ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-        context = StageContext(source_root=str(config.source.root.resolve()))
+        context = StageContext(source_root=str(config.source.root.resolve()), scratch_dir=str(output / "_work"))
         build_dataset(config, todo, context, run_fingerprint).take_all()
     pipeline_seconds = time.monotonic() - pipeline_started
 

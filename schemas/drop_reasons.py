@@ -21,6 +21,7 @@ DROP_REASONS: dict[str, str] = {
     "image_too_small": "the image is smaller than the configured minimum side",
     "image_too_large": "the image exceeds the decompression-bomb pixel limit",
     # internal
+    "worker_crash": "the record killed its worker process repeatedly (segfault, OOM, exit) and was quarantined",
     "stage_error": "an unexpected error in stage code for this record (a bug; detail has the traceback tail)",
 }
 

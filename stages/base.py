@@ -10,6 +10,7 @@ declared schema, so every batch at a boundary has the same columns and types.
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Literal
 
@@ -18,8 +19,10 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.drop_reasons import check_reason
+from schemas.keys import article_key
 from schemas.records import conform
 from stages.context import StageContext
+from stages.crash_guard import CrashGuard
 
 Row = dict[str, Any]
 
@@ -58,6 +61,11 @@ class Stage:
     def __init__(self, spec: StageSpec, context: StageContext):
         self.spec = spec
         self.context = context
+        self.guard = (
+            CrashGuard(Path(context.scratch_dir) / "crash_guard" / self.name, context.max_worker_crashes)
+            if context.scratch_dir
+            else None
+        )
 
     def process(self, row: Row) -> Iterable[Row]:
         """Turn one live input row into output rows (at least one: outputs or ``self.dropped``)."""
@@ -68,6 +76,8 @@ class Stage:
         return {**row, "drop_stage": self.name, "drop_reason": check_reason(reason), "drop_detail": detail[:2000]}
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        if self.guard is not None:
+            self.guard.reap()
         live_mask = pc.is_null(batch.column("drop_reason"))
         passed_through = conform(batch.filter(pc.invert(live_mask)), self.output_schema)
         out_rows = list(self._process_all(batch.filter(live_mask).to_pylist()))
@@ -76,6 +86,13 @@ class Stage:
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         for row in rows:
+            key = record_key(row)
+            if self.guard is not None:
+                if self.guard.is_quarantined(key):
+                    crashes = self.guard.crashes(key)
+                    yield self.dropped(row, "worker_crash", f"{self.name} died {crashes} times on this record; quarantined")
+                    continue
+                self.guard.begin(key)
             try:
                 outputs = list(self.process(row))
                 if not outputs:
@@ -85,4 +102,11 @@ class Stage:
             except Exception as error:  # noqa: BLE001 - a bad record must never kill the run
                 tail = "".join(traceback.format_exception(error)[-3:])
                 outputs = [self.dropped(row, "stage_error", f"{type(error).__name__}: {error}\n{tail}")]
+            if self.guard is not None:
+                self.guard.end()
             yield from outputs
+
+
+def record_key(row: Row) -> str:
+    """The most specific identity of a record: its sample key, else its article key."""
+    return row.get("sample_key") or article_key(row["pmcid"], row["version"])

@@ -12,6 +12,9 @@ class StageContext(BaseModel):
 
     source_root: str
     max_object_bytes: int = 256 * 1024 * 1024
+    # Shared scratch folder for crash quarantine (see stages/crash_guard.py); None turns it off.
+    scratch_dir: str | None = None
+    max_worker_crashes: int = 2
 
     def store(self) -> LocalStore:
         return LocalStore(self.source_root)
