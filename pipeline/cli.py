@@ -49,6 +49,31 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subset(args: argparse.Namespace) -> int:
+    from pipeline.subsets import SubsetError, make_subset
+
+    try:
+        info = make_subset(args.output, args.where, args.name)
+    except SubsetError as error:
+        print(f"figcurate subset: {error}", file=sys.stderr)
+        return 2
+    print(f"subset {info['name']!r}: {info['samples']} of {info['of_samples']} samples in {len(info['shards'])} shards")
+    print(f"  keys and manifest in {args.output / 'subsets' / info['name']}")
+    return 0
+
+
+def _reshard(args: argparse.Namespace) -> int:
+    from pipeline.subsets import SubsetError, reshard
+
+    try:
+        result = reshard(args.output, args.subset, args.to, args.samples_per_shard)
+    except SubsetError as error:
+        print(f"figcurate reshard: {error}", file=sys.stderr)
+        return 2
+    print(f"{result['samples']} samples in {len(result['shards'])} new shards under {args.to / 'shards'}")
+    return 0
+
+
 def _demo_corpus(args: argparse.Namespace) -> int:
     from pipeline.demo_corpus import generate_corpus
 
@@ -83,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check every shard of an output against its manifest and index")
     verify.add_argument("output", type=Path)
     verify.set_defaults(handler=_verify)
+
+    subset = commands.add_parser("subset", help="select samples by an SQL condition over the index, without rewriting shards")
+    subset.add_argument("output", type=Path)
+    subset.add_argument("--where", required=True, help="SQL condition over index columns, e.g. \"license = 'CC BY' AND split = 'train'\"")
+    subset.add_argument("--name", required=True, help="subset name ([A-Za-z0-9_-]); written to OUTPUT/subsets/NAME/")
+    subset.set_defaults(handler=_subset)
+
+    reshard = commands.add_parser("reshard", help="write a subset's samples into new physical shards")
+    reshard.add_argument("output", type=Path)
+    reshard.add_argument("--subset", required=True)
+    reshard.add_argument("--to", required=True, type=Path, help="destination folder (gets shards/, sizes.json, manifest.json)")
+    reshard.add_argument("--samples-per-shard", type=int, default=5000)
+    reshard.set_defaults(handler=_reshard)
 
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
     demo.add_argument("out", type=Path)

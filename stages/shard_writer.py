@@ -17,6 +17,7 @@ import os
 import tarfile
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,14 +85,35 @@ def sample_members(row: dict) -> list[tuple[str, bytes]]:
 
 
 def write_tar(path: Path, samples: list[dict]) -> None:
+    write_members(path, (member for row in samples for member in sample_members(row)))
+
+
+def write_members(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
+    """A tar with fixed headers (mtime, owner, mode), so the same members always give the same bytes."""
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for row in samples:
-            for name, data in sample_members(row):
-                info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o444
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o444
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+
+
+def read_samples(path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """Samples of a shard in order: (key, [(member name, bytes), ...])."""
+    key, members = None, []
+    with tarfile.open(path, "r") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            member_key = member.name.partition(".")[0]
+            if member_key != key and members:
+                yield key, members
+                members = []
+            key = member_key
+            members.append((member.name, tar.extractfile(member).read()))
+    if members:
+        yield key, members
 
 
 def verify_tar(path: Path, expected_keys: list[str]) -> None:
@@ -120,7 +142,7 @@ def verify_tar(path: Path, expected_keys: list[str]) -> None:
         raise ShardVerificationError(f"{path}: samples missing members: {incomplete[:3]}")
 
 
-def _publish(final: Path, write) -> None:
+def publish_file(final: Path, write) -> None:
     """Write through ``write(tmp_path)`` into a temp file beside ``final``, then rename atomically."""
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
@@ -184,11 +206,11 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fin
         write_tar(tmp, samples)
         verify_tar(tmp, keys)
 
-    _publish(shard_path, build)
+    publish_file(shard_path, build)
     index = conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)
-    _publish(out / "index" / f"{name}.parquet", lambda tmp: pq.write_table(index, tmp))
+    publish_file(out / "index" / f"{name}.parquet", lambda tmp: pq.write_table(index, tmp))
     rejects = rejects_table(group.filter(pc.invert(live_mask)))
-    _publish(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
+    publish_file(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
 
     status_rows = group.select(["pmcid", "version", "figure_index", "drop_stage", "drop_reason"]).to_pylist()
     articles = sorted({ArticleVersion(int(row["pmcid"][3:]), row["version"]) for row in status_rows})
@@ -204,7 +226,7 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fin
         "sha256": file_sha256(shard_path),
         "funnel": unit_funnel(status_rows, stage_units, len(samples)),
     }
-    _publish(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1)))
+    publish_file(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1)))
     return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
 
 

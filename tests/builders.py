@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -86,3 +87,14 @@ def figure_table(rows: list[dict]) -> pa.Table:
 
 def media_table(rows: list[dict]) -> pa.Table:
     return conform(pa.Table.from_pylist(rows, schema=FIGURE_MEDIA), FIGURE_MEDIA)
+
+
+def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
+    """The end-to-end tests' run: 5 articles per unit, small images."""
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"name: e2e\nsource: {{kind: local, root: {corpus}}}\n"
+        f"output: {{path: {output}, articles_per_shard: 5}}\n"
+        "stages: {images: {max_side: 256, min_side: 48, batch_size: 4}, fetch: {batch_size: 2}}\n"
+    )
+    return path

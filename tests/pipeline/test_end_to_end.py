@@ -1,4 +1,4 @@
-"""A real run on a local Ray instance over a generated corpus whose truth is known."""
+"""A real run on a local Ray instance over a generated corpus whose truth is known (fixtures in conftest.py)."""
 
 import io
 import json
@@ -12,63 +12,13 @@ import numpy as np
 import pyarrow.dataset as pads
 import pytest
 import webdataset as wds
+from builders import run_config
 from PIL import Image
 
 from pipeline import runner
 from pipeline.cli import main
-from pipeline.config import load_config
-from pipeline.demo_corpus import generate_corpus, load_truth
-from schemas.keys import article_key, sample_key
 
 pytestmark = pytest.mark.slow
-
-ARTICLES = 14
-
-
-def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
-    path = tmp_path / "run.yaml"
-    path.write_text(
-        f"name: e2e\nsource: {{kind: local, root: {corpus}}}\n"
-        f"output: {{path: {output}, articles_per_shard: 5}}\n"
-        "stages: {images: {max_side: 256, min_side: 48, batch_size: 4}, fetch: {batch_size: 2}}\n"
-    )
-    return path
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    generate_corpus(root, articles=ARTICLES, seed=3)
-    return root
-
-
-@pytest.fixture(scope="module")
-def expected(corpus):
-    articles, figures = load_truth(corpus)
-    newest = [a for a in articles if a["newest"]]
-    dropped_articles = {(a["pmcid"], a["version"]): a["expected_drop"] for a in newest if a["expected_drop"]}
-    samples, rejects = {}, set()
-    for article, drop in dropped_articles.items():
-        rejects.add((article_key(*article), drop["stage"], drop["reason"]))
-    for fig in figures:
-        if not fig["newest"] or (fig["pmcid"], fig["version"]) in dropped_articles:
-            continue
-        key = sample_key(fig["pmcid"], fig["version"], fig["figure_index"])
-        if fig["expected_drop"]:
-            rejects.add((key, fig["expected_drop"]["stage"], fig["expected_drop"]["reason"]))
-        else:
-            samples[key] = fig
-    return {"samples": samples, "rejects": rejects, "articles": len(newest)}
-
-
-@pytest.fixture(scope="module")
-def run_output(corpus, tmp_path_factory, ray_local):
-    tmp_path = tmp_path_factory.mktemp("run")
-    output = tmp_path / "out"
-    config = load_config(run_config(tmp_path, corpus, output))
-    stats = runner.run(config)
-    return output, stats, config
-
 
 def test_every_expected_sample_and_no_other(run_output, expected):
     output, stats, _ = run_output

@@ -7,7 +7,6 @@ from pipeline.config import RunConfig
 from pipeline.runner import OutputExistsError, prepare_output
 from pipeline.units import fingerprint, fingerprint_inputs
 
-
 INPUTS = {"source": {"root": "/m"}, "stages": {"images": {"max_side": 512}}}
 
 

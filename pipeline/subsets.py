@@ -1,0 +1,116 @@
+"""Subsets of a finished output without rewriting it, and physical reshards when a trainer wants them.
+
+``make_subset`` runs an SQL condition over the Parquet index (DuckDB, with external access
+switched off once the index is loaded) and writes ``subsets/<name>/keys.parquet`` and
+``subset.json`` (condition, counts, the shards that hold the keys). ``subset_dataset`` streams
+just those samples with webdataset; ``reshard`` copies them into new verified shards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from pipeline.stats import write_json
+from stages.shard_writer import file_sha256, publish_file, read_samples, verify_tar, write_members
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class SubsetError(Exception):
+    pass
+
+
+def _load_index(output: Path) -> pa.Table:
+    if not (output / "manifest.json").is_file():
+        raise SubsetError(f"{output} has no manifest.json: finish the run first")
+    return pads.dataset(output / "index", format="parquet").to_table()
+
+
+def make_subset(output: Path, where: str, name: str) -> dict:
+    import duckdb
+
+    if not _NAME.match(name):
+        raise SubsetError(f"subset name {name!r}: use 1-64 letters, digits, _ or -")
+    if ";" in where:
+        raise SubsetError("the condition must be one SQL expression (no ';')")
+    index = _load_index(output)
+    connection = duckdb.connect()
+    connection.register("samples", index)
+    connection.execute("SET enable_external_access = false")
+    try:
+        query = f"SELECT sample_key, shard FROM samples WHERE {where} ORDER BY sample_key"
+        selected = connection.execute(query).to_arrow_table()
+    except duckdb.Error as error:
+        raise SubsetError(f"condition {where!r} failed: {error}") from None
+    folder = output / "subsets" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    publish_file(folder / "keys.parquet", lambda tmp: pq.write_table(selected, tmp))
+    counts: dict[str, int] = {}
+    for shard in selected.column("shard").to_pylist():
+        counts[shard] = counts.get(shard, 0) + 1
+    manifest = json.loads((output / "manifest.json").read_text())
+    info = {
+        "name": name,
+        "where": where,
+        "samples": selected.num_rows,
+        "of_samples": index.num_rows,
+        "source_fingerprint": manifest["fingerprint"],
+        "shards": dict(sorted(counts.items())),
+    }
+    write_json(folder / "subset.json", info)
+    return info
+
+
+def _subset_info(output: Path, name: str) -> tuple[dict, set[str]]:
+    folder = output / "subsets" / name
+    if not (folder / "subset.json").is_file():
+        raise SubsetError(f"no subset {name!r} in {output} (make it with `figcurate subset`)")
+    info = json.loads((folder / "subset.json").read_text())
+    keys = set(pq.read_table(folder / "keys.parquet", columns=["sample_key"]).column("sample_key").to_pylist())
+    return info, keys
+
+
+def subset_dataset(output: str | Path, name: str, **webdataset_options):
+    """A ``webdataset.WebDataset`` over only the shards that hold the subset, yielding only its samples."""
+    import webdataset as wds
+
+    output = Path(output)
+    info, keys = _subset_info(output, name)
+    urls = [str(output / "shards" / shard) for shard in info["shards"]]
+    return wds.WebDataset(urls, **webdataset_options).select(lambda sample: sample["__key__"] in keys)
+
+
+def reshard(output: Path, name: str, destination: Path, samples_per_shard: int) -> dict:
+    """Copy a subset's samples, in key order, into new verified shards under ``destination/shards``."""
+    info, keys = _subset_info(output, name)
+    if samples_per_shard < 1:
+        raise SubsetError("samples per shard must be at least 1")
+    shards_dir = destination / "shards"
+    if shards_dir.exists() and any(shards_dir.iterdir()):
+        raise SubsetError(f"{shards_dir} is not empty")
+    samples = sorted(
+        (key, members)
+        for shard in info["shards"]
+        for key, members in read_samples(output / "shards" / shard)
+        if key in keys
+    )
+    written = []
+    for number, start in enumerate(range(0, len(samples), samples_per_shard)):
+        chunk = samples[start : start + samples_per_shard]
+        path = shards_dir / f"{number:06d}.tar"
+
+        def build(tmp: Path, chunk=chunk) -> None:
+            write_members(tmp, (member for _, members in chunk for member in members))
+            verify_tar(tmp, [key for key, _ in chunk])
+
+        publish_file(path, build)
+        written.append({"name": path.name, "samples": len(chunk), "bytes": path.stat().st_size, "sha256": file_sha256(path)})
+    write_json(shards_dir / "sizes.json", {entry["name"]: entry["samples"] for entry in written})
+    result = {"subset": name, "from": str(output), "samples": len(samples), "shards": written}
+    write_json(destination / "manifest.json", result)
+    return result
