@@ -74,6 +74,13 @@ def _reshard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pipeline import bench
+
+    options = {"samples": args.samples} if args.samples else {}
+    return bench.main(args.name, **options)
+
+
 def _demo_corpus(args: argparse.Namespace) -> int:
     from pipeline.demo_corpus import generate_corpus
 
@@ -121,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     reshard.add_argument("--to", required=True, type=Path, help="destination folder (gets shards/, sizes.json, manifest.json)")
     reshard.add_argument("--samples-per-shard", type=int, default=5000)
     reshard.set_defaults(handler=_reshard)
+
+    bench = commands.add_parser("bench", help="measure the throughput of a part of the pipeline (prints JSON)")
+    bench.add_argument("name", choices=["shards"])
+    bench.add_argument("--samples", type=int, help="how many samples to use")
+    bench.set_defaults(handler=_bench)
 
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
     demo.add_argument("out", type=Path)

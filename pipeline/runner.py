@@ -122,7 +122,12 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     stats = {
         "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
         "source": {"root": str(config.source.root), "article_versions": len(articles)},
-        "resume": {"units_total": len(units), "units_run": len(todo), "units_skipped": len(units) - len(todo)},
+        "resume": {
+            "units_total": len(units),
+            "units_run": len(todo),
+            "units_skipped": len(units) - len(todo),
+            "samples_run": sum(records[unit.index]["samples"] for unit in todo),
+        },
         **merge_units(records),
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }

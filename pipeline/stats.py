@@ -51,11 +51,11 @@ def render_summary(stats: dict, output: Path) -> str:
     for name, counts in stats["stages"].items():
         dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
         lines.append(f"  {name:<14}{counts['unit']:<9}{counts['in']:>8}{counts['out']:>8}  {dropped}")
-    rate = stats["samples"] / seconds if seconds else 0.0
+    rate = stats["resume"]["samples_run"] / seconds if seconds else 0.0
     lines += [
         "",
         f"  samples: {stats['samples']} in {stats['units']} shards ({stats['shard_bytes'] / 1e6:.1f} MB),"
-        f" {rate:.1f} samples/s; rejects: {stats['rejects']}",
+        f" {rate:.1f} samples/s written this run; rejects: {stats['rejects']}",
         "",
         "  outputs:",
         f"    shards   {shard_pattern(output, stats['units'])}",

@@ -86,13 +86,14 @@ def test_rerun_resumes_only_unfinished_units_with_identical_results(run_output, 
     shards = sorted((output / "shards").glob("*.tar"))
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in shards}
     again = runner.run(config)
-    assert again["resume"] == {"units_total": first["units"], "units_run": 0, "units_skipped": first["units"]}
+    assert again["resume"] == {"units_total": first["units"], "units_run": 0, "units_skipped": first["units"], "samples_run": 0}
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in shards} == before
     # an interrupted unit: its record never written, its shard half-written
     (output / "units" / "000001.json").unlink()
     (output / "shards" / "000001.tar").write_bytes(before["000001.tar"][0][:1000])
     resumed = runner.run(config)
     assert resumed["resume"]["units_run"] == 1
+    assert resumed["resume"]["samples_run"] == json.loads((output / "units" / "000001.json").read_text())["samples"]
     assert {p.name: p.read_bytes() for p in shards} == {name: data for name, (data, _) in before.items()}
     assert {p.name: p.stat().st_mtime_ns for p in shards if p.name != "000001.tar"} == {
         name: mtime for name, (_, mtime) in before.items() if name != "000001.tar"

@@ -1,0 +1,10 @@
+from pipeline.bench import bench_shards
+
+
+def test_shard_bench_figures_are_consistent(tmp_path):
+    result = bench_shards(samples=20, side=64, repeats=1, directory=tmp_path)
+    assert result["samples"] == 20
+    assert result["shard_bytes"] > 20 * 1000 and result["write_mb_per_s"] > 0 and result["verify_mb_per_s"] > 0
+    per_sample_mb = result["shard_bytes"] / 1e6 / 20
+    assert abs(result["samples_per_s_written"] * per_sample_mb - result["write_mb_per_s"]) / result["write_mb_per_s"] < 0.1
+    assert list(tmp_path.iterdir()) == []  # the bench cleans up after itself
