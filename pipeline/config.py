@@ -69,7 +69,9 @@ class RayConfig(StrictModel):
 
 
 def _stages_model() -> type[BaseModel]:
-    fields: dict[str, Any] = {name: (stage.spec_type, stage.spec_type()) for name, stage in load_all().items()}
+    fields: dict[str, Any] = {
+        name: (stage.spec_type, stage.spec_type()) for name, stage in load_all().items() if stage.configurable
+    }
     return create_model("StagesConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
@@ -87,7 +89,7 @@ class RunConfig(StrictModel):
     def _required_stages_enabled(self) -> RunConfig:
         registry = load_all()
         for name, stage in registry.items():
-            if not stage.optional and not self.stage_spec(name).enabled:
+            if stage.configurable and not stage.optional and not self.stage_spec(name).enabled:
                 raise ValueError(f"stages.{name}.enabled: the stage {name!r} is required and cannot be disabled")
         return self
 

@@ -26,6 +26,7 @@ FLOW: list[tuple[str, str]] = [
     ("fetch_media", "figure"),
     ("images", "figure"),
     ("chaos", "figure"),
+    ("clip_score", "figure"),
 ]
 
 
@@ -39,13 +40,15 @@ class PlannedStage:
 
 def planned_stages(config: RunConfig) -> list[PlannedStage]:
     registry = load_all()
-    missing = set(registry) - {name for name, _ in FLOW}
+    missing = {name for name, stage in registry.items() if stage.configurable} - {name for name, _ in FLOW}
     if missing:
         raise RuntimeError(f"registered stages not placed in the flow: {sorted(missing)}")
     plan = []
     for name, unit in FLOW:
         spec = config.stage_spec(name)
         if spec.enabled:
+            for helper, helper_spec in registry[name].companions(spec):
+                plan.append(PlannedStage(helper, unit, registry[helper], helper_spec))
             plan.append(PlannedStage(name, unit, registry[name], spec))
     return plan
 

@@ -53,10 +53,18 @@ class Stage:
 
     name: ClassVar[str]
     spec_type: ClassVar[type[StageSpec]] = StageSpec
-    output_schema: ClassVar[pa.Schema]
+    # None: the stage passes records through with the columns they arrive with.
+    output_schema: ClassVar[pa.Schema | None]
     # "task" stages run as Ray tasks; "actor" stages keep state (models) in an actor pool.
     execution: ClassVar[Literal["task", "actor"]] = "task"
     optional: ClassVar[bool] = False
+    # False for helper stages that the plan inserts on behalf of another stage (no config entry).
+    configurable: ClassVar[bool] = True
+
+    @classmethod
+    def companions(cls, spec: StageSpec) -> list[tuple[str, StageSpec]]:
+        """Helper stages to run right before this one, with their specs derived from ``spec``."""
+        return []
 
     def __init__(self, spec: StageSpec, context: StageContext):
         self.spec = spec
@@ -78,10 +86,11 @@ class Stage:
     def __call__(self, batch: pa.Table) -> pa.Table:
         if self.guard is not None:
             self.guard.reap()
+        schema = self.output_schema or batch.schema
         live_mask = pc.is_null(batch.column("drop_reason"))
-        passed_through = conform(batch.filter(pc.invert(live_mask)), self.output_schema)
+        passed_through = conform(batch.filter(pc.invert(live_mask)), schema)
         out_rows = list(self._process_all(batch.filter(live_mask).to_pylist()))
-        processed = pa.Table.from_pylist(out_rows, schema=self.output_schema) if out_rows else self.output_schema.empty_table()
+        processed = pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
         return pa.concat_tables([processed, passed_through])
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from pydantic import Field
 
-from schemas.records import SAMPLE
 from stages.base import Row, Stage, StageSpec, record_key
 from stages.registry import register
 
@@ -32,7 +31,7 @@ class ChaosSpec(StageSpec):
 class Chaos(Stage):
     name = "chaos"
     spec_type = ChaosSpec
-    output_schema = SAMPLE
+    output_schema = None  # passes records through with whatever columns they have
     optional = True
 
     def process(self, row: Row) -> Iterable[Row]:

@@ -17,5 +17,6 @@ def register(stage: type[Stage]) -> type[Stage]:
 def load_all() -> dict[str, type[Stage]]:
     """Import every stage module (each registers itself) and return the registry."""
     from stages import chaos, fetch, fetch_media, images, parse_jats  # noqa: F401
+    from stages.clip import preprocess, score  # noqa: F401
 
     return STAGES

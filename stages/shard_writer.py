@@ -71,6 +71,7 @@ def sample_metadata(row: dict) -> dict:
             "source_frames": row["source_frames"],
             "sha256": row["image_sha256"],
         },
+        "scores": {"clip": row.get("clip_score"), "clip_model": row.get("clip_model")},
         "provenance": {"prefix": row["source_prefix"], "media_key": row["media_key"], "media_md5": row["media_md5"]},
     }
 

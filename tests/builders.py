@@ -13,6 +13,9 @@ from schemas.keys import sample_key
 from schemas.records import ARTICLE, FETCHED_ARTICLE, FIGURE, FIGURE_MEDIA, conform
 from stages.context import StageContext
 
+# The tiny CLIP architecture shipped for plumbing runs (random init; open_clip ``local-dir:``).
+TINY_CLIP = Path(__file__).resolve().parents[1] / "configs" / "models" / "tiny-clip"
+
 DOCTYPE = (
     '<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Archiving and Interchange DTD v1.3 20210610//EN" '
     '"JATS-archivearticle1-3.dtd">'

@@ -6,17 +6,17 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.dataset as pads
 import pytest
 import webdataset as wds
-from builders import run_config
+from builders import TINY_CLIP, run_config
 from PIL import Image
 
 from pipeline import runner
 from pipeline.cli import main
+from pipeline.config import load_config
 
 pytestmark = pytest.mark.slow
 
@@ -152,19 +152,6 @@ def test_cli_run_with_output_override_prints_the_summary(corpus, tmp_path, ray_l
     assert "--overwrite" in capsys.readouterr().err
 
 
-def tiny_clip_dir(root: Path) -> Path:
-    """A tiny CLIP architecture as an open_clip ``local-dir:`` model (no weights: random init)."""
-    model_dir = root / "tiny-clip"
-    model_dir.mkdir()
-    model_cfg = {
-        "embed_dim": 32,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
-        "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-    }
-    (model_dir / "open_clip_config.json").write_text(json.dumps({"model_cfg": model_cfg, "preprocess_cfg": {}}))
-    return model_dir
-
-
 def test_open_clip_trains_on_the_shards(run_output, tmp_path):
     output, stats, _ = run_output
     n_shards = stats["units"]
@@ -173,7 +160,7 @@ def test_open_clip_trains_on_the_shards(run_output, tmp_path):
     command = [
         sys.executable, "-m", "open_clip_train.main",
         "--dataset-type", "webdataset", "--train-data", train_data,
-        "--model", f"local-dir:{tiny_clip_dir(tmp_path)}",
+        "--model", f"local-dir:{TINY_CLIP}",
         "--batch-size", "4", "--epochs", "1", "--workers", "1", "--device", "cpu",
         "--lr", "1e-3", "--warmup", "1", "--log-every-n-steps", "1", "--precision", "fp32",
         "--logs", str(logs), "--name", "tiny", "--report-to", "", "--seed", "0",
@@ -188,3 +175,25 @@ def test_open_clip_trains_on_the_shards(run_output, tmp_path):
     losses = [float(value) for value in re.findall(r" Loss: ([0-9.]+)", log)]
     assert len(losses) == seen // 4 and all(math.isfinite(loss) for loss in losses)
     assert (logs / "tiny" / "checkpoints" / "epoch_1.pt").is_file()
+
+
+def test_run_with_clip_scoring_on_an_actor_pool(corpus, tmp_path, ray_local):
+    config = load_config(run_config(tmp_path, corpus, tmp_path / "clip"))
+    clip = {"enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "concurrency": 1, "transfer_dtype": "float32"}
+    data = json.loads(config.model_dump_json())
+    data["source"]["max_articles"] = 5
+    data["stages"]["clip_score"] = clip
+    config = type(config).model_validate(data)
+    stats = runner.run(config)
+    assert list(stats["stages"])[-3:] == ["clip_preprocess", "clip_score", "shard_writer"]
+    index = pads.dataset(tmp_path / "clip" / "index", format="parquet").to_table().to_pylist()
+    assert len(index) == stats["samples"] > 0
+    assert all(-1 <= row["clip_score"] <= 1 and row["clip_model"].endswith("(untrained)") for row in index)
+    sample = next(iter(wds.WebDataset(str(tmp_path / "clip" / "shards" / "000000.tar"), shardshuffle=False)))
+    meta = json.loads(sample["json"])
+    by_key = {row["sample_key"]: row for row in index}
+    assert meta["scores"]["clip"] == pytest.approx(by_key[meta["key"]]["clip_score"])
+    again = runner.run(config.with_overrides(output=tmp_path / "clip-again"))
+    second = {r["sample_key"]: r["clip_score"] for r in pads.dataset(tmp_path / "clip-again" / "index", format="parquet").to_table().to_pylist()}
+    assert second == {key: row["clip_score"] for key, row in by_key.items()}  # same untrained model in every actor
+    assert again["samples"] == stats["samples"]

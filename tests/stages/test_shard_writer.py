@@ -8,7 +8,13 @@ import webdataset as wds
 from builders import figure_row, image_bytes
 
 from schemas.records import INDEX, REJECT, SAMPLE, conform
-from stages.shard_writer import ShardVerificationError, unit_funnel, verify_tar, write_tar, write_unit
+from stages.shard_writer import (
+    ShardVerificationError,
+    unit_funnel,
+    verify_tar,
+    write_tar,
+    write_unit,
+)
 
 SPLITS = {"train": 0.5, "test": 0.5}
 STAGE_UNITS = [("fetch", "article"), ("parse_jats", "figure"), ("fetch_media", "figure"), ("images", "figure")]

@@ -1,0 +1,103 @@
+"""Stage ``clip_score`` (actor pool, GPU when given): cosine similarity of image and caption.
+
+The model is loaded once per actor. Rows arrive with the image tensor already made by
+``clip_preprocess``; texts go through the model's own tokenizer and context length. A batch
+that fails as a whole is retried row by row, so one bad record becomes a reject, not a failed
+batch. On GPU the forward pass runs under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from schemas.records import SCORED
+from stages.base import Row, Stage, StageSpec
+from stages.clip.model import ClipModelSettings, load, model_label
+from stages.clip.preprocess import ClipPreprocessSpec
+from stages.registry import register
+
+
+class ClipScoreSpec(StageSpec):
+    enabled: bool = False
+    clip: ClipModelSettings = ClipModelSettings()
+    min_score: float | None = Field(None, ge=-1, le=1, description="drop pairs whose cosine similarity is below this")
+    batch_size: int = 64
+    num_gpus: float = 0.0
+    transfer_dtype: Literal["float16", "float32"] = Field(
+        "float16", description="dtype of the image tensors handed from the CPU preprocessing tasks to the model"
+    )
+    preprocess_num_cpus: float = Field(1.0, gt=0, description="CPUs per preprocessing task (decode, resize, crop)")
+    preprocess_batch_size: int = Field(32, ge=1)
+
+
+@register
+class ClipScore(Stage):
+    name = "clip_score"
+    spec_type = ClipScoreSpec
+    output_schema = SCORED
+    execution = "actor"
+    optional = True
+
+    @classmethod
+    def companions(cls, spec: ClipScoreSpec) -> list[tuple[str, StageSpec]]:
+        preprocess = ClipPreprocessSpec(
+            clip=spec.clip,
+            transfer_dtype=spec.transfer_dtype,
+            num_cpus=spec.preprocess_num_cpus,
+            batch_size=spec.preprocess_batch_size,
+        )
+        return [("clip_preprocess", preprocess)]
+
+    def __init__(self, spec: ClipScoreSpec, context):
+        super().__init__(spec, context)
+        import torch
+
+        self.torch = torch
+        self.device = "cuda" if spec.num_gpus > 0 and torch.cuda.is_available() else "cpu"
+        self.model, self.transform, self.tokenizer, has_weights = load(spec.clip, device=self.device)
+        self.label = model_label(spec.clip, has_weights)
+
+    def _process_all(self, rows: list[Row]) -> Iterator[Row]:
+        scorable, rejected = [], []
+        for row in rows:
+            if not (row.get("caption") or "").strip():
+                rejected.append(self.dropped(row, "caption_missing", "nothing to score the image against"))
+            elif not row.get("clip_pixels"):
+                rejected.append(self.dropped(row, "image_decode_error", "no preprocessed image tensor"))
+            else:
+                scorable.append(row)
+        yield from rejected
+        try:
+            scores = self.scores(scorable) if scorable else []
+        except Exception:  # noqa: BLE001 - isolate the bad record by scoring one at a time
+            yield from super()._process_all(scorable)
+            return
+        for row, score in zip(scorable, scores):
+            yield from self._finish(row, float(score))
+
+    def process(self, row: Row):
+        yield from self._finish(row, float(self.scores([row])[0]))
+
+    def _finish(self, row: Row, score: float) -> Iterator[Row]:
+        out = {k: v for k, v in row.items() if k not in ("clip_pixels", "clip_pixels_dtype")}
+        out.update(clip_score=score, clip_model=self.label)
+        if self.spec.min_score is not None and score < self.spec.min_score:
+            yield self.dropped(out, "clip_below_threshold", f"score {score:.4f} < min_score {self.spec.min_score}")
+        else:
+            yield out
+
+    def scores(self, rows: list[Row]) -> np.ndarray:
+        torch = self.torch
+        dtype = getattr(torch, rows[0]["clip_pixels_dtype"])
+        images = torch.stack([torch.frombuffer(bytearray(r["clip_pixels"]), dtype=dtype) for r in rows])
+        size = int(round((images.shape[1] / 3) ** 0.5))
+        images = images.view(len(rows), 3, size, size).to(self.device, dtype=torch.float32)
+        texts = self.tokenizer([r["caption"] for r in rows]).to(self.device)
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
+            image_features = self.model.encode_image(images, normalize=True)
+            text_features = self.model.encode_text(texts, normalize=True)
+        return (image_features.float() * text_features.float()).sum(dim=-1).cpu().numpy()
