@@ -75,13 +75,24 @@ def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context
     return worker(batch)
 
 
-def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, *, blocks_per_unit: int = 4) -> ray.data.Dataset:
+def build_records(
+    config: RunConfig, units: list[WorkUnit], context: StageContext, *, stop_after: str | None = None, blocks_per_unit: int = 4
+) -> ray.data.Dataset:
+    """The records of these units through the planned stages (up to ``stop_after`` when given)."""
     table = source_table(units)
     block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     for planned in planned_stages(config):
         dataset = apply_stage(dataset, planned, context)
+        if planned.name == stop_after:
+            break
+    return dataset
+
+
+def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str) -> ray.data.Dataset:
+    """The whole run for these units, ending in the shard writer (one summary row per unit)."""
+    dataset = build_records(config, units, context)
     stage_units = [(p.name, p.unit) for p in planned_stages(config)]
     # One shuffle partition per unit up to a cap: Ray's default (200) is wasteful for small runs.
     return dataset.groupby("work_unit", num_partitions=min(len(units), 256)).map_groups(

@@ -12,6 +12,7 @@ from pathlib import Path
 import ray
 import ray.data
 
+from pipeline.calibration import calibrate_clip_cutoff
 from pipeline.config import RayConfig, RunConfig
 from pipeline.manifest import write_manifest
 from pipeline.plan import build_dataset, planned_stages
@@ -98,7 +99,17 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     )
     units = split_units(articles, config.output.articles_per_shard)
     todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
-    write_json(output / "run.json", {"fingerprint": run_fingerprint, "fingerprint_inputs": inputs, "config": json.loads(config.model_dump_json())})
+    context = StageContext(source_root=str(config.source.root.resolve()), scratch_dir=str(output / "_work"))
+    previous = (_read_json(output / "run.json") or {}) if resumed else {}
+    clip_cutoff = previous.get("clip_cutoff")
+    if todo and clip_cutoff is None and _wants_calibration(config):
+        init_ray(config.ray)
+        clip_cutoff = calibrate_clip_cutoff(config, units, context)
+        log.info("clip_score keeps the top %.1f%%: cut-off %.4f from %d samples", 100 * clip_cutoff["keep_top_fraction"], clip_cutoff["cutoff"], clip_cutoff["calibration_samples"])
+    write_json(
+        output / "run.json",
+        {"fingerprint": run_fingerprint, "fingerprint_inputs": inputs, "clip_cutoff": clip_cutoff, "config": json.loads(config.model_dump_json())},
+    )
     log.info(
         "%d article versions in %d work units, %d to do (%d already done); stages: %s",
         len(articles), len(units), len(todo), len(units) - len(todo), [p.name for p in planned_stages(config)],
@@ -108,8 +119,7 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     if todo:
         init_ray(config.ray)
         ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-        context = StageContext(source_root=str(config.source.root.resolve()), scratch_dir=str(output / "_work"))
-        build_dataset(config, todo, context, run_fingerprint).take_all()
+        build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint).take_all()
     pipeline_seconds = time.monotonic() - pipeline_started
 
     records = [read_unit_record(output, unit.index) for unit in units]
@@ -129,10 +139,24 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
             "samples_run": sum(records[unit.index]["samples"] for unit in todo),
         },
         **merge_units(records),
+        "clip_cutoff": clip_cutoff,
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }
     write_json(output / "stats.json", stats)
     return stats
+
+
+def _wants_calibration(config: RunConfig) -> bool:
+    spec = config.stage_spec("clip_score")
+    return spec.enabled and spec.keep_top_fraction is not None
+
+
+def _with_clip_cutoff(config: RunConfig, clip_cutoff: dict | None) -> RunConfig:
+    """The config the workers run: a calibrated keep_top_fraction becomes a plain min_score."""
+    if clip_cutoff is None:
+        return config
+    spec = config.stage_spec("clip_score").model_copy(update={"min_score": clip_cutoff["cutoff"], "keep_top_fraction": None})
+    return config.model_copy(update={"stages": config.stages.model_copy(update={"clip_score": spec})})
 
 
 def summary(stats: dict) -> str:

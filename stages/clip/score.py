@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.records import SCORED
 from stages.base import Row, Stage, StageSpec
@@ -25,6 +25,12 @@ class ClipScoreSpec(StageSpec):
     enabled: bool = False
     clip: ClipModelSettings = ClipModelSettings()
     min_score: float | None = Field(None, ge=-1, le=1, description="drop pairs whose cosine similarity is below this")
+    keep_top_fraction: float | None = Field(
+        None, gt=0, le=1, description="keep this share of the best-scoring pairs of the whole run (cut-off calibrated first)"
+    )
+    calibration_units: int | None = Field(
+        None, ge=1, description="work units (spread over the run) scored to find the keep_top_fraction cut-off; null: all (exact)"
+    )
     batch_size: int = 64
     num_gpus: float = 0.0
     transfer_dtype: Literal["float16", "float32"] = Field(
@@ -32,6 +38,12 @@ class ClipScoreSpec(StageSpec):
     )
     preprocess_num_cpus: float = Field(1.0, gt=0, description="CPUs per preprocessing task (decode, resize, crop)")
     preprocess_batch_size: int = Field(32, ge=1)
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> ClipScoreSpec:
+        if self.min_score is not None and self.keep_top_fraction is not None:
+            raise ValueError("set min_score or keep_top_fraction, not both")
+        return self
 
 
 @register

@@ -197,3 +197,21 @@ def test_run_with_clip_scoring_on_an_actor_pool(corpus, tmp_path, ray_local):
     second = {r["sample_key"]: r["clip_score"] for r in pads.dataset(tmp_path / "clip-again" / "index", format="parquet").to_table().to_pylist()}
     assert second == {key: row["clip_score"] for key, row in by_key.items()}  # same untrained model in every actor
     assert again["samples"] == stats["samples"]
+
+
+def test_keep_top_fraction_keeps_that_share_of_the_whole_run(corpus, tmp_path, ray_local):
+    config = load_config(run_config(tmp_path, corpus, tmp_path / "top"))
+    data = json.loads(config.model_dump_json())
+    data["source"]["max_articles"] = 6
+    data["output"]["articles_per_shard"] = 2
+    data["stages"]["clip_score"] = {
+        "enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "keep_top_fraction": 0.5,
+    }  # fmt: skip
+    stats = runner.run(type(config).model_validate(data))
+    cut = stats["clip_cutoff"]
+    scored = stats["stages"]["clip_score"]["in"] - stats["stages"]["clip_score"]["dropped"].get("caption_missing", 0)
+    assert cut["exact"] and cut["calibration_samples"] == scored
+    assert stats["samples"] == math.ceil(0.5 * scored)
+    assert stats["stages"]["clip_score"]["dropped"]["clip_below_threshold"] == scored - stats["samples"]
+    index = pads.dataset(tmp_path / "top" / "index", format="parquet").to_table().column("clip_score").to_pylist()
+    assert min(index) >= cut["cutoff"] - 1e-6
