@@ -17,7 +17,13 @@ from pipeline.config import RayConfig, RunConfig
 from pipeline.manifest import write_manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.stats import merge_units, render_summary, write_json
-from pipeline.units import fingerprint, fingerprint_inputs, is_done, read_unit_record, split_units
+from pipeline.units import (
+    fingerprint,
+    fingerprint_inputs,
+    is_done,
+    read_unit_record,
+    split_units,
+)
 from stages.context import StageContext
 from stages.source_local import list_article_versions
 

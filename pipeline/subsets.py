@@ -12,11 +12,18 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline.stats import write_json
-from stages.shard_writer import file_sha256, publish_file, read_samples, verify_tar, write_members
+from stages.shard_writer import (
+    file_sha256,
+    publish_file,
+    read_samples,
+    verify_tar,
+    write_members,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

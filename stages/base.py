@@ -10,8 +10,8 @@ declared schema, so every batch at a boundary has the same columns and types.
 from __future__ import annotations
 
 import traceback
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa

@@ -15,7 +15,13 @@ from lxml import etree
 from schemas.keys import sample_key
 from schemas.records import FIGURE
 from stages.base import Drop, Row, Stage, StageSpec
-from stages.jats_text import XLINK_HREF, element_text, local_name, normalise_space, parse_xml
+from stages.jats_text import (
+    XLINK_HREF,
+    element_text,
+    local_name,
+    normalise_space,
+    parse_xml,
+)
 from stages.registry import register
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
