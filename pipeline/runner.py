@@ -30,7 +30,7 @@ from stages.source_local import list_article_versions
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work")
 
 
 class OutputExistsError(Exception):

@@ -71,6 +71,7 @@ IMAGE_FIELDS = [
 IMAGE_BYTES = [pa.field("image", pa.binary())]
 
 CLIP_FIELDS = [pa.field("clip_score", pa.float32()), pa.field("clip_model", pa.string())]
+CLIP_EMBEDDINGS = [pa.field("image_embedding", pa.list_(pa.float32())), pa.field("text_embedding", pa.list_(pa.float32()))]
 CLIP_PIXELS = [pa.field("clip_pixels", pa.binary()), pa.field("clip_pixels_dtype", pa.string())]
 
 SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]
@@ -86,7 +87,9 @@ FIGURE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS)
 FIGURE_MEDIA = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, MEDIA_BYTES)
 SAMPLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES)
 CLIP_INPUT = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES, CLIP_PIXELS)
-SCORED = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES, CLIP_FIELDS)
+SCORED = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES, CLIP_FIELDS, CLIP_EMBEDDINGS)
+# Embeddings for semantic search and dedup, one Parquet part per unit beside the index.
+EMBEDDINGS = pa.schema([pa.field("sample_key", pa.string(), nullable=False), *CLIP_EMBEDDINGS])
 # One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
 INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
 

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.keys import article_key, split_of
-from schemas.records import INDEX, REJECT, SCHEMA_VERSION, conform
+from schemas.records import EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
 from stages.source_local import ArticleVersion, articles_sha256
 
 FIXED_MTIME = 0
@@ -210,6 +210,9 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fin
     publish_file(shard_path, build)
     index = conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)
     publish_file(out / "index" / f"{name}.parquet", lambda tmp: pq.write_table(index, tmp))
+    if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:
+        embeddings = conform(live, EMBEDDINGS)
+        publish_file(out / "embeddings" / f"{name}.parquet", lambda tmp: pq.write_table(embeddings, tmp))
     rejects = rejects_table(group.filter(pc.invert(live_mask)))
     publish_file(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
 

@@ -25,6 +25,7 @@ class ClipScoreSpec(StageSpec):
     enabled: bool = False
     clip: ClipModelSettings = ClipModelSettings()
     min_score: float | None = Field(None, ge=-1, le=1, description="drop pairs whose cosine similarity is below this")
+    embeddings: bool = Field(False, description="also write image and text embeddings to embeddings/<unit>.parquet")
     keep_top_fraction: float | None = Field(
         None, gt=0, le=1, description="keep this share of the best-scoring pairs of the whole run (cut-off calibrated first)"
     )
@@ -84,25 +85,29 @@ class ClipScore(Stage):
                 scorable.append(row)
         yield from rejected
         try:
-            scores = self.scores(scorable) if scorable else []
+            scores, image_features, text_features = self.encode(scorable) if scorable else ([], [], [])
         except Exception:  # noqa: BLE001 - isolate the bad record by scoring one at a time
             yield from super()._process_all(scorable)
             return
-        for row, score in zip(scorable, scores):
-            yield from self._finish(row, float(score))
+        for row, score, image, text in zip(scorable, scores, image_features, text_features):
+            yield from self._finish(row, float(score), image, text)
 
     def process(self, row: Row):
-        yield from self._finish(row, float(self.scores([row])[0]))
+        scores, image_features, text_features = self.encode([row])
+        yield from self._finish(row, float(scores[0]), image_features[0], text_features[0])
 
-    def _finish(self, row: Row, score: float) -> Iterator[Row]:
+    def _finish(self, row: Row, score: float, image: np.ndarray, text: np.ndarray) -> Iterator[Row]:
         out = {k: v for k, v in row.items() if k not in ("clip_pixels", "clip_pixels_dtype")}
         out.update(clip_score=score, clip_model=self.label)
+        if self.spec.embeddings:
+            out.update(image_embedding=image.tolist(), text_embedding=text.tolist())
         if self.spec.min_score is not None and score < self.spec.min_score:
             yield self.dropped(out, "clip_below_threshold", f"score {score:.4f} < min_score {self.spec.min_score}")
         else:
             yield out
 
-    def scores(self, rows: list[Row]) -> np.ndarray:
+    def encode(self, rows: list[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine scores, normalised image embeddings, normalised text embeddings) of the rows' pairs."""
         torch = self.torch
         dtype = getattr(torch, rows[0]["clip_pixels_dtype"])
         images = torch.stack([torch.frombuffer(bytearray(r["clip_pixels"]), dtype=dtype) for r in rows])
@@ -112,4 +117,6 @@ class ClipScore(Stage):
         with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
             image_features = self.model.encode_image(images, normalize=True)
             text_features = self.model.encode_text(texts, normalize=True)
-        return (image_features.float() * text_features.float()).sum(dim=-1).cpu().numpy()
+        image_features, text_features = image_features.float(), text_features.float()
+        scores = (image_features * text_features).sum(dim=-1)
+        return scores.cpu().numpy(), image_features.cpu().numpy(), text_features.cpu().numpy()

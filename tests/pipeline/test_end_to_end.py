@@ -179,7 +179,7 @@ def test_open_clip_trains_on_the_shards(run_output, tmp_path):
 
 def test_run_with_clip_scoring_on_an_actor_pool(corpus, tmp_path, ray_local):
     config = load_config(run_config(tmp_path, corpus, tmp_path / "clip"))
-    clip = {"enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "concurrency": 1, "transfer_dtype": "float32"}
+    clip = {"enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "concurrency": 1, "transfer_dtype": "float32", "embeddings": True}
     data = json.loads(config.model_dump_json())
     data["source"]["max_articles"] = 5
     data["stages"]["clip_score"] = clip
@@ -193,6 +193,9 @@ def test_run_with_clip_scoring_on_an_actor_pool(corpus, tmp_path, ray_local):
     meta = json.loads(sample["json"])
     by_key = {row["sample_key"]: row for row in index}
     assert meta["scores"]["clip"] == pytest.approx(by_key[meta["key"]]["clip_score"])
+    embeddings = pads.dataset(tmp_path / "clip" / "embeddings", format="parquet").to_table()
+    assert sorted(embeddings.column("sample_key").to_pylist()) == sorted(by_key)
+    assert "image_embedding" not in index[0]
     again = runner.run(config.with_overrides(output=tmp_path / "clip-again"))
     second = {r["sample_key"]: r["clip_score"] for r in pads.dataset(tmp_path / "clip-again" / "index", format="parquet").to_table().to_pylist()}
     assert second == {key: row["clip_score"] for key, row in by_key.items()}  # same untrained model in every actor

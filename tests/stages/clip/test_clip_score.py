@@ -101,3 +101,13 @@ def test_pairing_on_gpu_matches_cpu_reference():
     for row, source in zip(sorted(rows, key=lambda r: r["sample_key"]), table):
         assert row["clip_score"] == pytest.approx(reference_score(source), abs=2e-2)  # bf16 autocast
     assert np.isfinite([r["clip_score"] for r in rows]).all()
+
+
+def test_embeddings_are_normalised_and_give_the_score():
+    rows = run_clip(sample_table(), transfer_dtype="float32", embeddings=True)
+    for row in rows:
+        image, text = np.array(row["image_embedding"]), np.array(row["text_embedding"])
+        assert image.shape == text.shape == (32,)
+        assert np.linalg.norm(image) == pytest.approx(1, abs=1e-5) and np.linalg.norm(text) == pytest.approx(1, abs=1e-5)
+        assert float(image @ text) == pytest.approx(row["clip_score"], abs=1e-5)
+    assert run_clip(sample_table())[0]["image_embedding"] is None
