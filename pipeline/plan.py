@@ -107,6 +107,10 @@ def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContex
     )
 
 
+def _no_extra_remote_args() -> dict:
+    return {}
+
+
 def apply_stage(dataset: ray.data.Dataset, planned: PlannedStage, context: StageContext) -> ray.data.Dataset:
     spec = planned.spec
     common = {
@@ -120,6 +124,10 @@ def apply_stage(dataset: ray.data.Dataset, planned: PlannedStage, context: Stage
             planned.stage,
             fn_constructor_kwargs={"spec": spec, "context": context},
             compute=ray.data.ActorPoolStrategy(size=spec.concurrency or 1),
+            # Ray fuses CPU task stages into a following actor stage when their resources match,
+            # which would run fetching and decoding inside the (GPU) model actors. Ray never fuses
+            # an operator that has a ray_remote_args_fn, so giving one keeps the model actor alone.
+            ray_remote_args_fn=_no_extra_remote_args,
             **common,
         )
     return dataset.map_batches(

@@ -46,11 +46,11 @@ def render_summary(stats: dict, output: Path) -> str:
         f"  source: {stats['source']['article_versions']} article versions from {stats['source']['root']}"
         f" in {stats['units']} work units ({stats['resume']['units_skipped']} already done, skipped)",
         "",
-        f"  {'stage':<14}{'unit':<9}{'in':>8}{'out':>8}  dropped",
+        f"  {'stage':<17}{'unit':<9}{'in':>8}{'out':>8}  dropped",
     ]
     for name, counts in stats["stages"].items():
         dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
-        lines.append(f"  {name:<14}{counts['unit']:<9}{counts['in']:>8}{counts['out']:>8}  {dropped}")
+        lines.append(f"  {name:<17}{counts['unit']:<9}{counts['in']:>8}{counts['out']:>8}  {dropped}")
     rate = stats["resume"]["samples_run"] / seconds if seconds else 0.0
     lines += [
         "",
