@@ -21,13 +21,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import runner
+    from pipeline.incremental import IncrementalError
     from pipeline.runner import OutputExistsError
+    from stages.s3_store import StoreTimeout, StoreUnavailable
     from stages.source_local import SourceError
 
     config = load_config(args.config).with_overrides(output=args.output, address=args.address)
     try:
-        stats = runner.run(config, overwrite=args.overwrite)
-    except (OutputExistsError, SourceError) as error:
+        stats = runner.run(config, overwrite=args.overwrite, since=args.since)
+    except (OutputExistsError, SourceError, IncrementalError, StoreTimeout, StoreUnavailable) as error:
         print(f"figcurate run: {error}", file=sys.stderr)
         return 2
     print()
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, help="output folder (overrides output.path)")
     run.add_argument("--address", help="join a running Ray cluster (overrides ray.address), e.g. 'auto'")
     run.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in the output folder")
+    run.add_argument("--since", type=Path, metavar="PREVIOUS_OUTPUT", help="process only article versions new or changed since that run (compared by ETag)")
     run.set_defaults(handler=_run)
 
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")

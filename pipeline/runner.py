@@ -13,17 +13,17 @@ import ray
 import ray.data
 
 from pipeline.config import RayConfig, RunConfig
+from pipeline.incremental import RETRACTED, changed_since, load_consumed, retracted_versions, write_consumed
 from pipeline.plan import build_dataset, planned_stages
+from pipeline.sources import describe, enumerate_source, stage_context
 from pipeline.stats import merge_units, render_summary, write_json
 from schemas.records import SCHEMA_VERSION
-from stages.context import StageContext
 from stages.shard_writer import shard_name
-from stages.source_local import list_article_versions
 
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "units", "stats.json", "run.json", "consumed.parquet", "retracted.json")
 
 
 class OutputExistsError(Exception):
@@ -53,14 +53,19 @@ def init_ray(config: RayConfig) -> None:
         ray.init(num_cpus=config.num_cpus, object_store_memory=config.object_store_memory, include_dashboard=False)
 
 
-def run(config: RunConfig, *, overwrite: bool = False) -> dict:
-    """Execute the run and return its stats (also written to ``<output>/stats.json``)."""
+def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None) -> dict:
+    """Execute the run and return its stats (also written to ``<output>/stats.json``).
+
+    With ``since`` (a previous run's output folder) only new or changed article versions run.
+    """
     started = time.monotonic()
     output = config.output.path.resolve()
+    previous = load_consumed(since) if since is not None else None  # before touching the output: it may be the same folder
     prepare_output(output, overwrite=overwrite)
-    articles = list_article_versions(
-        config.source.root, newest_only=config.source.newest_version_only, max_articles=config.source.max_articles
-    )
+    enumerated = enumerate_source(config.source)
+    articles = changed_since(enumerated, previous) if previous is not None else enumerated
+    if previous is not None:
+        log.info("--since %s: %d of %d article versions are new or changed", since, len(articles), len(enumerated))
     write_json(output / "run.json", {"figcurate": package_version("figcurate"), "schema_version": SCHEMA_VERSION, "config": json.loads(config.model_dump_json())})
     n_units = -(-len(articles) // config.output.articles_per_shard)
     log.info("%d article versions in %d work units; stages: %s", len(articles), n_units, [p.name for p in planned_stages(config)])
@@ -68,7 +73,7 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     init_ray(config.ray)
     ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
     pipeline_started = time.monotonic()
-    context = StageContext(source_root=str(config.source.root.resolve()))
+    context = stage_context(config.source)
     if articles:
         build_dataset(config, articles, context).take_all()
     pipeline_seconds = time.monotonic() - pipeline_started
@@ -78,9 +83,11 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     sizes = {record["shard"]: record["samples"] for record in unit_records}
     (output / "shards").mkdir(exist_ok=True)
     write_json(output / "shards" / "sizes.json", sizes)
+    write_consumed(output, articles, previous)
+    write_json(output / RETRACTED, retracted_versions(output))
     stats = {
         "run": {"name": config.name, "output": str(output)},
-        "source": {"root": str(config.source.root), "article_versions": len(articles)},
+        "source": {**describe(config.source), "article_versions": len(articles), "enumerated": len(enumerated), "since": str(since) if since else None},
         **stats,
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }
