@@ -105,9 +105,11 @@ class S3Store:
         region: str = PMC_REGION,
         retry: RetryPolicy = RetryPolicy(),
         timeout_s: float = 30.0,
+        page_size: int = 1000,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.bucket = bucket
+        self.page_size = page_size
         self.retry = retry
         self._sleep = sleep
         self._rng = random.Random()
@@ -175,7 +177,7 @@ class S3Store:
         """Every object under ``prefix`` (ListObjectsV2, all pages), each page retried on its own."""
         token: str | None = None
         while True:
-            kwargs = {"Bucket": self.bucket, "Prefix": prefix}
+            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self.page_size}
             if delimiter:
                 kwargs["Delimiter"] = delimiter
             if token:
@@ -191,7 +193,7 @@ class S3Store:
         """The 'folders' directly under ``prefix`` (CommonPrefixes, all pages), sorted."""
         found, token = [], None
         while True:
-            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/"}
+            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": self.page_size}
             if token:
                 kwargs["ContinuationToken"] = token
             page = self._call(f"list {prefix!r}", functools.partial(self.client.list_objects_v2, **kwargs))
