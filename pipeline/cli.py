@@ -49,6 +49,16 @@ def _demo_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_fetch(args: argparse.Namespace) -> int:
+    from pipeline.bench import bench_fetch
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for row in bench_fetch(args.objects, args.size_kb, tuple(args.concurrency)):
+        print(f"concurrency {row['concurrency']:>3}: {row['objects_per_s']:>8.1f} objects/s  {row['mb_per_s']:>7.2f} MB/s  "
+              f"({row['objects']} x {row['object_kb']} KiB in {row['seconds']} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="figcurate", description="Curate PMC Open Access figures into vision-language training data.")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -72,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--articles", type=int, default=300)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo_corpus)
+
+    bench = commands.add_parser("bench", help="measure parts of the pipeline")
+    bench_kinds = bench.add_subparsers(dest="bench", required=True)
+    fetch = bench_kinds.add_parser("fetch", help="S3 reads per second against a loopback S3 server (needs moto[server])")
+    fetch.add_argument("--objects", type=int, default=200)
+    fetch.add_argument("--size-kb", type=int, default=64)
+    fetch.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    fetch.set_defaults(handler=_bench_fetch)
     return parser
 
 
