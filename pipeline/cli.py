@@ -21,13 +21,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import runner
+    from pipeline.incremental import IncrementalError
     from pipeline.runner import OutputExistsError
+    from stages.s3_store import StoreTimeout, StoreUnavailable
     from stages.source_local import SourceError
 
     config = load_config(args.config).with_overrides(output=args.output, address=args.address)
     try:
-        stats = runner.run(config, overwrite=args.overwrite)
-    except (OutputExistsError, SourceError) as error:
+        stats = runner.run(config, overwrite=args.overwrite, since=args.since)
+    except (OutputExistsError, SourceError, IncrementalError, StoreTimeout, StoreUnavailable) as error:
         print(f"figcurate run: {error}", file=sys.stderr)
         return 2
     print()
@@ -74,13 +76,6 @@ def _reshard(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from pipeline import bench
-
-    options = {"samples": args.samples} if args.samples else {}
-    return bench.main(args.name, **options)
-
-
 def _demo_corpus(args: argparse.Namespace) -> int:
     from pipeline.demo_corpus import generate_corpus
 
@@ -90,6 +85,23 @@ def _demo_corpus(args: argparse.Namespace) -> int:
         print(f"figcurate demo-corpus: {error}", file=sys.stderr)
         return 2
     print(f"demo corpus in {args.out}: {info['articles']} articles, {info['article_versions']} article versions, {info['figures']} figures (seed {info['seed']})")
+    return 0
+
+
+def _bench_fetch(args: argparse.Namespace) -> int:
+    from pipeline.bench import bench_fetch
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for row in bench_fetch(args.objects, args.size_kb, tuple(args.concurrency)):
+        print(f"concurrency {row['concurrency']:>3}: {row['objects_per_s']:>8.1f} objects/s  {row['mb_per_s']:>7.2f} MB/s  "
+              f"({row['objects']} x {row['object_kb']} KiB in {row['seconds']} s)")
+    return 0
+
+
+def _bench_shards(args: argparse.Namespace) -> int:
+    from pipeline.bench import bench_shards
+
+    print(json.dumps(bench_shards(samples=args.samples), indent=2))
     return 0
 
 
@@ -110,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run in the output folder instead of resuming it"
     )
+    run.add_argument("--since", type=Path, metavar="PREVIOUS_OUTPUT", help="process only article versions new or changed since that run (compared by ETag)")
     run.set_defaults(handler=_run)
 
     verify = commands.add_parser("verify", help="check every shard of an output against its manifest and index")
@@ -129,16 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
     reshard.add_argument("--samples-per-shard", type=int, default=5000)
     reshard.set_defaults(handler=_reshard)
 
-    bench = commands.add_parser("bench", help="measure the throughput of a part of the pipeline (prints JSON)")
-    bench.add_argument("name", choices=["shards"])
-    bench.add_argument("--samples", type=int, help="how many samples to use")
-    bench.set_defaults(handler=_bench)
-
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
     demo.add_argument("out", type=Path)
     demo.add_argument("--articles", type=int, default=300)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo_corpus)
+
+    bench = commands.add_parser("bench", help="measure parts of the pipeline")
+    bench_kinds = bench.add_subparsers(dest="bench", required=True)
+    fetch = bench_kinds.add_parser("fetch", help="S3 reads per second against a loopback S3 server (needs moto[server])")
+    fetch.add_argument("--objects", type=int, default=200)
+    fetch.add_argument("--size-kb", type=int, default=64)
+    fetch.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    fetch.set_defaults(handler=_bench_fetch)
+    shards = bench_kinds.add_parser("shards", help="shard write throughput and the cost of read-back verification")
+    shards.add_argument("--samples", type=int, default=2000)
+    shards.set_defaults(handler=_bench_shards)
     return parser
 
 

@@ -7,14 +7,17 @@ the command runs in.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     create_model,
     field_validator,
@@ -22,7 +25,10 @@ from pydantic import (
 )
 
 from stages.base import StageSpec
+from stages.context import ArticleSelection
+from stages.licenses import KNOWN, normalise_license
 from stages.registry import load_all
+from stages.s3_store import PMC_BUCKET
 
 
 class ConfigError(Exception):
@@ -33,7 +39,48 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LocalSource(StrictModel):
+# License policies by name; trainers filter again on each sample's license.
+LICENSE_POLICIES: dict[str, tuple[str, ...] | None] = {
+    "commercial": ("CC0", "CC BY", "CC BY-SA", "CC BY-ND"),
+    "noncommercial": ("CC0", "CC BY", "CC BY-SA", "CC BY-ND", "CC BY-NC", "CC BY-NC-SA", "CC BY-NC-ND"),
+    "all": None,
+}
+
+
+class SelectionConfig(StrictModel):
+    """Selection that needs each article's metadata JSON: applied (and counted as drops) by the fetch stage."""
+
+    licenses: Literal["commercial", "noncommercial", "all"] | list[str] = Field(
+        "all", description="commercial (CC0, CC BY, CC BY-SA, CC BY-ND), noncommercial (adds the NC variants), all, "
+        f"or a list of license codes from {', '.join(KNOWN)}, other, unknown",
+    )
+    exclude_retracted: bool = Field(False, description="drop articles whose metadata says is_retracted")
+    exclude_manuscripts: bool = Field(False, description="drop author manuscripts (is_manuscript)")
+    exclude_historical_ocr: bool = Field(False, description="drop historical OCR scans (is_historical_ocr)")
+
+    @field_validator("licenses")
+    @classmethod
+    def _known_codes(cls, value):
+        if isinstance(value, list):
+            allowed = set(KNOWN) | {"other", "unknown"}
+            normalised = [code if code in allowed else normalise_license(code) for code in value]
+            bad = [raw for raw, code in zip(value, normalised) if code not in allowed or code in ("other", "unknown") and raw not in allowed]
+            if bad or not value:
+                raise ValueError(f"unknown license codes {bad}; use codes from {', '.join(KNOWN)}, other, unknown")
+            return normalised
+        return value
+
+    def article_selection(self) -> ArticleSelection:
+        codes = tuple(self.licenses) if isinstance(self.licenses, list) else LICENSE_POLICIES[self.licenses]
+        return ArticleSelection(
+            licenses=codes,
+            exclude_retracted=self.exclude_retracted,
+            exclude_manuscripts=self.exclude_manuscripts,
+            exclude_historical_ocr=self.exclude_historical_ocr,
+        )
+
+
+class LocalSource(SelectionConfig):
     kind: Literal["local"] = "local"
     root: Path = Field(description="a local mirror of the bucket's per-version layout (with metadata/)")
     newest_version_only: bool = Field(True, description="take only the newest version of each article")
@@ -45,6 +92,86 @@ class LocalSource(StrictModel):
         if not root.is_dir():
             raise ValueError(f"path does not exist or is not a folder: {root}")
         return root
+
+
+class RetryConfig(StrictModel):
+    max_attempts: int = Field(5, ge=1, le=20, description="attempts per request, the first included")
+    base_delay_s: float = Field(0.2, ge=0, description="backoff before retry n is uniform in [0, min(max_delay_s, base_delay_s * 2**n)]")
+    max_delay_s: float = Field(10.0, ge=0, description="cap of one backoff")
+
+
+class PmcS3Source(SelectionConfig):
+    kind: Literal["pmc_s3"]
+    bucket: str = Field(PMC_BUCKET, description="the bucket holding the per-version layout")
+    endpoint_url: str | None = Field(None, description="another S3 endpoint (a mirror, a test server); null is AWS")
+    signed: bool = Field(False, description="sign requests with the standard boto3 credential chain (never put credentials here)")
+    ids: list[str] | None = Field(None, description="only these PMCIDs (PMC123 or 123)")
+    ids_file: Path | None = Field(None, description="a text file of PMCIDs, one a line (# comments)")
+    prefix: str | None = Field(None, description="only versions whose metadata key starts with metadata/<prefix> (e.g. PMC12)")
+    enumerate: Literal["inventory", "list"] | None = Field(
+        None, description="inventory (the bucket's daily S3 Inventory) or list (ListObjectsV2); default: inventory "
+        "for full runs, list when ids, ids_file or prefix is given",
+    )
+    newest_version_only: bool = Field(True, description="take only the newest version of each article; false takes all")
+    max_articles: int | None = Field(None, ge=1, description="stop after this many article versions (in PMCID order)")
+    timeout_s: float = Field(30.0, gt=0, description="connect and read timeout of one request")
+    retries: RetryConfig = RetryConfig()
+
+    @field_validator("ids")
+    @classmethod
+    def _pmcids(cls, ids):
+        if ids is not None:
+            from stages.source_s3 import parse_pmcid
+
+            [parse_pmcid(str(item)) for item in ids]
+        return ids
+
+    @field_validator("ids_file")
+    @classmethod
+    def _ids_file_exists(cls, path):
+        if path is not None and not path.is_file():
+            raise ValueError(f"file does not exist: {path}")
+        return path
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_shape(cls, prefix):
+        if prefix is not None and not re.fullmatch(r"PMC\d*(\.\d*)?", prefix):
+            raise ValueError("expected the start of a metadata name such as PMC12 or PMC123.2")
+        return prefix
+
+    def pmc_numbers(self) -> list[int] | None:
+        from stages.source_s3 import parse_pmcid
+
+        if self.ids is None and self.ids_file is None:
+            return None
+        numbers = [parse_pmcid(str(item)) for item in self.ids or []]
+        if self.ids_file is not None:
+            for number, line in enumerate(self.ids_file.read_text(encoding="utf-8").splitlines(), start=1):
+                text = line.split("#", 1)[0].strip()
+                if text:
+                    try:
+                        numbers.append(parse_pmcid(text))
+                    except ValueError as error:
+                        raise ValueError(f"{self.ids_file}:{number}: {error}") from None
+        return numbers
+
+    def enumeration(self) -> str:
+        if self.enumerate is not None:
+            return self.enumerate
+        return "list" if (self.ids is not None or self.ids_file is not None or self.prefix) else "inventory"
+
+
+def _source_kind(value: Any) -> str | None:
+    # ``kind`` may be left out for a local mirror, as before sources had kinds.
+    return value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind", None)
+
+
+SOURCES: dict[str, type[StrictModel]] = {"local": LocalSource, "pmc_s3": PmcS3Source}
+Source = Annotated[
+    Annotated[LocalSource, Tag("local")] | Annotated[PmcS3Source, Tag("pmc_s3")],
+    Discriminator(_source_kind, custom_error_type="source_kind", custom_error_message=f"kind must be one of {', '.join(SOURCES)}"),
+]
 
 
 class OutputConfig(StrictModel):
@@ -88,7 +215,7 @@ StagesConfig = _stages_model()
 
 class RunConfig(StrictModel):
     name: str = Field("figcurate", pattern=r"^[A-Za-z0-9_.-]+$")
-    source: LocalSource
+    source: Source
     output: OutputConfig
     ray: RayConfig = RayConfig()
     stages: StagesConfig = StagesConfig()  # type: ignore[valid-type]
@@ -126,16 +253,20 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(format_errors(path, error)) from None
+        source = data.get("source")
+        kind = source.get("kind") if isinstance(source, dict) else None
+        raise ConfigError(format_errors(path, error, kind)) from None
 
 
-def format_errors(path: Path, error: ValidationError) -> str:
+def format_errors(path: Path, error: ValidationError, kind: str | None = None) -> str:
     lines = [f"{path}: {error.error_count()} problem(s); nothing was run"]
     for item in error.errors():
         loc = tuple(str(part) for part in item["loc"])
+        if loc[:1] == ("source",) and len(loc) > 1 and loc[1] in SOURCES:
+            loc = loc[:1] + loc[2:]  # the union's tag is not a key the operator wrote
         key = ".".join(loc) or "(top level)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key{_hint_for_unknown(loc)}")
+            lines.append(f"  {key}: unknown key{_hint_for_unknown(loc, kind)}")
         elif item["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
         else:
@@ -146,8 +277,8 @@ def format_errors(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _hint_for_unknown(loc: tuple[str, ...]) -> str:
-    siblings = _field_names_at(RunConfig, loc[:-1])
+def _hint_for_unknown(loc: tuple[str, ...], kind: str | None) -> str:
+    siblings = _field_names_at(RunConfig, loc[:-1], kind)
     if not siblings:
         return ""
     close = difflib.get_close_matches(loc[-1], siblings, n=1)
@@ -156,8 +287,11 @@ def _hint_for_unknown(loc: tuple[str, ...]) -> str:
     return f" (hint: allowed keys are {', '.join(sorted(siblings))})"
 
 
-def _field_names_at(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
-    for part in loc:
+def _field_names_at(model: type[BaseModel], loc: tuple[str, ...], kind: str | None = None) -> list[str]:
+    for position, part in enumerate(loc):
+        if position == 0 and part == "source" and model is RunConfig:
+            model = SOURCES.get(kind or "local", LocalSource)
+            continue
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):

@@ -14,8 +14,16 @@ import ray.data
 
 from pipeline.calibration import calibrate_clip_cutoff
 from pipeline.config import RayConfig, RunConfig
+from pipeline.incremental import (
+    RETRACTED,
+    changed_since,
+    load_consumed,
+    retracted_versions,
+    write_consumed,
+)
 from pipeline.manifest import write_manifest
 from pipeline.plan import build_dataset, planned_stages
+from pipeline.sources import describe, enumerate_source, stage_context
 from pipeline.stats import merge_units, render_summary, write_json
 from pipeline.units import (
     fingerprint,
@@ -24,13 +32,11 @@ from pipeline.units import (
     read_unit_record,
     split_units,
 )
-from stages.context import StageContext
-from stages.source_local import list_article_versions
 
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work", "consumed.parquet", "retracted.json")
 
 
 class OutputExistsError(Exception):
@@ -93,19 +99,24 @@ def init_ray(config: RayConfig) -> None:
         ray.init(num_cpus=config.num_cpus, object_store_memory=config.object_store_memory, include_dashboard=False)
 
 
-def run(config: RunConfig, *, overwrite: bool = False) -> dict:
-    """Execute the run (or finish an interrupted one) and return its stats (also in ``stats.json``)."""
+def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None) -> dict:
+    """Execute the run (or finish an interrupted one) and return its stats (also in ``stats.json``).
+
+    With ``since`` (a previous run's output folder) only new or changed article versions run.
+    """
     started = time.monotonic()
     output = config.output.path.resolve()
     inputs = fingerprint_inputs(config)
     run_fingerprint = fingerprint(inputs)
+    consumed_before = load_consumed(since) if since is not None else None  # before touching the output: it may be the same folder
     resumed = prepare_output(output, inputs, overwrite=overwrite)
-    articles = list_article_versions(
-        config.source.root, newest_only=config.source.newest_version_only, max_articles=config.source.max_articles
-    )
+    enumerated = enumerate_source(config.source)
+    articles = changed_since(enumerated, consumed_before) if consumed_before is not None else enumerated
+    if consumed_before is not None:
+        log.info("--since %s: %d of %d article versions are new or changed", since, len(articles), len(enumerated))
     units = split_units(articles, config.output.articles_per_shard)
     todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
-    context = StageContext(source_root=str(config.source.root.resolve()), scratch_dir=str(output / "_work"))
+    context = stage_context(config.source).model_copy(update={"scratch_dir": str(output / "_work")})
     previous = (_read_json(output / "run.json") or {}) if resumed else {}
     clip_cutoff = previous.get("clip_cutoff")
     if todo and clip_cutoff is None and _wants_calibration(config):
@@ -135,9 +146,16 @@ def run(config: RunConfig, *, overwrite: bool = False) -> dict:
     (output / "shards").mkdir(exist_ok=True)
     write_json(output / "shards" / "sizes.json", {record["shard"]: record["samples"] for record in records})
     write_manifest(output, run_fingerprint, records)
+    write_consumed(output, articles, consumed_before)
+    write_json(output / RETRACTED, retracted_versions(output))
     stats = {
         "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
-        "source": {"root": str(config.source.root), "article_versions": len(articles)},
+        "source": {
+            **describe(config.source),
+            "article_versions": len(articles),
+            "enumerated": len(enumerated),
+            "since": str(since) if since else None,
+        },
         "resume": {
             "units_total": len(units),
             "units_run": len(todo),

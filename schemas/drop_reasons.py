@@ -9,8 +9,14 @@ DROP_REASONS: dict[str, str] = {
     "fetch_not_found": "an object the article needs does not exist in the source",
     "fetch_checksum_mismatch": "the bytes read do not match the md5 in the article's metadata",
     "fetch_too_large": "the object is larger than the configured size cap",
-    "fetch_error": "reading the object failed for another reason (detail says which)",
+    "fetch_timeout": "every attempt to read the object timed out (retry budget spent)",
+    "fetch_error": "reading the object failed for another reason: throttling or 5xx past the retry budget, access denied (detail says which)",
     "metadata_invalid": "the article's metadata JSON is unreadable or lacks required fields",
+    # fetch: the run's article selection, decided from the metadata JSON
+    "license_excluded": "the article's license is not in the run's license policy",
+    "retracted_excluded": "the article is retracted and the run excludes retracted articles",
+    "manuscript_excluded": "the article is an author manuscript and the run excludes manuscripts",
+    "historical_ocr_excluded": "the article is historical OCR and the run excludes it",
     # parse_jats
     "xml_malformed": "the article XML is not well-formed",
     "no_figures": "the article has no figures",

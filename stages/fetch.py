@@ -10,8 +10,10 @@ from pydantic import Field
 
 from schemas.records import FETCHED_ARTICLE
 from stages.base import Drop, Row, Stage, StageSpec
+from stages.context import ArticleSelection
 from stages.licenses import normalise_license
 from stages.registry import register
+from stages.s3_store import StoreTimeout
 from stages.storage import ObjectNotFound, ObjectTooLarge, md5_hex, split_object_url
 
 
@@ -28,6 +30,8 @@ def read_checked(store, key: str, md5: str | None, *, verify: bool, max_bytes: i
         raise Drop("fetch_not_found", key) from None
     except ObjectTooLarge as error:
         raise Drop("fetch_too_large", str(error)) from None
+    except StoreTimeout as error:
+        raise Drop("fetch_timeout", str(error)) from None
     except OSError as error:
         raise Drop("fetch_error", f"{key}: {error}") from None
     if verify and md5 and md5_hex(data) != md5.lower():
@@ -53,6 +57,7 @@ class Fetch(Stage):
             media = [self._media_entry(url) for url in meta.get("media_urls") or []]
         except (ValueError, KeyError, TypeError) as error:
             raise Drop("metadata_invalid", f"{prefix}: {type(error).__name__}: {error}") from None
+        check_selection(meta, self.context.selection)  # before the XML: excluded articles cost one read
         xml_bytes = read_checked(store, xml_key, xml_md5, verify=self.spec.verify_md5, max_bytes=self.context.max_object_bytes)
         yield {
             **row,
@@ -73,6 +78,19 @@ class Fetch(Stage):
     def _media_entry(url: str) -> dict:
         key, md5 = split_object_url(url)
         return {"name": PurePosixPath(key).name, "key": key, "md5": md5}
+
+
+def check_selection(meta: dict, selection: ArticleSelection) -> None:
+    """Raise the exclusion drop for an article the run's selection does not want."""
+    license = normalise_license(meta.get("license_code"))
+    if selection.licenses is not None and license not in selection.licenses:
+        raise Drop("license_excluded", f"{license} (raw {meta.get('license_code')!r}) not in {list(selection.licenses)}")
+    if selection.exclude_retracted and meta.get("is_retracted"):
+        raise Drop("retracted_excluded", "is_retracted is true")
+    if selection.exclude_manuscripts and meta.get("is_manuscript"):
+        raise Drop("manuscript_excluded", "is_manuscript is true")
+    if selection.exclude_historical_ocr and meta.get("is_historical_ocr"):
+        raise Drop("historical_ocr_excluded", "is_historical_ocr is true")
 
 
 def _text(value) -> str | None:

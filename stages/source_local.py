@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ class SourceError(Exception):
 class ArticleVersion:
     pmc_number: int
     version: int
+    # What the source said about the version's metadata JSON; incremental runs compare the ETag.
+    etag: str | None = field(default=None, compare=False)
+    last_modified: str | None = field(default=None, compare=False)
 
     @property
     def pmcid(self) -> str:
@@ -39,6 +42,21 @@ class ArticleVersion:
 def articles_sha256(articles: list[ArticleVersion] | tuple[ArticleVersion, ...]) -> str:
     """Identity of a sorted list of article versions (what a work unit holds)."""
     return hashlib.sha256("\n".join(a.prefix for a in articles).encode()).hexdigest()
+def parse_metadata_name(name: str) -> tuple[int, int] | None:
+    """``PMC123.2.json`` -> (123, 2); anything else -> None."""
+    match = _METADATA_NAME.match(name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def select_versions(versions: list[ArticleVersion], *, newest_only: bool, max_articles: int | None) -> list[ArticleVersion]:
+    """Sorted by PMCID number then version (deterministic work units), newest only on request, capped."""
+    versions = sorted(set(versions))
+    if newest_only:
+        newest: dict[int, ArticleVersion] = {}
+        for item in versions:
+            newest[item.pmc_number] = item  # sorted, so the last one wins
+        versions = sorted(newest.values())
+    return versions[:max_articles] if max_articles is not None else versions
 
 
 def list_article_versions(root: Path, *, newest_only: bool = True, max_articles: int | None = None) -> list[ArticleVersion]:
@@ -55,10 +73,4 @@ def list_article_versions(root: Path, *, newest_only: bool = True, max_articles:
             ignored += 1
     if ignored:
         log.warning("ignored %d files in %s that are not PMC<id>.<ver>.json", ignored, metadata_dir)
-    versions.sort()
-    if newest_only:
-        newest: dict[int, ArticleVersion] = {}
-        for item in versions:
-            newest[item.pmc_number] = item  # sorted, so the last one wins
-        versions = sorted(newest.values())
-    return versions[:max_articles] if max_articles is not None else versions
+    return select_versions(versions, newest_only=newest_only, max_articles=max_articles)

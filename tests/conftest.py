@@ -15,3 +15,46 @@ def ray_local():
         ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on loopback (real HTTP, real boto3); tests make their own buckets."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+    from s3_bucket import free_port
+
+    port = free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory):
+    """A 12-article demo corpus on disk (every broken kind, a few second versions)."""
+    from pipeline.demo_corpus import generate_corpus
+
+    root = tmp_path_factory.mktemp("s3corpus")
+    generate_corpus(root, articles=12, seed=5)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pmc_bucket(s3_endpoint, small_corpus):
+    """Bucket ``pmc-oa-opendata`` holding the small corpus in the per-version layout plus its inventory."""
+    from s3_bucket import (
+        admin_client,
+        create_public_bucket,
+        upload_corpus,
+        write_inventory,
+    )
+
+    client = admin_client(s3_endpoint)
+    create_public_bucket(client, "pmc-oa-opendata")
+    upload_corpus(client, "pmc-oa-opendata", small_corpus)
+    write_inventory(client, "pmc-oa-opendata")
+    return "pmc-oa-opendata"

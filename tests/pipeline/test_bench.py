@@ -1,4 +1,5 @@
 from pipeline.bench import bench_shards
+from pipeline.cli import main
 
 
 def test_shard_bench_figures_are_consistent(tmp_path):
@@ -8,3 +9,13 @@ def test_shard_bench_figures_are_consistent(tmp_path):
     per_sample_mb = result["shard_bytes"] / 1e6 / 20
     assert abs(result["samples_per_s_written"] * per_sample_mb - result["write_mb_per_s"]) / result["write_mb_per_s"] < 0.1
     assert list(tmp_path.iterdir()) == []  # the bench cleans up after itself
+
+
+
+def test_bench_fetch_reports_each_concurrency_level(capsys):
+    assert main(["bench", "fetch", "--objects", "12", "--size-kb", "4", "--concurrency", "1", "3"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("concurrency")]
+    assert [line.split(":")[0].split()[-1] for line in lines] == ["1", "3"]
+    for line in lines:
+        objects_per_s = float(line.split(":")[1].split()[0])
+        assert objects_per_s > 0 and "(12 x 4 KiB" in line

@@ -113,3 +113,41 @@ def test_shipped_configs_validate(tmp_path, monkeypatch):
     assert configs
     for path in configs:
         load_config(path)
+
+
+def s3_body(out: Path, source: str) -> str:
+    return f"""
+    source: {{kind: pmc_s3, {source}}}
+    output: {{path: {out}}}
+    """
+
+
+def test_pmc_s3_defaults_and_enumeration_choice(tmp_path):
+    config = load_config(write_config(tmp_path, s3_body(tmp_path / "out", "licenses: commercial")))
+    source = config.source
+    assert (source.bucket, source.signed, source.endpoint_url, source.enumeration()) == ("pmc-oa-opendata", False, None, "inventory")
+    assert source.article_selection().licenses == ("CC0", "CC BY", "CC BY-SA", "CC BY-ND")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("PMC12  # a comment\n\n7\n")
+    config = load_config(write_config(tmp_path, s3_body(tmp_path / "out", f"ids_file: {ids}, ids: [pmc3], licenses: [cc-by-nc, CC0]")))
+    assert config.source.enumeration() == "list" and config.source.pmc_numbers() == [3, 12, 7]
+    assert config.source.article_selection().licenses == ("CC BY-NC", "CC0")
+
+
+def test_source_errors_name_the_key_without_the_union_tag(tmp_path):
+    path = write_config(tmp_path, s3_body(tmp_path / "out", "bucket_name: x, ids: [PMCx], retries: {max_attempts: 0}, licenses: [CC-BY-QQ]"))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "source.bucket_name: unknown key (hint: did you mean 'bucket'?)" in message
+    assert "source.ids: not a PMCID: 'PMCx'" in message
+    assert "source.retries.max_attempts: Input should be greater than or equal to 1" in message
+    assert "source.licenses: unknown license codes ['CC-BY-QQ']" in message
+    path = write_config(tmp_path, "source: {kind: s4}\noutput: {path: x}\n")
+    with pytest.raises(ConfigError, match=r"source: kind must be one of local, pmc_s3"):
+        load_config(path)
+
+
+def test_local_source_may_leave_out_its_kind(tmp_path, mirror):
+    path = write_config(tmp_path, f"source: {{root: {mirror}}}\noutput: {{path: {tmp_path / 'out'}}}\n")
+    assert load_config(path).source.kind == "local"

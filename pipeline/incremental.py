@@ -1,0 +1,86 @@
+"""Incremental runs: what a run consumed, what changed since, and which versions are now retracted.
+
+``consumed.parquet`` lists every version a run covers, with the ETag and last-modified time of
+its metadata JSON. A run ``--since PREVIOUS`` processes only versions that are new or whose ETag
+differs (PMC rewrites the metadata JSON whenever any file of a version changes, since it holds
+their md5s), and its own ``consumed.parquet`` carries forward the previous entries, so a chain of
+incremental runs needs only the newest output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from stages.source_local import ArticleVersion
+
+CONSUMED = "consumed.parquet"
+RETRACTED = "retracted.json"
+
+CONSUMED_SCHEMA = pa.schema(
+    [
+        pa.field("pmcid", pa.string(), nullable=False),
+        pa.field("version", pa.int32(), nullable=False),
+        pa.field("metadata_key", pa.string(), nullable=False),
+        pa.field("etag", pa.string()),
+        pa.field("last_modified", pa.string()),
+        pa.field("processed", pa.bool_(), nullable=False),  # true: processed by this run; false: carried forward
+    ]
+)
+
+
+class IncrementalError(Exception):
+    pass
+
+
+def load_consumed(previous_output: Path) -> dict[tuple[str, int], dict]:
+    path = Path(previous_output) / CONSUMED
+    if not path.is_file():
+        raise IncrementalError(f"--since {previous_output}: no {CONSUMED} there (is it the output folder of a finished run?)")
+    return {(row["pmcid"], row["version"]): row for row in pq.read_table(path).to_pylist()}
+
+
+def changed_since(versions: list[ArticleVersion], consumed: dict[tuple[str, int], dict]) -> list[ArticleVersion]:
+    """Versions that are new, or whose ETag differs from (or is missing in) the previous run's."""
+    changed = []
+    for version in versions:
+        before = consumed.get((version.pmcid, version.version))
+        if before is None or not version.etag or before["etag"] != version.etag:
+            changed.append(version)
+    return changed
+
+
+def write_consumed(output: Path, processed: list[ArticleVersion], previous: dict[tuple[str, int], dict] | None = None) -> None:
+    rows = {key: {**row, "processed": False} for key, row in (previous or {}).items()}
+    for version in processed:
+        rows[(version.pmcid, version.version)] = {
+            "pmcid": version.pmcid,
+            "version": version.version,
+            "metadata_key": f"metadata/{version.prefix}.json",
+            "etag": version.etag,
+            "last_modified": version.last_modified,
+            "processed": True,
+        }
+    ordered = [rows[key] for key in sorted(rows, key=lambda k: (int(k[0][3:]), k[1]))]
+    temporary = Path(output) / f"{CONSUMED}.tmp"
+    pq.write_table(pa.Table.from_pylist(ordered, schema=CONSUMED_SCHEMA), temporary)
+    temporary.replace(Path(output) / CONSUMED)
+
+
+def retracted_versions(output: Path) -> list[dict]:
+    """Versions of this run whose metadata says is_retracted: samples in the index, or rejected for it."""
+    found: set[tuple[str, int]] = set()
+    index_dir, rejects_dir = Path(output) / "index", Path(output) / "rejects"
+    if any(index_dir.glob("*.parquet")):
+        index = pads.dataset(index_dir, format="parquet").to_table(columns=["pmcid", "version", "is_retracted"])
+        index = index.filter(pc.fill_null(index.column("is_retracted"), False))
+        found |= set(zip(index.column("pmcid").to_pylist(), index.column("version").to_pylist()))
+    if any(rejects_dir.glob("*.parquet")):
+        rejects = pads.dataset(rejects_dir, format="parquet").to_table(columns=["pmcid", "version", "reason"])
+        rejects = rejects.filter(pc.equal(rejects.column("reason"), "retracted_excluded"))
+        found |= set(zip(rejects.column("pmcid").to_pylist(), rejects.column("version").to_pylist()))
+    return [{"pmcid": pmcid, "version": version} for pmcid, version in sorted(found, key=lambda k: (int(k[0][3:]), k[1]))]
