@@ -26,6 +26,8 @@ FLOW: list[tuple[str, str]] = [
     ("parse_jats", "figure"),
     ("fetch_media", "figure"),
     ("images", "figure"),
+    ("subfigures", "figure"),
+    ("subcaptions", "panel"),
 ]
 
 

@@ -20,6 +20,8 @@ DROP_REASONS: dict[str, str] = {
     "image_decode_error": "the image bytes cannot be decoded (truncated, corrupt or unknown format)",
     "image_too_small": "the image is smaller than the configured minimum side",
     "image_too_large": "the image exceeds the decompression-bomb pixel limit",
+    # subfigures / subcaptions
+    "panel_too_small": "a panel cropped from a compound figure is smaller than the configured minimum side",
     # internal
     "stage_error": "an unexpected error in stage code for this record (a bug; detail has the traceback tail)",
 }

@@ -70,6 +70,20 @@ IMAGE_FIELDS = [
 ]
 IMAGE_BYTES = [pa.field("image", pa.binary())]
 
+# Compound figures: every box the splitter found (source pixels, reading order) on the figure, then
+# per panel sample its own box, label, subcaption, and how it was aligned ("single", "label_order",
+# "position", or "none" when the figure was kept whole because caption and image disagree).
+PANEL_FIELDS = [
+    pa.field("panel_boxes", pa.list_(pa.list_(pa.int32()))),
+    pa.field("split_confidence", pa.float32()),
+    pa.field("split_method", pa.string()),
+    pa.field("panel_box", pa.list_(pa.int32())),
+    pa.field("panel_label", pa.string()),
+    pa.field("subcaption", pa.string()),
+    pa.field("alignment", pa.string()),
+    pa.field("alignment_detail", pa.string()),
+]
+
 SHARD_FIELDS = [pa.field("shard", pa.string())]
 
 
@@ -82,8 +96,9 @@ FETCHED_ARTICLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FETCHED)
 FIGURE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS)
 FIGURE_MEDIA = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, MEDIA_BYTES)
 SAMPLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES)
+PANEL = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES)
 # One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
-INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, SHARD_FIELDS)
+INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, SHARD_FIELDS)
 
 REJECT = pa.schema(
     [

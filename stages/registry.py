@@ -17,5 +17,7 @@ def register(stage: type[Stage]) -> type[Stage]:
 def load_all() -> dict[str, type[Stage]]:
     """Import every stage module (each registers itself) and return the registry."""
     from stages import fetch, fetch_media, images, parse_jats  # noqa: F401
+    from stages.subcaptions import stage as _subcaptions  # noqa: F401
+    from stages.subfigures import stage as _subfigures  # noqa: F401
 
     return STAGES

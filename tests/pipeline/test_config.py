@@ -48,7 +48,7 @@ def test_unknown_key_names_key_file_and_hint(tmp_path, mirror):
 
 def test_unknown_stage_lists_allowed(tmp_path, mirror):
     path = write_config(tmp_path, valid_body(mirror, tmp_path / "out", "stages: {dedupe_everything: {}}"))
-    with pytest.raises(ConfigError, match=r"stages\.dedupe_everything: unknown key \(hint: allowed keys are fetch, fetch_media, images, parse_jats\)"):
+    with pytest.raises(ConfigError, match=r"stages\.dedupe_everything: unknown key \(hint: allowed keys are fetch, fetch_media, images, parse_jats, subcaptions, subfigures\)"):
         load_config(path)
 
 
