@@ -35,7 +35,9 @@ def mentioned_letters(mentions: list[str], figure_number: int | None) -> set[str
     for sentence in mentions:
         for match in _FIGURE_REF.finditer(sentence):
             if int(match["number"]) == figure_number:
-                letters.update(label.lower() for label in parse_label_expression(match["letters"]) or [])
+                named = parse_label_expression(match["letters"]) or []
+                # "Fig. 1B, a decrease": a list continues only in the case it started in.
+                letters.update(label.lower() for label in named if label.isupper() == named[0].isupper())
     return letters
 
 
