@@ -105,6 +105,61 @@ def _bench_shards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_panels(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import evaluate_panels
+    from stages.subfigures.split import SplitParams
+
+    if not (args.corpus / "truth").is_dir():
+        print(f"figcurate eval panels: {args.corpus} is not a demo corpus (no truth/ folder)", file=sys.stderr)
+        return 2
+    print(json.dumps(evaluate_panels(args.corpus, limit=args.limit, params=SplitParams(work_side=args.work_side)), indent=2))
+    return 0
+
+
+def _eval_subcaptions(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import evaluate_subcaptions
+
+    results = evaluate_subcaptions(args.root)
+    if results is None:
+        print(f"figcurate eval subcaptions: no ground truth at {args.root}; skipped")
+        return 0
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def _panels(args: argparse.Namespace) -> int:
+    from PIL import Image, ImageDraw
+
+    from stages.subfigures.split import SplitParams, split_image
+
+    status = 0
+    if args.draw:
+        args.draw.mkdir(parents=True, exist_ok=True)
+    for path in args.images:
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except (OSError, ValueError) as error:
+            print(json.dumps({"image": str(path), "error": str(error)}))
+            status = 1
+            continue
+        result = split_image(image, SplitParams(work_side=args.work_side))
+        print(json.dumps({"image": str(path), "width": image.width, "height": image.height,
+                          "boxes": [list(b) for b in result.boxes], "confidence": result.confidence}))
+        if args.draw:
+            draw = ImageDraw.Draw(image)
+            line = max(2, max(image.size) // 300)
+            for number, (x0, y0, x1, y1) in enumerate(result.boxes, start=1):
+                draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 0, 0), width=line)
+                draw.text((x0 + line + 2, y0 + line + 2), str(number), fill=(255, 0, 0))
+            image.save(args.draw / f"{path.stem}.panels.png")
+    return status
+
+
+# Real caption-splitting ground truth lives outside the repository (never copied into it).
+REALDATA_SUBCAPTIONS = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "subcaptions"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="figcurate", description="Curate PMC Open Access figures into vision-language training data.")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -158,6 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
     shards = bench_kinds.add_parser("shards", help="shard write throughput and the cost of read-back verification")
     shards.add_argument("--samples", type=int, default=2000)
     shards.set_defaults(handler=_bench_shards)
+    panels = commands.add_parser("panels", help="print the panel boxes found in images as JSON lines")
+    panels.add_argument("images", type=Path, nargs="+")
+    panels.add_argument("--draw", type=Path, metavar="OUTDIR", help="save a copy of each image with its boxes drawn")
+    panels.add_argument("--work-side", type=int, default=1024)
+    panels.set_defaults(handler=_panels)
+
+    evaluate = commands.add_parser("eval", help="measure panel or subcaption splitting against ground truth")
+    targets = evaluate.add_subparsers(dest="target", required=True)
+    eval_panels = targets.add_parser("panels", help="box precision/recall/F1 at IoU 0.5 on a demo corpus")
+    eval_panels.add_argument("corpus", type=Path)
+    eval_panels.add_argument("--limit", type=int, help="only the first N figures")
+    eval_panels.add_argument("--work-side", type=int, default=1024)
+    eval_panels.set_defaults(handler=_eval_panels)
+    eval_sub = targets.add_parser("subcaptions", help="subcaption similarity against real annotations")
+    eval_sub.add_argument("--root", type=Path, default=REALDATA_SUBCAPTIONS, help="default: shared/realdata/subcaptions beside the repository")
+    eval_sub.set_defaults(handler=_eval_subcaptions)
     return parser
 
 

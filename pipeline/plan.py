@@ -25,8 +25,10 @@ FLOW: list[tuple[str, str]] = [
     ("parse_jats", "figure"),
     ("fetch_media", "figure"),
     ("images", "figure"),
-    ("chaos", "figure"),
-    ("clip_score", "figure"),
+    ("subfigures", "figure"),
+    ("subcaptions", "panel"),
+    ("chaos", "panel"),
+    ("clip_score", "panel"),
 ]
 
 

@@ -28,6 +28,8 @@ DROP_REASONS: dict[str, str] = {
     "image_too_large": "the image exceeds the decompression-bomb pixel limit",
     # clip_score
     "clip_below_threshold": "the image-text cosine similarity is below the configured minimum",
+    # subfigures / subcaptions
+    "panel_too_small": "a panel cropped from a compound figure is smaller than the configured minimum side",
     # internal
     "worker_crash": "the record killed its worker process repeatedly (segfault, OOM, exit) and was quarantined",
     "stage_error": "an unexpected error in stage code for this record (a bug; detail has the traceback tail)",

@@ -74,6 +74,20 @@ CLIP_FIELDS = [pa.field("clip_score", pa.float32()), pa.field("clip_model", pa.s
 CLIP_EMBEDDINGS = [pa.field("image_embedding", pa.list_(pa.float32())), pa.field("text_embedding", pa.list_(pa.float32()))]
 CLIP_PIXELS = [pa.field("clip_pixels", pa.binary()), pa.field("clip_pixels_dtype", pa.string())]
 
+# Compound figures: every box the splitter found (source pixels, reading order) on the figure, then
+# per panel sample its own box, label, subcaption, and how it was aligned ("single", "label_order",
+# "position", or "none" when the figure was kept whole because caption and image disagree).
+PANEL_FIELDS = [
+    pa.field("panel_boxes", pa.list_(pa.list_(pa.int32()))),
+    pa.field("split_confidence", pa.float32()),
+    pa.field("split_method", pa.string()),
+    pa.field("panel_box", pa.list_(pa.int32())),
+    pa.field("panel_label", pa.string()),
+    pa.field("subcaption", pa.string()),
+    pa.field("alignment", pa.string()),
+    pa.field("alignment_detail", pa.string()),
+]
+
 SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]
 
 
@@ -86,12 +100,15 @@ FETCHED_ARTICLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FETCHED)
 FIGURE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS)
 FIGURE_MEDIA = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, MEDIA_BYTES)
 SAMPLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES)
-CLIP_INPUT = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES, CLIP_PIXELS)
-SCORED = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES, CLIP_FIELDS, CLIP_EMBEDDINGS)
+PANEL = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES)
+CLIP_INPUT = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES, CLIP_PIXELS)
+SCORED = _schema(
+    IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES, CLIP_FIELDS, CLIP_EMBEDDINGS
+)
 # Embeddings for semantic search and dedup, one Parquet part per unit beside the index.
 EMBEDDINGS = pa.schema([pa.field("sample_key", pa.string(), nullable=False), *CLIP_EMBEDDINGS])
 # One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
-INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
+INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
 
 REJECT = pa.schema(
     [

@@ -73,14 +73,31 @@ def sample_metadata(row: dict) -> dict:
         },
         "scores": {"clip": row.get("clip_score"), "clip_model": row.get("clip_model")},
         "provenance": {"prefix": row["source_prefix"], "media_key": row["media_key"], "media_md5": row["media_md5"]},
+        "panel": {
+            "box": row.get("panel_box"),
+            "label": row.get("panel_label"),
+            "subcaption": row.get("subcaption"),
+            "alignment": row.get("alignment"),
+            "alignment_detail": row.get("alignment_detail"),
+            "split_confidence": row.get("split_confidence"),
+            "split_method": row.get("split_method"),
+            "boxes_found": row.get("panel_boxes"),
+        },
     }
+
+
+def sample_text(row: dict) -> str:
+    """The text CLIP trains on: the panel's subcaption when it was aligned, else the full caption."""
+    if row.get("panel_index") is not None and row.get("subcaption"):
+        return row["subcaption"]
+    return row["caption"]
 
 
 def sample_members(row: dict) -> list[tuple[str, bytes]]:
     key = row["sample_key"]
     return [
         (f"{key}.jpg", row["image"]),
-        (f"{key}.txt", row["caption"].encode("utf-8")),
+        (f"{key}.txt", sample_text(row).encode("utf-8")),
         (f"{key}.json", json.dumps(sample_metadata(row), ensure_ascii=False, sort_keys=True).encode("utf-8")),
     ]
 
@@ -174,7 +191,11 @@ def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int)
     order = {name: position for position, (name, _) in enumerate(stage_units)}
 
     def key(row: dict, unit: str) -> tuple:
-        return (row["pmcid"], row["version"]) if unit == "article" else (row["pmcid"], row["version"], row["figure_index"])
+        if unit == "article":
+            return (row["pmcid"], row["version"])
+        if unit == "panel":  # a figure kept whole counts as one panel (panel_index null)
+            return (row["pmcid"], row["version"], row["figure_index"], row["panel_index"])
+        return (row["pmcid"], row["version"], row["figure_index"])
 
     funnel: dict[str, dict] = {}
     previous_out = len({(row["pmcid"], row["version"]) for row in rows})
@@ -216,7 +237,7 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fin
     rejects = rejects_table(group.filter(pc.invert(live_mask)))
     publish_file(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
 
-    status_rows = group.select(["pmcid", "version", "figure_index", "drop_stage", "drop_reason"]).to_pylist()
+    status_rows = group.select(["pmcid", "version", "figure_index", "panel_index", "drop_stage", "drop_reason"]).to_pylist()
     articles = sorted({ArticleVersion(int(row["pmcid"][3:]), row["version"]) for row in status_rows})
     record = {
         "unit": unit,

@@ -98,6 +98,7 @@ def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
     path.write_text(
         f"name: e2e\nsource: {{kind: local, root: {corpus}}}\n"
         f"output: {{path: {output}, articles_per_shard: 5}}\n"
-        "stages: {images: {max_side: 256, min_side: 48, batch_size: 4}, fetch: {batch_size: 2}}\n"
+        "stages: {images: {max_side: 256, min_side: 48, batch_size: 4}, fetch: {batch_size: 2},"
+        " subfigures: {enabled: false}, subcaptions: {enabled: false}}\n"
     )
     return path

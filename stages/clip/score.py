@@ -77,7 +77,7 @@ class ClipScore(Stage):
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         scorable, rejected = [], []
         for row in rows:
-            if not (row.get("caption") or "").strip():
+            if not pair_text(row):
                 rejected.append(self.dropped(row, "caption_missing", "nothing to score the image against"))
             elif not row.get("clip_pixels"):
                 rejected.append(self.dropped(row, "image_decode_error", "no preprocessed image tensor"))
@@ -113,10 +113,15 @@ class ClipScore(Stage):
         images = torch.stack([torch.frombuffer(bytearray(r["clip_pixels"]), dtype=dtype) for r in rows])
         size = int(round((images.shape[1] / 3) ** 0.5))
         images = images.view(len(rows), 3, size, size).to(self.device, dtype=torch.float32)
-        texts = self.tokenizer([r["caption"] for r in rows]).to(self.device)
+        texts = self.tokenizer([pair_text(r) for r in rows]).to(self.device)
         with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
             image_features = self.model.encode_image(images, normalize=True)
             text_features = self.model.encode_text(texts, normalize=True)
         image_features, text_features = image_features.float(), text_features.float()
         scores = (image_features * text_features).sum(dim=-1)
         return scores.cpu().numpy(), image_features.cpu().numpy(), text_features.cpu().numpy()
+
+
+def pair_text(row: Row) -> str:
+    """The text a sample's image is scored against: its subcaption when it is an aligned panel."""
+    return (row.get("subcaption") or row.get("caption") or "").strip()

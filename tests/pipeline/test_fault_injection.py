@@ -37,7 +37,13 @@ def write_config(path: Path, corpus: Path, output: Path, per_unit: int, chaos: d
         "source": {"kind": "local", "root": str(corpus)},
         "output": {"path": str(output), "articles_per_shard": per_unit},
         "ray": {"num_cpus": 2},
-        "stages": {"images": {"max_side": 128, "batch_size": 4}, **({"chaos": chaos} if chaos else {})},
+        "stages": {
+            "images": {"max_side": 128, "batch_size": 4},
+            # figure-level samples, so that the truth's figure keys are the expected keys
+            "subfigures": {"enabled": False},
+            "subcaptions": {"enabled": False},
+            **({"chaos": chaos} if chaos else {}),
+        },
     }
     path.write_text(json.dumps(config))  # JSON is YAML
     return path

@@ -113,3 +113,20 @@ def test_funnel_counts_fan_out_in_each_stage_unit():
     assert funnel["parse_jats"] == {"unit": "figure", "in": 3, "out": 3, "dropped": {"caption_missing": 1, "xml_malformed": 1}}
     assert funnel["fetch_media"] == {"unit": "figure", "in": 3, "out": 2, "dropped": {"fetch_not_found": 1}}
     assert funnel["images"]["out"] == 2 and funnel["shard_writer"] == {"unit": "sample", "in": 2, "out": 2, "dropped": {}}
+
+
+def test_funnel_counts_panels_and_whole_figures_as_panel_units():
+    from stages.shard_writer import sample_text, unit_funnel
+
+    base = {"pmcid": "PMC1", "version": 1, "drop_stage": None, "drop_reason": None}
+    rows = [
+        {**base, "figure_index": 1, "panel_index": 1},
+        {**base, "figure_index": 1, "panel_index": 2},
+        {**base, "figure_index": 1, "panel_index": 3, "drop_stage": "subcaptions", "drop_reason": "panel_too_small"},
+        {**base, "figure_index": 2, "panel_index": None},
+    ]
+    funnel = unit_funnel(rows, [("images", "figure"), ("subfigures", "figure"), ("subcaptions", "panel")], 3)
+    assert funnel["subfigures"]["out"] == 2
+    assert funnel["subcaptions"] == {"unit": "panel", "in": 2, "out": 3, "dropped": {"panel_too_small": 1}}
+    assert sample_text({"caption": "full", "panel_index": 1, "subcaption": "sub"}) == "sub"
+    assert sample_text({"caption": "full", "panel_index": None, "subcaption": None}) == "full"

@@ -1,0 +1,241 @@
+"""Compound captions -> per-label subcaptions, on spaCy tokens (``spacy.blank("en")``: rules only, no model).
+
+A label marker is a parenthesised label expression (``(A)``, ``(a-c)``, ``(C and D)``, ``(ii)``,
+``(left)``) or, at the start of a sentence or clause, a label followed by ``)``, ``.`` or ``:``
+(``A)``, ``B.``, ``Top:``). A marker right after a figure reference or a word such as ``in``,
+``see`` or ``panel`` cites a panel and is not a split point. Captions whose markers mostly close
+a clause (``... in controls (A), and in mutants (B).``) are read label-after-text. The opening
+text before the first marker and shared closing sentences (scale bars, statistics) are copied
+into every subcaption; the marker itself is removed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from stages.subcaptions.labels import parse_label_expression, position_label
+
+REFERENCE_WORDS = {
+    "fig", "fig.", "figs", "figs.", "figure", "figures", "panel", "panels", "in", "see", "as", "of", "from", "to",
+    "than", "vs", "vs.", "versus", "with", "like", "cf", "cf.", "compare", "also", "at", "by", "on", "for", "same",
+}  # fmt: skip
+ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.")
+CLOSERS = re.compile(
+    r"^(scale bars?|bars?[,:=]|data (are|represent|show)|error bars|values (are|represent)|results are|"
+    r"original magnification|magnifications?\b|mean ?±|means? ?±|\*|n ?=|statistical|p ?[<=]|ns\b|"
+    r"all (data|images|panels|experiments)|experiments were|representative of)",
+    re.IGNORECASE,
+)
+_GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?\)|[ivx]{1,4}\))")
+_BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
+
+
+@dataclass(frozen=True)
+class Marker:
+    start: int  # character offsets of the marker in the caption
+    end: int
+    labels: tuple[str, ...]
+    position: bool  # a position word (left, top, ...) rather than a letter or number
+    trailing: bool  # followed by punctuation or the end: the label closes its text
+
+
+@dataclass(frozen=True)
+class Segment:
+    labels: tuple[str, ...]
+    text: str
+    position: bool
+
+
+@dataclass(frozen=True)
+class CaptionSplit:
+    caption: str
+    preamble: str
+    segments: tuple[Segment, ...]
+    closing: str
+    style: str  # "prefix" (label before its text), "postfix" (after), or "none"
+
+    def labels(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for segment in self.segments:
+            for label in segment.labels:
+                seen.setdefault(label.lower(), label)
+        return list(seen.values())
+
+    def subcaption(self, label: str) -> str | None:
+        texts = [s.text for s in self.segments if label.lower() in (x.lower() for x in s.labels) and s.text]
+        if not any(s for s in self.segments if label.lower() in (x.lower() for x in s.labels)):
+            return None
+        return _join(self.preamble, *dict.fromkeys(texts), self.closing)
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    import spacy
+
+    return spacy.blank("en")
+
+
+def split_caption(caption: str) -> CaptionSplit:
+    text = re.sub(r"\s+", " ", caption or "").strip()
+    # "tumorigenesis(a) H&E" / "cancer.(a) negative": a label glued to the previous word.
+    text = _GLUED_LABEL.sub(" (", text)
+    markers = drop_outliers(find_markers(text))
+    if not markers:
+        return CaptionSplit(text, text, (), "", "none")
+    if sum(m.trailing for m in markers) * 2 > len(markers):
+        return _postfix(text, markers)
+    return _prefix(text, markers)
+
+
+def find_markers(text: str) -> list[Marker]:
+    doc = tokenizer()(text)
+    tokens = list(doc)
+    markers: list[Marker] = []
+    i = 0
+    while i < len(tokens):
+        found = _parenthesised(text, tokens, i) or _bare(text, tokens, i)
+        if found:
+            marker, i = found
+            markers.append(marker)
+        else:
+            i += 1
+    return markers
+
+
+def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    if tokens[i].text != "(":
+        return None
+    close = next((j for j in range(i + 1, min(i + 9, len(tokens))) if tokens[j].text in (")", "(")), None)
+    if close is None or tokens[close].text != ")" or close == i + 1:
+        return None
+    inner = text[tokens[i + 1].idx : tokens[close].idx]
+    labels = parse_label_expression(inner)
+    position = None if labels else position_label(inner)
+    if not labels and not position:
+        return None
+    if i > 0 and _is_reference_context(tokens[i - 1].text):
+        return None
+    end = tokens[close].idx + 1
+    return Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end)), close + 1
+
+
+def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    """``A)``, ``A.``, ``A:``, ``Top:``, ``Left panel:`` at the start of a sentence or clause."""
+    if not _at_clause_start(text, tokens[i].idx):
+        return None
+    token = tokens[i]
+    match = _BARE_MARKER.match(token.text)
+    if match:
+        label, punct, last = match["label"], match["punct"], i
+    elif i + 1 < len(tokens) and tokens[i + 1].text in (")", ".", ":") and (_BARE_MARKER.match(token.text + ")")):
+        label, punct, last = token.text, tokens[i + 1].text, i + 1
+    else:
+        for width in (3, 2, 1):  # "A and C:", "Top left:", "Left:"
+            if i + width < len(tokens) and tokens[i + width].text == ":":
+                words = text[token.idx : tokens[i + width].idx]
+                labels = parse_label_expression(words) if width > 1 else None
+                position = None if labels else position_label(words)
+                if labels or position:
+                    end = tokens[i + width].idx + 1
+                    return Marker(token.idx, end, tuple(labels or [position]), labels is None, False), i + width + 1
+        return None
+    following = tokens[last + 1] if last + 1 < len(tokens) else None
+    if punct == "." and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'")):
+        return None  # "A. thaliana", an initial inside a name, or the caption's last word
+    if punct == "." and label.isalpha() and len(label) == 1 and label.isupper() and following is not None and following.text.endswith("."):
+        return None  # initials: "J. R. Smith"
+    end = tokens[last].idx + len(tokens[last].text)
+    return Marker(token.idx, end, (label,), False, False), last + 1
+
+
+def drop_outliers(markers: list[Marker]) -> list[Marker]:
+    """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
+    letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()})
+    if len(letters) < 2:
+        return markers
+    run_end = letters[0]
+    for value in letters[1:]:
+        if value - run_end > 2:
+            break
+        run_end = value
+    def inside(marker: Marker) -> bool:
+        single = [l for l in marker.labels if len(l) == 1 and l.isalpha()]
+        return marker.position or not single or any(ord(l.lower()) <= run_end for l in single)
+    return [m for m in markers if inside(m)]
+
+
+def _is_reference_context(previous: str) -> bool:
+    word = previous.lower()
+    return word in REFERENCE_WORDS or word[-1:].isdigit()
+
+
+def _trailing(text: str, end: int) -> bool:
+    rest = text[end:].lstrip()
+    return not rest or rest[0] in ".,;"
+
+
+def _at_clause_start(text: str, index: int) -> bool:
+    before = text[:index].rstrip()
+    if not before:
+        return True
+    if before[-1] in ";:":
+        return True
+    return before[-1] in ".!?" and not before.lower().endswith(ABBREVIATIONS)
+
+
+def sentence_start(text: str, index: int) -> int:
+    """Offset of the start of the sentence holding ``index``."""
+    for match in reversed(list(re.finditer(r"[.!?]\s+", text[:index]))):
+        if not text[: match.start() + 1].lower().endswith(ABBREVIATIONS):
+            return match.end()
+    return 0
+
+
+def split_sentences(text: str) -> list[str]:
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(*\[])", text) if not text[: m.start() + 1].lower().endswith(ABBREVIATIONS)]
+    return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
+
+
+def _clean(piece: str) -> str:
+    return re.sub(r"^[\s,;:.\-–]+|[\s,;]+$", "", piece)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _take_closing(last_text: str) -> tuple[str, str]:
+    """Split shared closing sentences (scale bars, statistics) off the last segment's text."""
+    sentences = split_sentences(last_text)
+    cut = len(sentences)
+    while cut > 1 and CLOSERS.match(sentences[cut - 1]):
+        cut -= 1
+    return " ".join(sentences[:cut]), " ".join(sentences[cut:])
+
+
+def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
+    segments = []
+    for k, marker in enumerate(markers):
+        end = markers[k + 1].start if k + 1 < len(markers) else len(text)
+        segments.append([marker, _clean(text[marker.end : end])])
+    closing = ""
+    if segments:
+        segments[-1][1], closing = _take_closing(segments[-1][1])
+    preamble = _clean(text[: markers[0].start]) if markers[0].start else ""
+    built = tuple(Segment(m.labels, t, m.position) for m, t in segments)
+    return CaptionSplit(text, preamble, built, closing, "prefix")
+
+
+def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
+    segments = []
+    first_start = sentence_start(text, markers[0].start)
+    for k, marker in enumerate(markers):
+        start = sentence_start(text, marker.start)
+        if k > 0:
+            start = max(start, markers[k - 1].end)
+        piece = re.sub(r"^(and|while|whereas|or)\s+", "", _clean(text[start : marker.start]))
+        segments.append(Segment(marker.labels, piece, marker.position))
+    closing = _clean(text[markers[-1].end :])
+    return CaptionSplit(text, _clean(text[:first_start]), tuple(segments), closing, "postfix")

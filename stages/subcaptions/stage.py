@@ -1,0 +1,68 @@
+"""Stage ``subcaptions``: split the caption, align it with the panels, emit one sample per panel.
+
+A figure whose panels and caption agree becomes one row per panel (``panel_index`` 1.., its own
+sample key, the panel cropped from the normalised image, its subcaption); any other figure stays
+one row with its full caption and ``alignment`` saying why (``single`` or ``none``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+
+from PIL import Image
+from pydantic import Field
+
+from schemas.keys import sample_key
+from schemas.records import PANEL
+from stages.base import Row, Stage, StageSpec
+from stages.registry import register
+from stages.subcaptions.align import align, figure_number, mentioned_letters
+from stages.subcaptions.split import split_caption
+
+
+class SubcaptionsSpec(StageSpec):
+    min_panel_side: int = Field(32, ge=1, description="panels whose crop has a shorter side below this are dropped")
+    jpeg_quality: int = Field(90, ge=50, le=100)
+
+
+@register
+class Subcaptions(Stage):
+    name = "subcaptions"
+    spec_type = SubcaptionsSpec
+    output_schema = PANEL
+    optional = True
+
+    def process(self, row: Row) -> Iterable[Row]:
+        boxes = row.get("panel_boxes") or []
+        split = split_caption(row["caption"])
+        mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
+        result = align(len(boxes), split, mentions)
+        if result.method in ("single", "none"):
+            yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}
+            return
+        with Image.open(io.BytesIO(row["image"])) as image:
+            image.load()
+            for index, (box, label, subcaption) in enumerate(zip(boxes, result.labels, result.subcaptions), start=1):
+                panel = {
+                    **row,
+                    "panel_index": index,
+                    "sample_key": sample_key(row["pmcid"], row["version"], row["figure_index"], index),
+                    "panel_box": box,
+                    "panel_label": label,
+                    "subcaption": subcaption,
+                    "alignment": result.method,
+                }
+                yield self._crop(panel, image, box)
+
+    def _crop(self, row: Row, image: Image.Image, box: list[int]) -> Row:
+        scale = row["image_width"] / row["source_width"]
+        crop_box = tuple(round(v * scale) for v in box)
+        crop = image.crop(crop_box)
+        if min(crop.size) < self.spec.min_panel_side:
+            return self.dropped(row, "panel_too_small", f"panel {row['panel_index']} is {crop.width}x{crop.height}")
+        buffer = io.BytesIO()
+        crop.save(buffer, format="JPEG", quality=self.spec.jpeg_quality)
+        encoded = buffer.getvalue()
+        return {**row, "image": encoded, "image_width": crop.width, "image_height": crop.height, "image_sha256": hashlib.sha256(encoded).hexdigest()}

@@ -1,0 +1,73 @@
+"""Panel splitters behind one interface: the numpy XY-cut splitter, or an operator's detector.
+
+``build_splitter(spec)`` picks the backend. The detector backend (ultralytics YOLO from a local
+checkpoint that the operator trained for panels) is an optional extra, imported only when it is
+configured, so nothing else needs it installed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PIL import Image
+
+from stages.subfigures.split import Box, SplitParams, SplitResult, split_image
+
+
+class PanelSplitter(Protocol):
+    method: str
+
+    def __call__(self, image: Image.Image) -> SplitResult: ...
+
+
+class XYCutSplitter:
+    method = "xycut"
+
+    def __init__(self, params: SplitParams = SplitParams()):
+        self.params = params
+
+    def __call__(self, image: Image.Image) -> SplitResult:
+        return split_image(image, self.params)
+
+
+class YoloSplitter:
+    """Boxes from an ultralytics detection model; falls back to the whole figure when it finds none."""
+
+    method = "yolo"
+
+    def __init__(self, checkpoint: str, confidence: float = 0.25, image_size: int = 640):
+        try:
+            from ultralytics import YOLO
+        except ImportError as error:
+            raise RuntimeError("stages.subfigures.backend 'yolo' needs the optional extra: pip install 'figcurate[detector]'") from error
+        self.model = YOLO(checkpoint)
+        self.confidence = confidence
+        self.image_size = image_size
+
+    def __call__(self, image: Image.Image) -> SplitResult:
+        result = self.model.predict(image.convert("RGB"), conf=self.confidence, imgsz=self.image_size, verbose=False)[0]
+        boxes = [tuple(int(round(v)) for v in row) for row in result.boxes.xyxy.tolist()]
+        scores = [float(v) for v in result.boxes.conf.tolist()]
+        if not boxes:
+            return SplitResult([(0, 0, image.width, image.height)], 0.0)
+        return SplitResult(reading_order(boxes), round(sum(scores) / len(scores), 3))
+
+
+def reading_order(boxes: list[Box]) -> list[Box]:
+    """Rows top to bottom (boxes overlapping a row's vertical band join it), left to right inside a row."""
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for row in rows:
+            top, bottom = min(b[1] for b in row), max(b[3] for b in row)
+            if min(bottom, box[3]) - max(top, box[1]) > 0.5 * (box[3] - box[1]):
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    return [box for row in rows for box in sorted(row, key=lambda b: b[0])]
+
+
+def build_splitter(spec) -> PanelSplitter:
+    if spec.backend == "yolo":
+        return YoloSplitter(spec.checkpoint, spec.detector_confidence)
+    return XYCutSplitter(SplitParams(work_side=spec.work_side))

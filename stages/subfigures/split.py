@@ -1,0 +1,253 @@
+"""Compound-figure splitting in numpy: recursive XY-cuts on near-white gutters.
+
+The figure is reduced to a grey array no larger than ``work_side``; a pixel is background when
+it is near white. A region is cut along rows (first, so that rows come out in reading order) or
+columns wherever a run of background lines at least ``min_gap`` long crosses it. Pieces that are
+too small to be panels (a panel letter or tick labels separated from their plot by a few white
+pixels) are merged into the nearest sibling, so a single plot with white space inside stays
+whole. A region whose border is a dark frame is one panel and is not cut further. Boxes are
+returned in reading order in the coordinates of the image given, x1/y1 exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    work_side: int = 1024
+    white_level: int = 240  # grey >= this is background
+    # A gutter line is bright on average and has no dark pixel; a lone light-grey pixel (JPEG ringing
+    # beside a dark frame) does not break it, a thin black axis line does.
+    line_min_level: int = 190
+    min_gap_frac: float = 0.0015  # minimum gutter, as a share of the longer side (at least 1 px)
+    fragment_frac: float = 0.12  # a piece shorter than this share of its largest sibling is a fragment
+    fragment_area_frac: float = 0.015  # ... or whose area is below this share of the figure
+    # ... or a sparse piece (text: tick labels, a panel letter) narrower than this share of its largest sibling
+    sparse_frac: float = 0.3
+    sparse_density: float = 0.1
+    min_panel_frac: float = 0.05  # regions smaller than this share of a side are never cut
+    dark_level: int = 90  # grey <= this is ink of a frame
+    max_depth: int = 6
+
+
+@dataclass
+class SplitResult:
+    boxes: list[Box]  # reading order, in the input image's pixels
+    confidence: float
+    framed: int = 0
+    merged_fragments: int = 0
+    gaps: list[int] = field(default_factory=list)  # gutter widths used, in work pixels
+
+
+def grey_array(image: Image.Image, work_side: int) -> tuple[np.ndarray, float]:
+    """A uint8 grey array with its longer side at most ``work_side``, and the scale back to ``image``."""
+    grey = image.convert("L")
+    scale = 1.0
+    if max(grey.size) > work_side:
+        scale = max(grey.size) / work_side
+        size = (max(1, round(grey.width / scale)), max(1, round(grey.height / scale)))
+        # BOX keeps thin white gutters white only where they are; it never invents them.
+        grey = grey.resize(size, Image.Resampling.BOX)
+    return np.asarray(grey), scale
+
+
+class _Splitter:
+    def __init__(self, grey: np.ndarray, params: SplitParams):
+        self.params = params
+        self.grey = grey
+        self.ink = grey < params.white_level
+        self.dark = grey <= params.dark_level
+        self.height, self.width = grey.shape
+        self.min_gap = max(1, round(params.min_gap_frac * max(grey.shape)))
+        self.area = self.height * self.width
+        self.framed = 0
+        self.merged = 0
+        self.gaps: list[int] = []
+        # Prefix sums let every row/column count of any sub-rectangle be read in O(length).
+        self.integral = np.pad(self.ink.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+
+    def _sum(self, box: Box) -> int:
+        x0, y0, x1, y1 = box
+        s = self.integral
+        return int(s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0])
+
+    def trim(self, box: Box) -> Box | None:
+        x0, y0, x1, y1 = box
+        region = self.ink[y0:y1, x0:x1]
+        rows = np.flatnonzero(region.any(1))
+        cols = np.flatnonzero(region.any(0))
+        if rows.size == 0:
+            return None
+        return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+    def is_framed(self, box: Box) -> bool:
+        """Dark lines along all four sides of a trimmed region: a frame drawn around one panel."""
+        x0, y0, x1, y1 = box
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return False
+        edges = (self.dark[y0, x0:x1], self.dark[y1 - 1, x0:x1], self.dark[y0:y1, x0], self.dark[y0:y1, x1 - 1])
+        # Continuous lines only: the outline of a row of framed panels has gaps at the gutters.
+        if not all(_longest_false_run(edge) <= 1 for edge in edges):
+            return False
+        # A frame is a thin line: just inside it the picture must not be dark all along too
+        # (a dark photograph reaching the edge would otherwise count as framed).
+        inset = min(6, (x1 - x0) // 4, (y1 - y0) // 4)
+        inner = self.dark[y0 + inset, x0 + inset : x1 - inset]
+        return inner.mean() < 0.9 or self.dark[y0 + inset : y1 - inset, x0 + inset].mean() < 0.9
+
+    def gutters(self, box: Box, axis: int) -> list[tuple[int, int]]:
+        """Runs (start, end) of background lines across ``box``; axis 0 = rows, 1 = columns."""
+        x0, y0, x1, y1 = box
+        region = self.grey[y0:y1, x0:x1]
+        empty = (region.min(axis=1 - axis) >= self.params.line_min_level) & (region.mean(axis=1 - axis) >= self.params.white_level)
+        runs = []
+        start = None
+        for index, value in enumerate(empty.tolist()):
+            if value and start is None:
+                start = index
+            elif not value and start is not None:
+                if index - start >= self.min_gap:
+                    runs.append((start, index))
+                start = None
+        offset = y0 if axis == 0 else x0
+        return [(a + offset, b + offset) for a, b in runs]
+
+    def pieces(self, box: Box, axis: int) -> list[Box]:
+        x0, y0, x1, y1 = box
+        runs = self.gutters(box, axis)
+        if not runs:
+            return [box]
+        bounds, start = [], (y0 if axis == 0 else x0)
+        for a, b in runs:
+            bounds.append((start, a))
+            start = b
+        bounds.append((start, y1 if axis == 0 else x1))
+        out = []
+        for a, b in bounds:
+            piece = (x0, a, x1, b) if axis == 0 else (a, y0, b, y1)
+            trimmed = self.trim(piece)
+            if trimmed is not None:
+                out.append(trimmed)
+        return self.merge_fragments(out, axis)
+
+    def merge_fragments(self, pieces: list[Box], axis: int) -> list[Box]:
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        while len(pieces) > 1:
+            sizes = [p[hi] - p[lo] for p in pieces]
+            biggest = max(sizes)
+            small = [i for i, p in enumerate(pieces) if self._is_fragment(p, sizes[i], biggest)]
+            if not small:
+                break
+            i = min(small, key=lambda k: sizes[k])
+            gap_before = pieces[i][lo] - pieces[i - 1][hi] if i > 0 else None
+            gap_after = pieces[i + 1][lo] - pieces[i][hi] if i + 1 < len(pieces) else None
+            j = i - 1 if gap_after is None or (gap_before is not None and gap_before <= gap_after) else i + 1
+            a, b = pieces[i], pieces[j]
+            union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+            pieces[min(i, j)] = union
+            del pieces[max(i, j)]
+            self.merged += 1
+        return pieces
+
+    def _is_fragment(self, piece: Box, size: int, biggest: int) -> bool:
+        area = (piece[2] - piece[0]) * (piece[3] - piece[1])
+        if size < self.params.fragment_frac * biggest or area < self.params.fragment_area_frac * self.area:
+            return True
+        return size < self.params.sparse_frac * biggest and self._sum(piece) < self.params.sparse_density * area
+
+    def split(self, box: Box, depth: int = 0) -> list[Box]:
+        x0, y0, x1, y1 = box
+        too_small = (x1 - x0) < self.params.min_panel_frac * self.width and (y1 - y0) < self.params.min_panel_frac * self.height
+        if depth >= self.params.max_depth or too_small:
+            return [box]
+        if self.is_framed(box):
+            self.framed += 1
+            return [box]
+        for axis in (0, 1):
+            parts = self.pieces(box, axis)
+            if len(parts) > 1:
+                self._record_gaps(parts, axis)
+                return [leaf for part in parts for leaf in self.split(part, depth + 1)]
+        return [box]
+
+    def _record_gaps(self, parts: list[Box], axis: int) -> None:
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        self.gaps += [b[lo] - a[hi] for a, b in zip(parts, parts[1:])]
+
+
+def _longest_false_run(values: np.ndarray) -> int:
+    gaps = np.flatnonzero(np.diff(np.concatenate(([1], values.astype(np.int8), [1]))))
+    return int((gaps[1::2] - gaps[::2]).max()) if gaps.size else 0
+
+
+def split_grey(grey: np.ndarray, params: SplitParams = SplitParams()) -> SplitResult:
+    """Panels of a grey array, in its own pixels."""
+    splitter = _Splitter(grey, params)
+    content = splitter.trim((0, 0, splitter.width, splitter.height))
+    if content is None:
+        return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0)
+    boxes = splitter.split(content)
+    return SplitResult(boxes, _confidence(splitter, boxes, content), splitter.framed, splitter.merged, splitter.gaps)
+
+
+def _confidence(splitter: _Splitter, boxes: list[Box], content: Box) -> float:
+    """A heuristic in [0, 1]: wide gutters, panels covering the content, few merged fragments.
+
+    A single panel with no fragment merged is certain; every merge (a cut that was undone) and every
+    narrow gutter lowers it, as does content left outside the panels.
+    """
+    merge_penalty = 0.1 * min(splitter.merged, 3)
+    if len(boxes) == 1:
+        return round(max(0.0, 1.0 - merge_penalty), 3)
+    gap_score = min(1.0, min(splitter.gaps) / (3 * splitter.min_gap)) if splitter.gaps else 0.5
+    covered = sum(splitter._sum(b) for b in boxes) / max(1, splitter._sum(content))
+    score = (0.5 + 0.5 * gap_score) * covered - merge_penalty
+    return round(float(np.clip(score, 0.0, 1.0)), 3)
+
+
+def split_image(image: Image.Image, params: SplitParams = SplitParams()) -> SplitResult:
+    """Panels of ``image`` in its own pixels (boxes scaled back from the work array)."""
+    grey, scale = grey_array(image, params.work_side)
+    result = split_grey(grey, params)
+    result.boxes = [scale_box(box, scale, image.size) for box in result.boxes]
+    return result
+
+
+def scale_box(box: Box, scale: float, size: tuple[int, int]) -> Box:
+    width, height = size
+    x0, y0, x1, y1 = box
+    return (
+        max(0, min(width, int(np.floor(x0 * scale)))),
+        max(0, min(height, int(np.floor(y0 * scale)))),
+        max(0, min(width, int(np.ceil(x1 * scale)))),
+        max(0, min(height, int(np.ceil(y1 * scale)))),
+    )
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def match_boxes(predicted: list[Box], truth: list[Box], threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one matching by IoU (highest first): (predicted index, truth index, IoU)."""
+    pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
+    used_p, used_t, matches = set(), set(), []
+    for value, i, j in pairs:
+        if value < threshold:
+            break
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+            matches.append((i, j, value))
+    return matches

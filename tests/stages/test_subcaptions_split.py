@@ -1,0 +1,72 @@
+import pytest
+
+from stages.subcaptions.split import split_caption
+
+
+def labels(caption):
+    return split_caption(caption).labels()
+
+
+@pytest.mark.parametrize(
+    "caption, expected",
+    [
+        ("Title. (A) one. (B) two.", ["A", "B"]),
+        ("Title. A) one. B) two.", ["A", "B"]),
+        ("A. One thing. B. Other thing.", ["A", "B"]),
+        ("A: one; B: two.", ["A", "B"]),
+        ("Title. (a) one. (b) two.", ["a", "b"]),
+        ("Title. (A1) one. (A2) two. (B) three.", ["A1", "A2", "B"]),
+        ("Title. (1) one. (2) two.", ["1", "2"]),
+        ("Title. (i) one. (ii) two. (iii) three.", ["i", "ii", "iii"]),
+        ("Title. (A-C) one. (D) two.", ["A", "B", "C", "D"]),
+        ("Title. (A–C) one. (D) two.", ["A", "B", "C", "D"]),
+        ("Title. (A and B) one. (C) two.", ["A", "B", "C"]),
+        ("Title. (D&E) one. (F) two.", ["D", "E", "F"]),
+        ("Title. (A1/A2) one. (B) two.", ["A1", "A2", "B"]),
+        ("Title. (left) control; (right) mutant.", ["left", "right"]),
+        ("Left: control. Right: mutant.", ["left", "right"]),
+        ("Title. A and C: one. B and D: two.", ["A", "C", "B", "D"]),
+        ("Title.(a) glued to the dot. (b) two.", ["a", "b"]),
+    ],
+)
+def test_label_styles(caption, expected):
+    assert labels(caption) == expected
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Same axons as in (A) 27 h later.",
+        "Quantification, see Fig. 1A and Figure 2(B).",
+        "Panel B shows the control. As in C, cells die.",
+        "Expression of A. thaliana genes.",
+        "Computed tomography (CT) of the chest (n = 5).",
+    ],
+)
+def test_references_are_not_split_points(caption):
+    split = split_caption(caption)
+    assert split.segments == () and split.preamble == split.caption
+
+
+def test_shared_opening_and_closing_copied_and_label_removed():
+    split = split_caption("Effects of X on Y. (A) Control cells. (B) Treated cells, see (A). Scale bars, 50 µm.")
+    assert split.subcaption("A") == "Effects of X on Y. Control cells. Scale bars, 50 µm."
+    assert split.subcaption("B") == "Effects of X on Y. Treated cells, see (A). Scale bars, 50 µm."
+    assert split.subcaption("C") is None
+
+
+def test_range_segment_is_shared_by_its_labels():
+    split = split_caption("Title. (A-C) Three views of a cell. (D) A plot.")
+    assert split.subcaption("B") == "Title. Three views of a cell."
+    assert split.subcaption("D") == "Title. A plot."
+
+
+def test_labels_after_their_text():
+    split = split_caption("Liver of control mice (A), and of knockout mice (B). Scale bar, 10 µm.")
+    assert split.style == "postfix"
+    assert split.subcaption("A") == "Liver of control mice Scale bar, 10 µm."
+    assert split.subcaption("B") == "of knockout mice Scale bar, 10 µm."
+
+
+def test_out_of_run_letter_is_an_abbreviation_not_a_label():
+    assert labels("Sections. (A) Tumour; normal glands (N) are marked. (B) Stroma. (C) Nuclei.") == ["A", "B", "C"]

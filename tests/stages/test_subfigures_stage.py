@@ -1,0 +1,95 @@
+"""The subfigures/subcaptions stages on table rows, and backend selection."""
+
+import io
+import sys
+import types
+
+import pyarrow as pa
+import pytest
+from builders import context, figure_row
+from PIL import Image
+from pydantic import ValidationError
+
+from pipeline.demo_corpus.figures import FigurePlan, PanelPlan, draw_figure
+from schemas.records import PANEL, SAMPLE
+from stages.subcaptions.stage import Subcaptions, SubcaptionsSpec
+from stages.subfigures.detector import (
+    XYCutSplitter,
+    YoloSplitter,
+    build_splitter,
+    reading_order,
+)
+from stages.subfigures.stage import Subfigures, SubfiguresSpec
+
+BOXES = [(0, 0, 600, 400), (640, 0, 1240, 400)]
+
+
+def sample_table(caption: str, mentions=()) -> pa.Table:
+    plan = FigurePlan(1240, 400, tuple(PanelPlan(l, b, "histology") for l, b in zip("AB", BOXES)), 0, (1,))
+    source = draw_figure(plan)
+    normalised = source.copy()
+    normalised.thumbnail((620, 620))
+    buffer = io.BytesIO()
+    normalised.save(buffer, format="JPEG", quality=90)
+    row = figure_row(caption=caption, mentions=list(mentions), image=buffer.getvalue(), image_width=normalised.width,
+                     image_height=normalised.height, source_width=1240, source_height=400)
+    return pa.Table.from_pylist([row], schema=SAMPLE)
+
+
+def run(table: pa.Table) -> list[dict]:
+    split = Subfigures(SubfiguresSpec(), context())(table)
+    assert split.schema.equals(PANEL, check_metadata=False)
+    return Subcaptions(SubcaptionsSpec(), context())(split).to_pylist()
+
+
+def test_aligned_figure_becomes_one_sample_per_panel_with_source_boxes():
+    rows = run(sample_table("Livers. (A) Control. (B) Mutant.", ["As in Figure 1B, a lobe grew."]))
+    assert [r["sample_key"] for r in rows] == ["PMC1v1-f001-p01", "PMC1v1-f001-p02"]
+    assert [r["panel_label"] for r in rows] == ["A", "B"]
+    assert [r["subcaption"] for r in rows] == ["Livers. Control.", "Livers. Mutant."]
+    for row, truth in zip(rows, BOXES):
+        assert all(abs(a - b) <= 4 for a, b in zip(row["panel_box"], truth))
+        crop = Image.open(io.BytesIO(row["image"]))
+        assert (crop.width, crop.height) == (row["image_width"], row["image_height"])
+        assert abs(crop.width - 300) <= 3
+    assert {r["alignment"] for r in rows} == {"label_order"}
+
+
+def test_disagreeing_figure_stays_whole_with_its_caption():
+    rows = run(sample_table("Livers. (A) Control. (B) Mutant. (C) Other."))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["panel_index"], row["sample_key"], row["alignment"]) == (None, "PMC1v1-f001", "none")
+    assert row["subcaption"] is None and len(row["panel_boxes"]) == 2
+
+
+def test_tiny_panels_are_dropped_with_a_reason():
+    table = sample_table("Livers. (A) Control. (B) Mutant.")
+    rows = Subcaptions(SubcaptionsSpec(min_panel_side=400), context())(Subfigures(SubfiguresSpec(), context())(table)).to_pylist()
+    assert {r["drop_reason"] for r in rows} == {"panel_too_small"}
+
+
+def test_backend_selection_and_lazy_detector(monkeypatch):
+    assert isinstance(build_splitter(SubfiguresSpec()), XYCutSplitter)
+    with pytest.raises(ValidationError, match="checkpoint"):
+        SubfiguresSpec(backend="yolo")
+    loaded = []
+
+    class FakeYOLO:
+        def __init__(self, path):
+            loaded.append(path)
+
+    monkeypatch.setitem(sys.modules, "ultralytics", types.SimpleNamespace(YOLO=FakeYOLO))
+    splitter = build_splitter(SubfiguresSpec(backend="yolo", checkpoint="panels.pt"))
+    assert isinstance(splitter, YoloSplitter) and loaded == ["panels.pt"]
+
+
+def test_detector_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ultralytics", None)
+    with pytest.raises(RuntimeError, match="detector"):
+        build_splitter(SubfiguresSpec(backend="yolo", checkpoint="panels.pt"))
+
+
+def test_reading_order_of_detector_boxes():
+    boxes = [(500, 10, 900, 300), (0, 320, 400, 600), (0, 0, 400, 300), (500, 330, 900, 600)]
+    assert reading_order(boxes) == [(0, 0, 400, 300), (500, 10, 900, 300), (0, 320, 400, 600), (500, 330, 900, 600)]
