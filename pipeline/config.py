@@ -27,6 +27,7 @@ from pydantic import (
 from stages.base import StageSpec
 from stages.context import ArticleSelection
 from stages.licenses import KNOWN, normalise_license
+from stages.output_location import OutputTarget
 from stages.registry import load_all
 from stages.s3_store import PMC_BUCKET
 
@@ -175,12 +176,19 @@ Source = Annotated[
 
 
 class OutputConfig(StrictModel):
-    path: Path = Field(description="output folder: shards/, index/, rejects/, stats.json")
+    path: str = Field(description="output folder, or s3://bucket/prefix: shards/, index/, rejects/, stats.json, ...")
+    endpoint_url: str | None = Field(None, description="S3 endpoint for an s3:// output (another provider, a test server)")
+    signed: bool = Field(True, description="sign S3 output requests with the standard boto3 credential chain")
     articles_per_shard: int = Field(200, ge=1, description="articles per work unit; each unit becomes one shard")
     splits: dict[str, float] = Field(
         {"train": 0.98, "validation": 0.01, "test": 0.01},
         description="split name -> share of articles, by a hash of the PMCID (no article in two splits)",
     )
+
+    def target(self) -> OutputTarget:
+        """Where workers write: the folder made absolute (relative paths are taken from the current folder)."""
+        uri = self.path if self.path.startswith("s3://") else str(Path(self.path).resolve())
+        return OutputTarget(uri=uri, endpoint_url=self.endpoint_url, signed=self.signed)
 
     @field_validator("splits")
     @classmethod
@@ -234,7 +242,7 @@ class RunConfig(StrictModel):
     def with_overrides(self, *, output: Path | None = None, address: str | None = None) -> RunConfig:
         update: dict[str, Any] = {}
         if output is not None:
-            update["output"] = self.output.model_copy(update={"path": output})
+            update["output"] = self.output.model_copy(update={"path": str(output)})
         if address is not None:
             update["ray"] = self.ray.model_copy(update={"address": address})
         return self.model_copy(update=update)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from stages.source_local import ArticleVersion
@@ -54,7 +52,8 @@ def changed_since(versions: list[ArticleVersion], consumed: dict[tuple[str, int]
     return changed
 
 
-def write_consumed(output: Path, processed: list[ArticleVersion], previous: dict[tuple[str, int], dict] | None = None) -> None:
+def write_consumed(output, processed: list[ArticleVersion], previous: dict[tuple[str, int], dict] | None = None) -> None:
+    """Write ``consumed.parquet`` into an output location (a LocalOutput or S3Output)."""
     rows = {key: {**row, "processed": False} for key, row in (previous or {}).items()}
     for version in processed:
         rows[(version.pmcid, version.version)] = {
@@ -66,21 +65,6 @@ def write_consumed(output: Path, processed: list[ArticleVersion], previous: dict
             "processed": True,
         }
     ordered = [rows[key] for key in sorted(rows, key=lambda k: (int(k[0][3:]), k[1]))]
-    temporary = Path(output) / f"{CONSUMED}.tmp"
-    pq.write_table(pa.Table.from_pylist(ordered, schema=CONSUMED_SCHEMA), temporary)
-    temporary.replace(Path(output) / CONSUMED)
-
-
-def retracted_versions(output: Path) -> list[dict]:
-    """Versions of this run whose metadata says is_retracted: samples in the index, or rejected for it."""
-    found: set[tuple[str, int]] = set()
-    index_dir, rejects_dir = Path(output) / "index", Path(output) / "rejects"
-    if any(index_dir.glob("*.parquet")):
-        index = pads.dataset(index_dir, format="parquet").to_table(columns=["pmcid", "version", "is_retracted"])
-        index = index.filter(pc.fill_null(index.column("is_retracted"), False))
-        found |= set(zip(index.column("pmcid").to_pylist(), index.column("version").to_pylist()))
-    if any(rejects_dir.glob("*.parquet")):
-        rejects = pads.dataset(rejects_dir, format="parquet").to_table(columns=["pmcid", "version", "reason"])
-        rejects = rejects.filter(pc.equal(rejects.column("reason"), "retracted_excluded"))
-        found |= set(zip(rejects.column("pmcid").to_pylist(), rejects.column("version").to_pylist()))
-    return [{"pmcid": pmcid, "version": version} for pmcid, version in sorted(found, key=lambda k: (int(k[0][3:]), k[1]))]
+    with output.staging() as staging:
+        pq.write_table(pa.Table.from_pylist(ordered, schema=CONSUMED_SCHEMA), staging / CONSUMED)
+        output.publish(CONSUMED, staging / CONSUMED)

@@ -11,19 +11,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.stats import write_json
 from stages.shard_writer import ShardVerificationError, file_sha256, verify_tar
 
 
-def write_manifest(output: Path, run_fingerprint: str, records: list[dict]) -> None:
+def manifest(run_fingerprint: str, records: list[dict]) -> dict:
     shards = [
         {"name": r["shard"], "samples": r["samples"], "bytes": r["bytes"], "sha256": r["sha256"], "units": [r["unit"]]}
         for r in sorted(records, key=lambda r: r["unit"])
     ]
-    write_json(
-        output / "manifest.json",
-        {"fingerprint": run_fingerprint, "samples": sum(s["samples"] for s in shards), "shards": shards},
-    )
+    return {"fingerprint": run_fingerprint, "samples": sum(s["samples"] for s in shards), "shards": shards}
 
 
 def verify_output(output: Path) -> list[str]:

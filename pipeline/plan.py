@@ -101,7 +101,7 @@ def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContex
         write_unit,
         batch_format="pyarrow",
         fn_kwargs={
-            "output_dir": str(config.output.path.resolve()),
+            "output": config.output.target(),
             "stage_units": stage_units,
             "fingerprint": fingerprint,
             "splits": dict(config.output.splits),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,14 +18,14 @@ from pipeline.incremental import (
     RETRACTED,
     changed_since,
     load_consumed,
-    retracted_versions,
     write_consumed,
 )
-from pipeline.manifest import write_manifest
+from pipeline.manifest import manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.sources import describe, enumerate_source, stage_context
-from pipeline.stats import merge_units, render_summary, write_json
+from pipeline.stats import merge_units, render_summary
 from pipeline.units import (
+    OutputLocation,
     fingerprint,
     fingerprint_inputs,
     is_done,
@@ -43,40 +43,44 @@ class OutputExistsError(Exception):
     pass
 
 
-def prepare_output(output: Path, inputs: dict, *, overwrite: bool) -> bool:
-    """Make ``output`` ready for a run with these fingerprint inputs; True when it resumes a run.
+def prepare_output(location: OutputLocation, inputs: dict, *, overwrite: bool) -> bool:
+    """Make the output ready for a run with these fingerprint inputs; True when it resumes a run.
 
     The same config and code resume where an earlier run stopped. Anything that would change
     the output (source, stage parameters, split fractions, figcurate version) is refused unless
     ``overwrite`` is given, so one output never mixes samples of two different runs.
     """
-    if output.exists() and not output.is_dir():
-        raise OutputExistsError(f"output {output} exists and is not a folder")
-    existing = [name for name in MANAGED_OUTPUTS if (output / name).exists()]
-    run_file = output / "run.json"
+    try:
+        location.ensure()
+    except NotADirectoryError as error:
+        raise OutputExistsError(str(error)) from None
+    existing = [name for name in MANAGED_OUTPUTS if location.exists(name)]
     if existing and not overwrite:
-        previous = _read_json(run_file)
+        previous = _read_json(location, "run.json")
         if previous is None:
-            raise OutputExistsError(f"output {output} holds files of an unknown run ({', '.join(existing)}); pass --overwrite to replace them")
+            raise OutputExistsError(f"output {location} holds files of an unknown run ({', '.join(existing)}); pass --overwrite to replace them")
         if previous.get("fingerprint") != fingerprint(inputs):
             changed = _changed_keys(previous.get("fingerprint_inputs", {}), inputs)
             raise OutputExistsError(
-                f"output {output} holds a run with different settings (changed: {', '.join(changed) or 'figcurate code'}); "
+                f"output {location} holds a run with different settings (changed: {', '.join(changed) or 'figcurate code'}); "
                 "resuming would mix two different outputs. Pass --overwrite to replace it, or choose another --output"
             )
         return True
     for name in existing:
-        path = output / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    output.mkdir(parents=True, exist_ok=True)
+        location.remove(name)
     return False
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(location: OutputLocation, rel: str) -> dict | None:
+    data = location.read_bytes(rel)
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+        return json.loads(data) if data is not None else None
+    except ValueError:
         return None
+
+
+def _write_json(location: OutputLocation, rel: str, data: dict) -> None:
+    location.write_bytes(rel, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -105,7 +109,8 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     With ``since`` (a previous run's output folder) only new or changed article versions run.
     """
     started = time.monotonic()
-    output = config.output.path.resolve()
+    target = config.output.target()
+    output = target.open()
     inputs = fingerprint_inputs(config)
     run_fingerprint = fingerprint(inputs)
     consumed_before = load_consumed(since) if since is not None else None  # before touching the output: it may be the same folder
@@ -116,15 +121,17 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         log.info("--since %s: %d of %d article versions are new or changed", since, len(articles), len(enumerated))
     units = split_units(articles, config.output.articles_per_shard)
     todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
-    context = stage_context(config.source).model_copy(update={"scratch_dir": str(output / "_work")})
-    previous = (_read_json(output / "run.json") or {}) if resumed else {}
+    scratch = output.local_scratch() or str(Path(tempfile.gettempdir()) / f"figcurate-work-{run_fingerprint}")
+    context = stage_context(config.source).model_copy(update={"scratch_dir": scratch})
+    previous = (_read_json(output, "run.json") or {}) if resumed else {}
     clip_cutoff = previous.get("clip_cutoff")
     if todo and clip_cutoff is None and _wants_calibration(config):
         init_ray(config.ray)
         clip_cutoff = calibrate_clip_cutoff(config, units, context)
         log.info("clip_score keeps the top %.1f%%: cut-off %.4f from %d samples", 100 * clip_cutoff["keep_top_fraction"], clip_cutoff["cutoff"], clip_cutoff["calibration_samples"])
-    write_json(
-        output / "run.json",
+    _write_json(
+        output,
+        "run.json",
         {"fingerprint": run_fingerprint, "fingerprint_inputs": inputs, "clip_cutoff": clip_cutoff, "config": json.loads(config.model_dump_json())},
     )
     log.info(
@@ -143,11 +150,11 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     missing = [unit.index for unit, record in zip(units, records) if record is None]
     if missing:
         raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")
-    (output / "shards").mkdir(exist_ok=True)
-    write_json(output / "shards" / "sizes.json", {record["shard"]: record["samples"] for record in records})
-    write_manifest(output, run_fingerprint, records)
+    _write_json(output, "shards/sizes.json", {record["shard"]: record["samples"] for record in records})
+    _write_json(output, "manifest.json", manifest(run_fingerprint, records))
     write_consumed(output, articles, consumed_before)
-    write_json(output / RETRACTED, retracted_versions(output))
+    retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
+    _write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
     stats = {
         "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
         "source": {
@@ -166,7 +173,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         "clip_cutoff": clip_cutoff,
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }
-    write_json(output / "stats.json", stats)
+    _write_json(output, "stats.json", stats)
     return stats
 
 
@@ -184,4 +191,4 @@ def _with_clip_cutoff(config: RunConfig, clip_cutoff: dict | None) -> RunConfig:
 
 
 def summary(stats: dict) -> str:
-    return render_summary(stats, Path(stats["run"]["output"]))
+    return render_summary(stats, stats["run"]["output"])

@@ -33,13 +33,13 @@ def merge_units(unit_records: list[dict]) -> dict:
     }
 
 
-def shard_pattern(output: Path, n_shards: int) -> str:
+def shard_pattern(output: str, n_shards: int) -> str:
     if n_shards == 1:
-        return str(output / "shards" / "000000.tar")
-    return str(output / "shards" / f"{{000000..{n_shards - 1:06d}}}.tar")
+        return f"{output}/shards/000000.tar"
+    return f"{output}/shards/{{000000..{n_shards - 1:06d}}}.tar"
 
 
-def render_summary(stats: dict, output: Path) -> str:
+def render_summary(stats: dict, output: str) -> str:
     seconds = stats["timing"]["pipeline_seconds"]
     lines = [
         f"figcurate run {stats['run']['name']!r} finished in {stats['timing']['total_seconds']:.1f} s",
@@ -59,10 +59,10 @@ def render_summary(stats: dict, output: Path) -> str:
         "",
         "  outputs:",
         f"    shards   {shard_pattern(output, stats['units'])}",
-        f"    index    {output / 'index'}/  (Parquet, one row per sample)",
-        f"    rejects  {output / 'rejects'}/  (Parquet: key, stage, reason, detail)",
-        f"    stats    {output / 'stats.json'}",
-        f"    sizes    {output / 'shards' / 'sizes.json'}",
+        f"    index    {output}/index/  (Parquet, one row per sample)",
+        f"    rejects  {output}/rejects/  (Parquet: key, stage, reason, detail)",
+        f"    stats    {output}/stats.json",
+        f"    sizes    {output}/shards/sizes.json",
     ]
     return "\n".join(lines)
 

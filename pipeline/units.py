@@ -12,12 +12,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
-from pathlib import Path
 
 from pipeline.config import RunConfig
 from schemas.records import SCHEMA_VERSION
+from stages.output_location import LocalOutput, S3Output
 from stages.shard_writer import shard_name
 from stages.source_local import ArticleVersion, articles_sha256
+
+OutputLocation = LocalOutput | S3Output
 
 # Spec fields that change how fast a stage runs, never what it writes.
 RESOURCE_FIELDS = {"num_cpus", "num_gpus", "batch_size", "concurrency"}
@@ -51,7 +53,7 @@ def fingerprint_inputs(config: RunConfig) -> dict:
         "figcurate": package_version("figcurate"),
         "schema_version": SCHEMA_VERSION,
         "source": config.source.model_dump(mode="json"),
-        "output": config.output.model_dump(mode="json", exclude={"path"}),
+        "output": config.output.model_dump(mode="json", exclude={"path", "endpoint_url", "signed"}),
         "stages": stages,
     }
 
@@ -60,17 +62,16 @@ def fingerprint(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def read_unit_record(output: Path, index: int) -> dict | None:
-    path = output / "units" / f"{shard_name(index)}.json"
+def read_unit_record(location: OutputLocation, index: int) -> dict | None:
+    data = location.read_bytes(f"units/{shard_name(index)}.json")
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+        return json.loads(data) if data is not None else None
+    except ValueError:
         return None
 
 
-def is_done(output: Path, unit: WorkUnit, run_fingerprint: str) -> bool:
-    record = read_unit_record(output, unit.index)
+def is_done(location: OutputLocation, unit: WorkUnit, run_fingerprint: str) -> bool:
+    record = read_unit_record(location, unit.index)
     if record is None or record.get("fingerprint") != run_fingerprint or record.get("articles_sha256") != unit.articles_sha256:
         return False
-    shard = output / "shards" / record["shard"]
-    return shard.is_file() and shard.stat().st_size == record["bytes"]
+    return location.size(f"shards/{record['shard']}") == record["bytes"]

@@ -29,7 +29,7 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from stages.storage import ObjectNotFound, ObjectTooLarge
+from stages.storage import ObjectExists, ObjectNotFound, ObjectTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ class S3Store:
             except ClientError as error:
                 if _code(error) in _NOT_FOUND_CODES or _status(error) == 404:
                     raise ObjectNotFound(what) from None
+                if _code(error) == "PreconditionFailed" or _status(error) == 412:
+                    raise ObjectExists(what) from None
                 if not is_retryable(error):
                     raise StoreUnavailable(f"{what}: {_code(error) or _status(error)}: {error}") from None
                 last = error
@@ -206,6 +208,33 @@ class S3Store:
         """Keys of the objects directly under ``prefix`` (a folder key), sorted; like ``LocalStore.list``."""
         folder = prefix.rstrip("/") + "/"
         return sorted(item.key for item in self.iter_objects(folder, delimiter="/"))
+
+
+    def put_file(self, key: str, path, *, create_only: bool = False) -> None:
+        """Upload a local file as one PUT (never partially visible); ``create_only`` refuses to replace an object."""
+
+        def put() -> None:
+            with open(path, "rb") as body:
+                extra = {"IfNoneMatch": "*"} if create_only else {}
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
+
+        self._call(f"put {key}", put)
+
+    def head(self, key: str) -> tuple[int, str] | None:
+        """(size, etag) of an object, or None when it does not exist."""
+        try:
+            response = self._call(key, functools.partial(self.client.head_object, Bucket=self.bucket, Key=key))
+        except ObjectNotFound:
+            return None
+        return int(response["ContentLength"]), normalise_etag(response.get("ETag"))
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many."""
+        keys = [item.key for item in self.iter_objects(prefix)]
+        for start in range(0, len(keys), 1000):
+            batch = {"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True}
+            self._call(f"delete {prefix!r}", functools.partial(self.client.delete_objects, Bucket=self.bucket, Delete=batch))
+        return len(keys)
 
 
 @functools.lru_cache(maxsize=4)

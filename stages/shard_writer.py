@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from schemas.keys import article_key, split_of
 from schemas.records import EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
+from stages.output_location import OutputTarget
 from stages.source_local import ArticleVersion, articles_sha256
 
 FIXED_MTIME = 0
@@ -211,31 +212,34 @@ def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int)
     return funnel
 
 
-def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fingerprint: str, splits: dict[str, float]) -> pa.Table:
-    """Ray Data ``map_groups`` function: publish one unit's shard and sidecars, return its summary row."""
-    out = Path(output_dir)
+def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits, fingerprint: str, splits: dict[str, float]) -> pa.Table:
+    """Ray Data ``map_groups`` function: publish one unit's shard and sidecars, return its summary row.
+
+    Order matters: the shard (verified before it is published), then the index,
+    embeddings and rejects parts, and last the unit record that marks the unit done.
+    """
+    location = output.open()
     unit = int(group.column("work_unit")[0].as_py())
     name = shard_name(unit)
     live_mask = pc.is_null(group.column("drop_reason"))
     live = group.filter(live_mask).sort_by("sample_key")
     live = live.append_column("split", pa.array([split_of(p, splits) for p in live.column("pmcid").to_pylist()], pa.string()))
     samples = live.to_pylist()
-    keys = [row["sample_key"] for row in samples]
-
-    shard_path = out / "shards" / f"{name}.tar"
-
-    def build(tmp: Path) -> None:
-        write_tar(tmp, samples)
-        verify_tar(tmp, keys)
-
-    publish_file(shard_path, build)
-    index = conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)
-    publish_file(out / "index" / f"{name}.parquet", lambda tmp: pq.write_table(index, tmp))
-    if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:
-        embeddings = conform(live, EMBEDDINGS)
-        publish_file(out / "embeddings" / f"{name}.parquet", lambda tmp: pq.write_table(embeddings, tmp))
     rejects = rejects_table(group.filter(pc.invert(live_mask)))
-    publish_file(out / "rejects" / f"{name}.parquet", lambda tmp: pq.write_table(rejects, tmp))
+
+    with location.staging() as staging:
+        shard = staging / f"{name}.tar"
+        write_tar(shard, samples)
+        verify_tar(shard, [row["sample_key"] for row in samples])
+        shard_bytes, shard_sha256 = shard.stat().st_size, file_sha256(shard)
+        location.publish(f"shards/{name}.tar", shard, keep_identical=True)
+        parts = {"index": conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)}
+        if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:
+            parts["embeddings"] = conform(live, EMBEDDINGS)
+        parts["rejects"] = rejects
+        for folder, table in parts.items():
+            pq.write_table(table, staging / f"{folder}.parquet")
+            location.publish(f"{folder}/{name}.parquet", staging / f"{folder}.parquet")
 
     status_rows = group.select(["pmcid", "version", "figure_index", "panel_index", "drop_stage", "drop_reason"]).to_pylist()
     articles = sorted({ArticleVersion(int(row["pmcid"][3:]), row["version"]) for row in status_rows})
@@ -247,12 +251,22 @@ def write_unit(group: pa.Table, *, output_dir: str, stage_units: StageUnits, fin
         "shard": f"{name}.tar",
         "samples": len(samples),
         "rejects": rejects.num_rows,
-        "bytes": shard_path.stat().st_size,
-        "sha256": file_sha256(shard_path),
+        "bytes": shard_bytes,
+        "sha256": shard_sha256,
+        "retracted": retracted_in(group),
         "funnel": unit_funnel(status_rows, stage_units, len(samples)),
     }
-    publish_file(out / "units" / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(record, indent=1)))
+    location.write_bytes(f"units/{name}.json", json.dumps(record, indent=1).encode())
     return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
+
+
+def retracted_in(group: pa.Table) -> list[list]:
+    """Article versions of the unit whose metadata says retracted (kept or dropped), for trainers to remove."""
+    if "is_retracted" not in group.column_names:
+        return []
+    rows = group.select(["pmcid", "version", "is_retracted", "drop_reason"]).to_pylist()
+    found = {(r["pmcid"], r["version"]) for r in rows if r["is_retracted"] or r["drop_reason"] == "retracted_excluded"}
+    return [list(item) for item in sorted(found, key=lambda k: (int(k[0][3:]), k[1]))]
 
 
 def rejects_table(dropped: pa.Table) -> pa.Table:

@@ -63,3 +63,7 @@ class LocalStore:
         if not folder.is_dir():
             return []
         return sorted(f"{prefix.rstrip('/')}/{p.name}" for p in folder.iterdir() if p.is_file())
+
+
+class ObjectExists(Exception):
+    """A create-only write found the object already there."""

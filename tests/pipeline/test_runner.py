@@ -6,6 +6,7 @@ import pytest
 from pipeline.config import RunConfig
 from pipeline.runner import OutputExistsError, prepare_output
 from pipeline.units import fingerprint, fingerprint_inputs
+from stages.output_location import LocalOutput
 
 INPUTS = {"source": {"root": "/m"}, "stages": {"images": {"max_side": 512}}}
 
@@ -20,17 +21,17 @@ def previous_run(out: Path, inputs: dict) -> None:
 def test_same_settings_resume_and_changed_settings_are_refused_naming_the_change(tmp_path):
     out = tmp_path / "out"
     previous_run(out, INPUTS)
-    assert prepare_output(out, INPUTS, overwrite=False) is True
+    assert prepare_output(LocalOutput(out), INPUTS, overwrite=False) is True
     assert (out / "shards" / "000000.tar").exists()
     changed = {**INPUTS, "stages": {"images": {"max_side": 256}}}
     with pytest.raises(OutputExistsError, match=r"different settings \(changed: stages.images.max_side\)"):
-        prepare_output(out, changed, overwrite=False)
+        prepare_output(LocalOutput(out), changed, overwrite=False)
 
 
 def test_overwrite_removes_only_managed_paths(tmp_path):
     out = tmp_path / "out"
     previous_run(out, INPUTS)
-    assert prepare_output(out, {"other": 1}, overwrite=True) is False
+    assert prepare_output(LocalOutput(out), {"other": 1}, overwrite=True) is False
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
@@ -38,15 +39,15 @@ def test_unknown_files_without_run_record_are_refused(tmp_path):
     out = tmp_path / "out"
     (out / "shards").mkdir(parents=True)
     with pytest.raises(OutputExistsError, match="unknown run"):
-        prepare_output(out, INPUTS, overwrite=False)
+        prepare_output(LocalOutput(out), INPUTS, overwrite=False)
 
 
 def test_prepare_output_creates_folder_and_rejects_a_file(tmp_path):
-    assert prepare_output(tmp_path / "new" / "out", INPUTS, overwrite=False) is False
+    assert prepare_output(LocalOutput(tmp_path / "new" / "out"), INPUTS, overwrite=False) is False
     assert (tmp_path / "new" / "out").is_dir()
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputExistsError, match="not a folder"):
-        prepare_output(tmp_path / "file", INPUTS, overwrite=True)
+        prepare_output(LocalOutput(tmp_path / "file"), INPUTS, overwrite=True)
 
 
 def test_fingerprint_ignores_resources_and_paths_but_not_parameters(tmp_path):
@@ -65,6 +66,7 @@ def test_cli_overrides_replace_output_and_address(tmp_path):
     (tmp_path / "metadata").mkdir()
     config = RunConfig.model_validate({"source": {"root": str(tmp_path)}, "output": {"path": "a"}})
     changed = config.with_overrides(output=Path("b"), address="auto")
-    assert (changed.output.path, changed.ray.address) == (Path("b"), "auto")
-    assert (config.output.path, config.ray.address) == (Path("a"), None)
+    assert (changed.output.path, changed.ray.address) == ("b", "auto")
+    assert (config.output.path, config.ray.address) == ("a", None)
+    assert changed.output.target().uri == str(Path("b").resolve())
     assert config.with_overrides() == config

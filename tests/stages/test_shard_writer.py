@@ -8,6 +8,7 @@ import webdataset as wds
 from builders import figure_row, image_bytes
 
 from schemas.records import INDEX, REJECT, SAMPLE, conform
+from stages.output_location import OutputTarget
 from stages.shard_writer import (
     ShardVerificationError,
     unit_funnel,
@@ -46,7 +47,7 @@ def unit_group():
 
 
 def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_path):
-    summary = write_unit(unit_group(), output_dir=str(tmp_path), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
+    summary = write_unit(unit_group(), output=OutputTarget(uri=str(tmp_path)), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
     assert summary.to_pylist() == [{"unit": 7, "samples": 3, "rejects": 2}]
     shard = tmp_path / "shards" / "000007.tar"
     samples = list(wds.WebDataset(str(shard), shardshuffle=False))
@@ -77,8 +78,8 @@ def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_p
 
 
 def test_rewriting_a_unit_gives_identical_bytes(tmp_path):
-    write_unit(unit_group(), output_dir=str(tmp_path / "a"), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
-    write_unit(unit_group(), output_dir=str(tmp_path / "b"), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
+    write_unit(unit_group(), output=OutputTarget(uri=str(tmp_path / "a")), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
+    write_unit(unit_group(), output=OutputTarget(uri=str(tmp_path / "b")), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
     assert (tmp_path / "a/shards/000007.tar").read_bytes() == (tmp_path / "b/shards/000007.tar").read_bytes()
     a = json.loads((tmp_path / "a/units/000007.json").read_text())
     assert a["sha256"] == json.loads((tmp_path / "b/units/000007.json").read_text())["sha256"]
