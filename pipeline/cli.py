@@ -32,6 +32,15 @@ def _run(args: argparse.Namespace) -> int:
     except (OutputExistsError, SourceError, IncrementalError, StoreTimeout, StoreUnavailable) as error:
         print(f"figcurate run: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 - a failed run: say so plainly, keep the details in the log
+        logging.getLogger("figcurate").debug("run failed", exc_info=True)
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[-1][:500]
+        print(
+            f"figcurate run: the run stopped ({type(error).__name__}: {first_line}).\n"
+            "Finished work units are kept; run the same command again to resume (--log-level DEBUG shows the traceback).",
+            file=sys.stderr,
+        )
+        return 1
     print()
     print(runner.summary(stats))
     return 0
@@ -40,6 +49,9 @@ def _run(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from pipeline.manifest import verify_output
 
+    if str(args.output).startswith("s3:"):
+        print("figcurate verify: reads a local output; copy an s3:// output first (aws s3 sync s3://... DIR)", file=sys.stderr)
+        return 2
     problems = verify_output(args.output)
     for problem in problems:
         print(f"{args.output}: {problem}")

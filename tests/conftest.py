@@ -5,6 +5,13 @@ import pytest
 # Quiet, small, deterministic Ray for tests: no dashboard, no usage stats, 2 CPUs like CI.
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# Signed requests in tests go only to the loopback S3 server, with these dummy credentials; they are
+# set before Ray starts so its workers inherit them, and they shadow any real ones of the machine.
+for _name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+    os.environ.pop(_name, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "figcurate-test"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "figcurate-test"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
 
 @pytest.fixture(scope="session")
