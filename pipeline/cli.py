@@ -124,13 +124,30 @@ def _eval_panels(args: argparse.Namespace) -> int:
     if not (args.corpus / "truth").is_dir():
         print(f"figcurate eval panels: {args.corpus} is not a demo corpus (no truth/ folder)", file=sys.stderr)
         return 2
-    print(json.dumps(evaluate_panels(args.corpus, limit=args.limit, params=SplitParams(work_side=args.work_side)), indent=2))
+    params = SplitParams(work_side=args.work_side)
+    print(json.dumps(evaluate_panels(args.corpus, limit=args.limit, params=params), indent=2))
+    if args.real.is_dir():
+        from pipeline.evaluate import panel_counts
+
+        print(f"panel counts on the real figures under {args.real} (no box truth):")
+        for row in panel_counts(args.real, params):
+            print(json.dumps(row))
     return 0
 
 
 def _eval_subcaptions(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import evaluate_subcaptions
+    from pipeline.evaluate import evaluate_subcaptions, score_gold
 
+    if args.gold:
+        if not args.gold.exists():
+            print(f"figcurate eval subcaptions: {args.gold} does not exist", file=sys.stderr)
+            return 2
+        try:
+            print(json.dumps(score_gold(args.gold), indent=2))
+        except ValueError as error:
+            print(f"figcurate eval subcaptions: {error}", file=sys.stderr)
+            return 2
+        return 0
     results = evaluate_subcaptions(args.root)
     if results is None:
         print(f"figcurate eval subcaptions: no ground truth at {args.root}; skipped")
@@ -170,6 +187,7 @@ def _panels(args: argparse.Namespace) -> int:
 
 # Real caption-splitting ground truth lives outside the repository (never copied into it).
 REALDATA_SUBCAPTIONS = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "subcaptions"
+REALDATA_PMC = REALDATA_SUBCAPTIONS.parent / "pmc"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,13 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="measure panel or subcaption splitting against ground truth")
     targets = evaluate.add_subparsers(dest="target", required=True)
-    eval_panels = targets.add_parser("panels", help="box precision/recall/F1 at IoU 0.5 on a demo corpus")
+    eval_panels = targets.add_parser("panels", help="box precision/recall/F1 at IoU 0.5 and ImageCLEF accuracy on a demo corpus")
     eval_panels.add_argument("corpus", type=Path)
     eval_panels.add_argument("--limit", type=int, help="only the first N figures")
     eval_panels.add_argument("--work-side", type=int, default=1024)
+    eval_panels.add_argument("--real", type=Path, default=REALDATA_PMC, help="also count panels in the real *.jpg figures here (default: shared/realdata/pmc)")
     eval_panels.set_defaults(handler=_eval_panels)
     eval_sub = targets.add_parser("subcaptions", help="subcaption similarity against real annotations")
     eval_sub.add_argument("--root", type=Path, default=REALDATA_SUBCAPTIONS, help="default: shared/realdata/subcaptions beside the repository")
+    eval_sub.add_argument("--gold", type=Path, help="score one annotation file instead (zou/prostate format, or SODA; detected)")
     eval_sub.set_defaults(handler=_eval_subcaptions)
     return parser
 

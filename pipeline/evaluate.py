@@ -9,6 +9,7 @@ produce none; the metric of compound-figure-separator), token F1 (MedICaT style)
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -19,12 +20,35 @@ import numpy as np
 from PIL import Image
 
 from stages.subcaptions.split import split_caption
-from stages.subfigures.split import SplitParams, match_boxes, split_image
+from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 DEFAULT_SUBCAPTION_ROOT = Path("/work/shared/realdata/subcaptions")
 
 
-def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitParams = SplitParams(), threshold: float = 0.5) -> dict:
+def coverage(predicted: Box, true: Box) -> float:
+    """Share of the true box's area that the predicted box covers."""
+    ix = max(0, min(predicted[2], true[2]) - max(predicted[0], true[0]))
+    iy = max(0, min(predicted[3], true[3]) - max(predicted[1], true[1]))
+    area = (true[2] - true[0]) * (true[3] - true[1])
+    return ix * iy / area if area else 0.0
+
+
+def imageclef_accuracy(predicted: list[Box], truth: list[Box], share: float = 2 / 3) -> float:
+    """ImageCLEF subfigure-separation score of one figure: a true panel is found when a predicted box
+    (each used once) covers at least ``share`` of it; found / max(true, predicted)."""
+    pairs = sorted(((coverage(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
+    used_p, used_t = set(), set()
+    for value, i, j in pairs:
+        if value < share:
+            break
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+    denominator = max(len(truth), len(predicted))
+    return len(used_t) / denominator if denominator else 1.0
+
+
+def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitParams = SplitParams(), threshold: float = 0.5, worst: int = 5) -> dict:
     from pipeline.demo_corpus import load_truth
 
     _, figures = load_truth(corpus)
@@ -32,6 +56,7 @@ def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitPara
     tp = fp = fn = 0
     single = single_whole = compound = compound_count = 0
     seconds = 0.0
+    accuracies, cases = [], []
     for figure in figures:
         with Image.open(Path(corpus) / f"{figure['pmcid']}.{figure['version']}" / figure["media_name"]) as image:
             image.load()
@@ -41,6 +66,9 @@ def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitPara
         truth = [tuple(p["box"]) for p in figure["panels"]]
         matched = len(match_boxes(result.boxes, truth, threshold))
         tp, fp, fn = tp + matched, fp + len(result.boxes) - matched, fn + len(truth) - matched
+        accuracy = imageclef_accuracy(result.boxes, truth)
+        accuracies.append((accuracy, bool(figure["compound"])))
+        cases.append((accuracy, f"{figure['pmcid']}.{figure['version']}/{figure['media_name']}", len(truth), len(result.boxes), matched))
         if figure["compound"]:
             compound += 1
             compound_count += len(result.boxes) == len(truth)
@@ -50,6 +78,7 @@ def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitPara
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    cases.sort(key=lambda c: (c[0], c[1]))
     return {
         "figures": len(figures),
         "panels_true": tp + fn,
@@ -58,13 +87,33 @@ def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitPara
         "precision": round(precision, 4),
         "recall": round(recall, 4),
         "f1": round(f1, 4),
+        "imageclef_accuracy": round(float(np.mean([a for a, _ in accuracies])), 4) if accuracies else None,
+        # A one-picture figure's truth box is the whole image, margins included; the splitter trims
+        # margins, so those can miss the 2/3 cover while still matching at IoU 0.5.
+        "imageclef_accuracy_compound": round(float(np.mean([a for a, c in accuracies if c])), 4) if compound else None,
         "single_figures": single,
         "single_kept_whole": round(single_whole / single, 4) if single else None,
         "compound_figures": compound,
         "compound_count_exact": round(compound_count / compound, 4) if compound else None,
         "split_seconds": round(seconds, 3),
         "figures_per_second": round(len(figures) / seconds, 1) if seconds else None,
+        "worst": [
+            {"figure": name, "imageclef_accuracy": round(acc, 3), "panels_true": n_true, "panels_predicted": n_pred, "matched_iou_0_5": m,
+             "problem": "over-split" if n_pred > n_true else "under-split" if n_pred < n_true else "boxes misplaced"}
+            for acc, name, n_true, n_pred, m in cases[:worst]
+        ],
     }
+
+
+def panel_counts(root: Path, params: SplitParams = SplitParams()) -> list[dict]:
+    """Panels found in each real figure image under ``root`` (no box truth there: counts only)."""
+    rows = []
+    for path in sorted(Path(root).rglob("*.jpg")):
+        with Image.open(path) as image:
+            image.load()
+            result = split_image(image, params)
+        rows.append({"image": str(path.relative_to(root)), "size": list(image.size), "panels": len(result.boxes), "confidence": round(result.confidence, 3)})
+    return rows
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -107,12 +156,13 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def score_captions(items: list[tuple[str, list[tuple[str, str]]]]) -> dict:
-    """``items``: (caption, [(gold label, gold subcaption), ...]) per figure."""
-    similarities, f1s = [], []
+def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5) -> dict:
+    """``items``: (caption, [(gold label, gold subcaption), ...]) per figure; an empty gold
+    subcaption scores labels only (SODA panels without a curated caption)."""
+    similarities, f1s, per_figure, cases = [], [], [], []
     label_tp = label_fp = label_fn = 0
     exact_labels = 0
-    for caption, gold in items:
+    for n, (caption, gold) in enumerate(items):
         split = split_caption(caption)
         predicted = {label.lower(): label for label in split.labels()}
         gold_labels = {label.lower() for label, _ in gold}
@@ -120,43 +170,111 @@ def score_captions(items: list[tuple[str, list[tuple[str, str]]]]) -> dict:
         label_fp += len(set(predicted) - gold_labels)
         label_fn += len(gold_labels - set(predicted))
         exact_labels += gold_labels == set(predicted)
+        scored = []
         for label, text in gold:
+            if not text:
+                continue
             ours = split.subcaption(predicted[label.lower()]) if label.lower() in predicted else None
-            similarities.append(similarity(_norm(ours), _norm(text)) if ours is not None else 0.0)
+            score = similarity(_norm(ours), _norm(text)) if ours is not None else 0.0
+            scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text) if ours is not None else 0.0)
+        similarities += [s for s, *_ in scored]
+        if scored:
+            figure_score = float(np.mean([s for s, *_ in scored]))
+            per_figure.append(figure_score)
+            cases.append((figure_score, n, gold_labels, predicted, split.style, min(scored, key=lambda s: s[0])))
     precision = label_tp / (label_tp + label_fp) if label_tp + label_fp else 0.0
     recall = label_tp / (label_tp + label_fn) if label_tp + label_fn else 0.0
+    cases.sort(key=lambda c: (c[0], c[1]))
     return {
         "figures": len(items),
         "gold_subcaptions": len(similarities),
+        # per gold subcaption (every label weighs the same) ...
         "mean_levenshtein_similarity": round(float(np.mean(similarities)), 4) if similarities else None,
+        # ... and per figure, then over figures (compound-figure-separator's averaging)
+        "mean_levenshtein_similarity_per_figure": round(float(np.mean(per_figure)), 4) if per_figure else None,
         "mean_token_f1": round(float(np.mean(f1s)), 4) if f1s else None,
         "label_precision": round(precision, 4),
         "label_recall": round(recall, 4),
         "label_sets_exact": round(exact_labels / len(items), 4) if items else None,
+        "worst": [_describe(case, keys) for case in cases[:worst]],
     }
 
 
-def _gt_items(path: Path) -> list[tuple[str, list[tuple[str, str]]]]:
+def _describe(case, keys: list[str] | None) -> dict:
+    score, n, gold_labels, predicted, style, (label_score, label, gold_text, ours) = case
+    missing, extra = sorted(gold_labels - set(predicted)), sorted(set(predicted) - gold_labels)
+    if not predicted:
+        problem = "no labels found in the caption"
+    elif missing:
+        problem = f"labels not found: {missing}" + (f"; labels not in the gold: {extra}" if extra else "")
+    elif extra:
+        problem = f"labels not in the gold: {extra}; subcaption boundaries differ"
+    else:
+        problem = "labels right, subcaption text differs (shared text or boundaries)"
+    return {
+        "figure": keys[n] if keys else n,
+        "similarity": round(score, 3),
+        "style": style,
+        "problem": problem,
+        "worst_label": label,
+        "gold": gold_text[:300],
+        "ours": (ours or "")[:300],
+    }
+
+
+def detect_format(path: Path) -> str:
+    """``zou`` (figures keyed by name, each with ``caption`` and ``gt_subfigures``; the prostate file
+    has the same shape) or ``soda`` (a folder of manuscripts, or one, with ``figures[].panels``)."""
+    path = Path(path)
+    if path.is_dir():
+        return "soda"
     data = json.loads(path.read_text(encoding="utf-8"))
-    items = []
-    for entry in data.values():
-        gold = [(s["label"]["text"], s["caption"]) for s in entry["gt_subfigures"] if s.get("label", {}).get("text")]
+    if isinstance(data, dict) and isinstance(data.get("figures"), list):
+        return "soda"
+    if isinstance(data, dict) and data and all(isinstance(v, dict) and "gt_subfigures" in v and "caption" in v for v in data.values()):
+        return "zou"
+    raise ValueError(f"{path}: neither the zou/prostate format nor SODA")
+
+
+def load_gold(path: Path) -> tuple[str, list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    """(format, figure keys, items) for ``score_captions``."""
+    kind = detect_format(path)
+    if kind == "soda":
+        keys, items = _soda_items(Path(path))
+    else:
+        keys, items = _gt_items(Path(path))
+    return kind, keys, items
+
+
+def score_gold(path: Path, worst: int = 5) -> dict:
+    kind, keys, items = load_gold(path)
+    return {"format": kind, **score_captions(items, keys, worst)}
+
+
+def _gt_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys, items = [], []
+    for key, entry in data.items():
+        gold = [(s["label"]["text"], s.get("caption") or "") for s in entry["gt_subfigures"] if (s.get("label") or {}).get("text")]
         if gold:
+            keys.append(key)
             items.append((entry["caption"], gold))
-    return items
+    return keys, items
 
 
-def _soda_items(folder: Path) -> list[tuple[str, list[tuple[str, str]]]]:
-    items = []
-    for path in sorted(folder.glob("*.json")):
-        for figure in json.loads(path.read_text(encoding="utf-8")).get("figures", []):
-            caption = re.sub(r"<[^>]+>", " ", figure.get("figure_caption") or "")
+def _soda_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    """Every labelled SODA figure counts for labels; the few panels with a curated caption also for text."""
+    keys, items = [], []
+    for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
+        for figure in json.loads(file.read_text(encoding="utf-8")).get("figures", []):
+            caption = html.unescape(re.sub(r"<[^>]+>", " ", figure.get("figure_caption") or ""))
             title = figure.get("caption_title") or ""
-            gold = [(p["panel_label"], p["panel_caption"]) for p in figure.get("panels", []) if p.get("panel_label") and p.get("panel_caption")]
+            gold = [(p["panel_label"], p.get("panel_caption") or "") for p in figure.get("panels", []) if p.get("panel_label")]
             if gold and caption.strip():
+                keys.append(f"{file.stem}/{figure.get('figure_label')}")
                 items.append((_norm(f"{title} {caption}"), gold))
-    return items
+    return keys, items
 
 
 def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:
@@ -167,8 +285,8 @@ def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:
     results = {}
     for name, file in (("zou", "zou_eval_dev.json"), ("prostate", "prostate_data_only_annotated_captions.json")):
         if (root / file).is_file():
-            results[name] = score_captions(_gt_items(root / file))
+            results[name] = score_gold(root / file)
     if (root / "soda").is_dir():
         # SODA panel captions were rewritten by curators: token F1 is the meaningful number there.
-        results["soda"] = score_captions(_soda_items(root / "soda"))
+        results["soda"] = score_gold(root / "soda")
     return results

@@ -78,6 +78,7 @@ CLIP_PIXELS = [pa.field("clip_pixels", pa.binary()), pa.field("clip_pixels_dtype
 # per panel sample its own box, label, subcaption, and how it was aligned ("single", "label_order",
 # "position", or "none" when the figure was kept whole because caption and image disagree).
 PANEL_FIELDS = [
+    pa.field("parent_key", pa.string()),  # the figure's sample key, on its panels and on the figure itself
     pa.field("panel_boxes", pa.list_(pa.list_(pa.int32()))),
     pa.field("split_confidence", pa.float32()),
     pa.field("split_method", pa.string()),

@@ -77,6 +77,7 @@ def sample_metadata(row: dict) -> dict:
         "panel": {
             "box": row.get("panel_box"),
             "label": row.get("panel_label"),
+            "parent_key": row.get("parent_key"),
             "subcaption": row.get("subcaption"),
             "alignment": row.get("alignment"),
             "alignment_detail": row.get("alignment_detail"),

@@ -3,7 +3,10 @@
 A label marker is a parenthesised label expression (``(A)``, ``(a-c)``, ``(C and D)``, ``(ii)``,
 ``(left)``) or, at the start of a sentence or clause, a label followed by ``)``, ``.`` or ``:``
 (``A)``, ``B.``, ``Top:``). A marker right after a figure reference or a word such as ``in``,
-``see`` or ``panel`` cites a panel and is not a split point. Captions whose markers mostly close
+``see`` or ``panel`` cites a panel and is not a split point. Weaker forms count only when they
+continue a run of labels (``a``, then ``b`` ...): a label and a comma at a clause start (``A, anterior;
+B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a Gleason
+grade 2, b Gleason grade 3``), ``B)`` inside a sentence, and ``Panel A shows ...`` (kept in the text). Captions whose markers mostly close
 a clause (``... in controls (A), and in mutants (B).``) are read label-after-text. The opening
 text before the first marker and shared closing sentences (scale bars, statistics) are copied
 into every subcaption; the marker itself is removed.
@@ -30,6 +33,10 @@ CLOSERS = re.compile(
 )
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?\)|[ivx]{1,4}\))")
 _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
+# "tissues.A Representative", "spots.A) lung": a sentence glued to the next label.
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s))")
+_FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
+_WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Marker:
     labels: tuple[str, ...]
     position: bool  # a position word (left, top, ...) rather than a letter or number
     trailing: bool  # followed by punctuation or the end: the label closes its text
+    weak: bool = False  # a form that is a label only when it continues a run of labels
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,8 @@ def split_caption(caption: str) -> CaptionSplit:
     text = re.sub(r"\s+", " ", caption or "").strip()
     # "tumorigenesis(a) H&E" / "cancer.(a) negative": a label glued to the previous word.
     text = _GLUED_LABEL.sub(" (", text)
-    markers = drop_outliers(find_markers(text))
+    text = _GLUED_SENTENCE.sub(". ", text)
+    markers = drop_outliers(keep_weak_in_runs(find_markers(text)))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     if sum(m.trailing for m in markers) * 2 > len(markers):
@@ -95,7 +104,7 @@ def find_markers(text: str) -> list[Marker]:
     markers: list[Marker] = []
     i = 0
     while i < len(tokens):
-        found = _parenthesised(text, tokens, i) or _bare(text, tokens, i)
+        found = _parenthesised(text, tokens, i) or _bare(text, tokens, i) or _weak(text, tokens, i)
         if found:
             marker, i = found
             markers.append(marker)
@@ -115,7 +124,7 @@ def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     position = None if labels else position_label(inner)
     if not labels and not position:
         return None
-    if i > 0 and _is_reference_context(tokens[i - 1].text):
+    if i > 0 and _is_reference_context(tokens[i - 1].text, text[: tokens[i].idx]):
         return None
     end = tokens[close].idx + 1
     return Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end)), close + 1
@@ -150,6 +159,76 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     return Marker(token.idx, end, (label,), False, False), last + 1
 
 
+def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    """Marker forms that are labels only inside a run; see ``keep_weak_in_runs``."""
+    token = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if nxt is None:
+        return None
+    clause = _at_clause_start(text, token.idx) or text[: token.idx].rstrip().endswith(",")
+    if token.text.lower() in ("panel", "panels") and _at_clause_start(text, token.idx):
+        for width in (4, 2):  # "Panels C and D show", "Panel A shows"
+            if i + width < len(tokens) and _WORD.match(tokens[i + width].text) and tokens[i + width].text.islower():
+                labels = parse_label_expression(text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)])
+                if labels:
+                    return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
+        return None
+    if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
+        return None
+    if nxt.text == ")" and _paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
+        end = nxt.idx + 1  # "... A) anterior, B) left lateral"
+        return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2
+    if not clause:
+        return None
+    for width in (3, 1):  # "A and B, Radial ...", "A–B, humerus", "a, cranial"
+        if i + width < len(tokens) and tokens[i + width].text == ",":
+            labels = parse_label_expression(text[token.idx : tokens[i + width].idx])
+            if labels:
+                return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
+    lone = nxt.text.lower() not in ("and", "or", "to", "is", "was") and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
+    if lone and token.text.isalpha() and _WORD.match(nxt.text) and nxt.idx == token.idx + 2:
+        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1  # "a Parasagittal CT"
+    return None
+
+
+def _paren_depth(text: str, index: int) -> int:
+    before = text[:index]
+    return before.count("(") - before.count(")")
+
+
+def _rank(label: str) -> tuple[str, int] | None:
+    if label.isdigit():
+        return ("digit", int(label))
+    if len(label) == 1 and label.isalpha():
+        return ("lower" if label.islower() else "upper", ord(label.lower()) - ord("a") + 1)
+    return None
+
+
+def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
+    """Keep a weak marker only where it continues a run: its label is the first (``a``, ``1``) or
+    follows a label seen before it, and the run reaches at least two labels."""
+    ranks = [[_rank(l) for l in m.labels] for m in markers]
+    seen: set[tuple[str, int]] = set()
+    kept: list[Marker] = []
+    for marker, marker_ranks in zip(markers, ranks):
+        if not marker.weak:
+            kept.append(marker)
+            seen.update(r for r in marker_ranks if r)
+            continue
+        first = marker_ranks[0]
+        if first is None or not (first[1] == 1 or (first[0], first[1] - 1) in seen or (first[0] != "digit" and ("upper" if first[0] == "lower" else "lower", first[1] - 1) in seen)):
+            continue
+        kept.append(marker)
+        seen.update(r for r in marker_ranks if r)
+    # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
+    result = []
+    for marker in kept:
+        if marker.weak and len(kept) < 2:
+            continue
+        result.append(marker)
+    return result
+
+
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
     letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()})
@@ -166,9 +245,9 @@ def drop_outliers(markers: list[Marker]) -> list[Marker]:
     return [m for m in markers if inside(m)]
 
 
-def _is_reference_context(previous: str) -> bool:
-    word = previous.lower()
-    return word in REFERENCE_WORDS or word[-1:].isdigit()
+def _is_reference_context(previous: str, before: str = "") -> bool:
+    """``in (A)``, ``Fig. 2 (B)``; not ``FCN2 (a)`` or ``day 30 (A)``, where a number ends a name or a value."""
+    return previous.lower() in REFERENCE_WORDS or bool(_FIGURE_NUMBER_END.search(before))
 
 
 def _trailing(text: str, end: int) -> bool:

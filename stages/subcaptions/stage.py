@@ -2,7 +2,9 @@
 
 A figure whose panels and caption agree becomes one row per panel (``panel_index`` 1.., its own
 sample key, the panel cropped from the normalised image, its subcaption); any other figure stays
-one row with its full caption and ``alignment`` saying why (``single`` or ``none``).
+one row with its full caption and ``alignment`` saying why (``single`` or ``none``). ``emit``
+chooses what an aligned figure yields: its panels, the whole figure, or both. Every row carries
+``parent_key``, the figure's own sample key, so panels and their figure group together.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable
+from typing import Literal
 
 from PIL import Image
 from pydantic import Field
@@ -25,6 +28,11 @@ from stages.subcaptions.split import split_caption
 class SubcaptionsSpec(StageSpec):
     min_panel_side: int = Field(32, ge=1, description="panels whose crop has a shorter side below this are dropped")
     jpeg_quality: int = Field(90, ge=50, le=100)
+    emit: Literal["panels", "figures", "both"] = Field(
+        "panels",
+        description="what an aligned compound figure yields: one sample per panel, the whole figure "
+        "(panel_index null, full caption), or both; figures that are not aligned always stay whole",
+    )
 
 
 @register
@@ -39,8 +47,13 @@ class Subcaptions(Stage):
         split = split_caption(row["caption"])
         mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
         result = align(len(boxes), split, mentions)
+        row = {**row, "parent_key": row["sample_key"]}
         if result.method in ("single", "none"):
             yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}
+            return
+        if self.spec.emit in ("figures", "both"):
+            yield {**row, "alignment": result.method, "alignment_detail": None}
+        if self.spec.emit == "figures":
             return
         with Image.open(io.BytesIO(row["image"])) as image:
             image.load()

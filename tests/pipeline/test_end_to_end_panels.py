@@ -76,3 +76,29 @@ def test_panel_shards_carry_subcaption_text_and_panel_metadata(panel_run):
         image = Image.open(io.BytesIO(sample["jpg"]))
         assert abs(image.width / image.height - (x1 - x0) / (y1 - y0)) < 0.1
     assert panels > 10
+
+
+def test_emit_both_writes_whole_figures_beside_their_panels(tmp_path, ray_local):
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, articles=4, seed=5)
+    output = tmp_path / "out"
+    config_path = tmp_path / "run.yaml"
+    config_path.write_text(
+        f"name: both\nsource: {{kind: local, root: {corpus}}}\noutput: {{path: {output}, articles_per_shard: 5}}\n"
+        "stages: {images: {max_side: 768, batch_size: 4}, subcaptions: {emit: both}}\n"
+    )
+    runner.run(load_config(config_path))
+    index = pads.dataset(output / "index", format="parquet").to_table().to_pylist()
+    by_parent: dict[str, list[dict]] = {}
+    for row in index:
+        by_parent.setdefault(row["parent_key"], []).append(row)
+    split = [rows for rows in by_parent.values() if any(r["panel_index"] is not None for r in rows)]
+    assert split, "no compound figure was split"
+    for rows in split:
+        whole = [r for r in rows if r["panel_index"] is None]
+        assert len(whole) == 1 and whole[0]["sample_key"] == whole[0]["parent_key"]
+        assert whole[0]["alignment"] == "label_order" and whole[0]["panel_box"] is None
+        panels = [r for r in rows if r["panel_index"] is not None]
+        assert len(panels) >= 2 and all(len(p["panel_box"]) == 4 and p["caption"] == whole[0]["caption"] for p in panels)
+        assert all(p["sample_key"].startswith(p["parent_key"] + "-p") for p in panels)
+    assert len({r["sample_key"] for r in index}) == len(index)

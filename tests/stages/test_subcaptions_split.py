@@ -70,3 +70,40 @@ def test_labels_after_their_text():
 
 def test_out_of_run_letter_is_an_abbreviation_not_a_label():
     assert labels("Sections. (A) Tumour; normal glands (N) are marked. (B) Stroma. (C) Nuclei.") == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize(
+    "caption, expected",
+    [
+        ("Sacral vertebra. A, anterior; B, posterior; C, dorsal views.", ["A", "B", "C"]),
+        ("Bones. A–B, humerus in two views; C–D, radius.", ["A", "B", "C", "D"]),
+        ("A and B, Fracture of the elbow. C and D, Postoperative radiographs.", ["A", "B", "C", "D"]),
+        ("Charcot spine. a Parasagittal CT image of the pedicle. b Coronal CT image of the disc.", ["a", "b"]),
+        ("Stained tissue of three grades: a Gleason grade 2, b Gleason grade 3, c Gleason grade 4", ["a", "b", "c"]),
+        ("Tissue spots. A) lung cancer, B) breast cancer and C) prostate cancer.", ["A", "B", "C"]),
+        ("Eggs. Panel A shows an intact egg. Panels B and C show broken eggs.", ["A", "B", "C"]),
+        ("Expression in cancer tissues.A Representative photographs. B Quantification of the staining.", ["A", "B"]),
+        ("Expression of FCN2 (a) and FCN3 (b) genes in ovaries.", ["a", "b"]),
+    ],
+)
+def test_weak_label_forms_inside_a_run(caption, expected):
+    assert labels(caption) == expected
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A 2-cm nodular lesion in the left lung abutting the pleura.",
+        "A, B and C show the same trend in all experiments.",
+        "Signal at day 30, a decrease of 50% after treatment.",
+        "Values for Fig. 2 (B) are in the table.",
+    ],
+)
+def test_weak_forms_alone_are_not_labels(caption):
+    assert labels(caption) == []
+
+
+def test_panel_word_stays_in_the_subcaption():
+    split = split_caption("Eggs. Panel A shows an intact egg. Panel B shows a broken egg.")
+    assert split.subcaption("A") == "Eggs. Panel A shows an intact egg."
+    assert split.subcaption("B") == "Eggs. Panel B shows a broken egg."

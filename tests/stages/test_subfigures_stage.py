@@ -93,3 +93,33 @@ def test_detector_missing_names_the_extra(monkeypatch):
 def test_reading_order_of_detector_boxes():
     boxes = [(500, 10, 900, 300), (0, 320, 400, 600), (0, 0, 400, 300), (500, 330, 900, 600)]
     assert reading_order(boxes) == [(0, 0, 400, 300), (500, 10, 900, 300), (0, 320, 400, 600), (500, 330, 900, 600)]
+
+
+def run_emit(table: pa.Table, emit: str) -> list[dict]:
+    return Subcaptions(SubcaptionsSpec(emit=emit), context())(Subfigures(SubfiguresSpec(), context())(table)).to_pylist()
+
+
+def test_emit_both_yields_the_whole_figure_and_its_panels_under_one_parent_key():
+    caption = "Livers. (A) Control. (B) Mutant."
+    rows = run_emit(sample_table(caption), "both")
+    assert [r["sample_key"] for r in rows] == ["PMC1v1-f001", "PMC1v1-f001-p01", "PMC1v1-f001-p02"]
+    assert {r["parent_key"] for r in rows} == {"PMC1v1-f001"}
+    whole, *panels = rows
+    assert whole["panel_index"] is None and whole["panel_box"] is None and whole["subcaption"] is None
+    assert whole["caption"] == caption and whole["alignment"] == "label_order"
+    assert (whole["image_width"], whole["image_height"]) == (620, 200)
+    assert [p["subcaption"] for p in panels] == ["Livers. Control.", "Livers. Mutant."]
+    assert all(p["caption"] == caption and len(p["panel_box"]) == 4 for p in panels)
+
+
+def test_emit_figures_keeps_aligned_figures_whole_and_default_is_panels():
+    rows = run_emit(sample_table("Livers. (A) Control. (B) Mutant."), "figures")
+    assert [(r["sample_key"], r["panel_index"], r["parent_key"]) for r in rows] == [("PMC1v1-f001", None, "PMC1v1-f001")]
+    assert SubcaptionsSpec().emit == "panels"
+    with pytest.raises(ValueError):
+        SubcaptionsSpec(emit="all")
+
+
+def test_whole_figure_rows_name_themselves_as_parent():
+    rows = run(sample_table("Livers. (A) Control. (B) Mutant. (C) Other."))
+    assert rows[0]["parent_key"] == rows[0]["sample_key"] == "PMC1v1-f001"

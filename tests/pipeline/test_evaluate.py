@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.evaluate import (
+    coverage,
+    detect_format,
+    imageclef_accuracy,
+    score_captions,
+    score_gold,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata" / "subcaptions"
+
+
+def test_imageclef_counts_a_panel_found_when_two_thirds_covered():
+    truth = [(0, 0, 100, 100), (100, 0, 200, 100)]
+    assert coverage((0, 0, 70, 100), truth[0]) == pytest.approx(0.7)
+    assert imageclef_accuracy([(0, 0, 70, 100), (100, 0, 200, 100)], truth) == 1.0
+    assert imageclef_accuracy([(0, 0, 60, 100), (100, 0, 200, 100)], truth) == 0.5
+    # one box over both panels finds only one of them; extra boxes lower the score
+    assert imageclef_accuracy([(0, 0, 200, 100)], truth) == 0.5
+    assert imageclef_accuracy(truth + [(0, 100, 10, 110)], truth) == pytest.approx(2 / 3)
+
+
+def test_score_captions_averages_per_label_and_per_figure_and_names_the_worst():
+    items = [
+        ("Title. (A) one. (B) two.", [("A", "Title. one."), ("B", "Title. two.")]),
+        ("No labels at all.", [("A", "No labels at all.")]),
+    ]
+    result = score_captions(items, ["good", "bad"])
+    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 3, abs=1e-3)
+    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(0.5, abs=1e-3)
+    assert result["worst"][0]["figure"] == "bad"
+    assert result["worst"][0]["problem"] == "no labels found in the caption"
+
+
+def test_gold_format_is_detected(tmp_path):
+    zou = tmp_path / "zou.json"
+    zou.write_text(json.dumps({"f1.jpg": {"caption": "T. (A) x. (B) y.", "gt_subfigures": [
+        {"label": {"text": "A"}, "caption": "T. x."}, {"label": {"text": "B"}, "caption": "T. y."}]}}))
+    soda = tmp_path / "soda.json"
+    soda.write_text(json.dumps({"figures": [{"figure_label": "Figure 1", "figure_caption": "<p><strong>A</strong>, x. <strong>B</strong>, y.</p>",
+                                              "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
+    other = tmp_path / "other.json"
+    other.write_text("[1, 2]")
+    assert detect_format(zou) == "zou" and detect_format(soda) == "soda"
+    with pytest.raises(ValueError):
+        detect_format(other)
+    assert score_gold(zou)["mean_levenshtein_similarity"] == 1.0
+    labels_only = score_gold(soda)
+    assert labels_only["gold_subcaptions"] == 0 and labels_only["label_recall"] == 1.0
+
+
+@pytest.mark.skipif(not (SHARED / "prostate_data_only_annotated_captions.json").is_file(), reason="real subcaption annotations absent")
+def test_real_prostate_similarity_does_not_regress():
+    result = score_gold(SHARED / "prostate_data_only_annotated_captions.json")
+    assert result["figures"] == 196
+    assert result["mean_levenshtein_similarity"] >= 0.78
+    assert len(result["worst"]) == 5
