@@ -74,3 +74,17 @@ def test_shuffled_multi_worker_loading_sees_every_sample_once(run_output):
     keys = [key for key, _ in loader]
     assert len(keys) == stats["samples"] == len(set(keys))
     assert keys != sorted(keys)
+
+
+def test_hugging_face_datasets_streams_every_sample(run_output, monkeypatch, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    output, stats, _ = run_output
+    files = [str(p) for p in sorted((output / "shards").glob("*.tar"))]
+    stream = datasets.load_dataset("webdataset", data_files={"train": files}, split="train", streaming=True)
+    seen = {example["__key__"]: example["txt"] for example in stream}
+    index = {row["sample_key"]: row["caption"] for row in pads.dataset(output / "index", format="parquet").to_table(columns=["sample_key", "caption"]).to_pylist()}
+    assert len(seen) == stats["samples"] and set(seen) == set(index)
+    assert all(seen[key] == index[key] for key in seen)
