@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +69,11 @@ def list_article_versions(root: Path, *, newest_only: bool = True, max_articles:
     for path in metadata_dir.iterdir():
         match = _METADATA_NAME.match(path.name)
         if match:
-            versions.append(ArticleVersion(int(match.group(1)), int(match.group(2))))
+            # The md5 of the metadata JSON is what S3 reports as its ETag, so a mirror made with
+            # `aws s3 sync` and the bucket itself agree on what changed (for --since).
+            etag = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()
+            versions.append(ArticleVersion(int(match.group(1)), int(match.group(2)), etag=etag, last_modified=modified))
         else:
             ignored += 1
     if ignored:

@@ -70,3 +70,20 @@ def test_cli_overrides_replace_output_and_address(tmp_path):
     assert (config.output.path, config.ray.address) == ("a", None)
     assert changed.output.target().uri == str(Path("b").resolve())
     assert config.with_overrides() == config
+
+
+def test_since_on_a_local_mirror_takes_only_changed_metadata(tmp_path):
+    import hashlib
+
+    from pipeline.incremental import changed_since
+    from stages.source_local import list_article_versions
+
+    (tmp_path / "metadata").mkdir()
+    for n in (1, 2, 3):
+        (tmp_path / "metadata" / f"PMC{n}.1.json").write_text(json.dumps({"n": n}))
+    before = {(v.pmcid, v.version): {"etag": v.etag} for v in list_article_versions(tmp_path)}
+    assert before[("PMC2", 1)]["etag"] == hashlib.md5(json.dumps({"n": 2}).encode()).hexdigest()
+    (tmp_path / "metadata" / "PMC2.1.json").write_text(json.dumps({"n": 2, "is_retracted": True}))
+    (tmp_path / "metadata" / "PMC4.1.json").write_text("{}")
+    changed = changed_since(list_article_versions(tmp_path), before)
+    assert [v.prefix for v in changed] == ["PMC2.1", "PMC4.1"]
