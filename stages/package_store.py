@@ -105,17 +105,37 @@ def check_member(info: tarfile.TarInfo) -> None:
 
 
 class _CappedReader:
-    """A file-like view that raises ``PackageTooLarge`` once more than ``cap`` bytes have been read."""
+    """A file-like view of the gzip stream that raises ``PackageTooLarge`` past ``cap`` bytes.
 
-    def __init__(self, raw, cap: int):
+    It hands out what was decompressed before a cut and raises the cut's ``EOFError`` on the next
+    read: ``GzipFile.read(n)`` would drop the partial chunk, losing up to a tar record of complete
+    members at the cut.
+    """
+
+    def __init__(self, raw: gzip.GzipFile, cap: int):
         self.raw, self.cap, self.total = raw, cap, 0
+        self.error: EOFError | None = None
 
     def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.total += len(data)
-        if self.total > self.cap:
-            raise PackageTooLarge(f"more than {self.cap} uncompressed bytes")
-        return data
+        if self.error is not None:
+            raise self.error
+        chunks, wanted = [], size if size >= 0 else self.cap + 1
+        while wanted > 0:
+            try:
+                piece = self.raw.read1(min(wanted, 1024 * 1024))
+            except EOFError as error:
+                self.error = error
+                break
+            if not piece:
+                break
+            chunks.append(piece)
+            wanted -= len(piece)
+            self.total += len(piece)
+            if self.total > self.cap:
+                raise PackageTooLarge(f"more than {self.cap} uncompressed bytes")
+        if not chunks and self.error is not None:
+            raise self.error
+        return b"".join(chunks)
 
 
 def stream_package(path: Path, limits: PackageLimits, want: Callable[[str, int, int], bool]) -> PackageScan:
