@@ -51,11 +51,13 @@ def license_from_text(text: str) -> str | None:
     return None
 
 
-def article_license(permissions) -> tuple[str, str | None]:
-    """(normalised code, the raw value it came from) of an article-level ``<permissions>``."""
-    if permissions is None:
+def article_license(article_meta) -> tuple[str, str | None]:
+    """(normalised code, the raw value it came from) of an ``<article-meta>``'s ``<permissions>``
+    (NLM 2.x files put the ``<copyright-statement>`` directly in ``<article-meta>``)."""
+    if article_meta is None:
         return "unknown", None
-    for license in permissions.iter("license"):
+    permissions = article_meta.find("permissions")
+    for license in (permissions.iter("license") if permissions is not None else ()):
         for ref in license.iter():
             if local_name(ref) == "license_ref" and ref.text:
                 code = license_from_url(ref.text)
@@ -73,7 +75,8 @@ def article_license(permissions) -> tuple[str, str | None]:
             code = license_from_text(candidate)
             if code:
                 return code, (candidate if candidate in links else text[:200])
-    statement = element_text(permissions.find("copyright-statement"))
+    holder = permissions if permissions is not None and permissions.find("copyright-statement") is not None else article_meta
+    statement = element_text(holder.find("copyright-statement"))
     code = license_from_text(statement) if statement else None
     if code:
         return code, statement[:200]
@@ -90,7 +93,7 @@ def article_metadata(root: etree._Element) -> dict:
             if id_type and value and id_type not in ids:
                 ids[id_type] = value
     pmc = next((ids[t] for t in _PMC_ID_TYPES if t in ids), None)
-    license_code, license_raw = article_license(meta_element.find("permissions") if meta_element is not None else None)
+    license_code, license_raw = article_license(meta_element)
     title = element_text(meta_element.find("title-group/article-title")) if meta_element is not None else ""
     return {
         "pmcid": None if pmc is None else "PMC" + pmc.upper().removeprefix("PMC"),
