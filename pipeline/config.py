@@ -117,7 +117,7 @@ class RetryConfig(StrictModel):
 class IdSelection(StrictModel):
     """An optional list of PMCIDs to run, inline or in a file."""
 
-    ids: list[str] | None = Field(None, description="only these PMCIDs (PMC123 or 123)")
+    ids: list[str | int] | None = Field(None, description="only these PMCIDs (PMC123 or 123)")
     ids_file: Path | None = Field(None, description="a text file of PMCIDs, one a line (# comments)")
 
     @field_validator("ids")
