@@ -154,7 +154,8 @@ def stream_package(path: Path, limits: PackageLimits, want: Callable[[str, int, 
             capped = _CappedReader(unzipped, limits.max_total_bytes + _HEADER_ALLOWANCE * (limits.max_members + 2))
             with tarfile.open(fileobj=capped, mode="r|") as tar:
                 for count, info in enumerate(_members(tar), start=1):
-                    pending = _commit(scan, pending)
+                    _commit(scan, pending)
+                    pending = None
                     if count > limits.max_members:
                         raise PackageTooLarge(f"more than {limits.max_members} members")
                     check_member(info)
@@ -172,7 +173,8 @@ def stream_package(path: Path, limits: PackageLimits, want: Callable[[str, int, 
                         scan.data[name] = handle.read() if handle is not None else b""
                         kept += info.size
                     pending = (name, info.size)
-            pending = _commit(scan, pending)
+            _commit(scan, pending)
+            pending = None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         scan.truncated = f"{type(error).__name__}: {error}"
         if pending is not None:
