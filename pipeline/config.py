@@ -48,16 +48,13 @@ LICENSE_POLICIES: dict[str, tuple[str, ...] | None] = {
 }
 
 
-class SelectionConfig(StrictModel):
-    """Selection that needs each article's metadata JSON: applied (and counted as drops) by the fetch stage."""
+class LicensePolicy(StrictModel):
+    """The license part of the article selection (the only part a source without metadata JSON can apply)."""
 
     licenses: Literal["commercial", "noncommercial", "all"] | list[str] = Field(
         "all", description="commercial (CC0, CC BY, CC BY-SA, CC BY-ND), noncommercial (adds the NC variants), all, "
         f"or a list of license codes from {', '.join(KNOWN)}, other, unknown",
     )
-    exclude_retracted: bool = Field(False, description="drop articles whose metadata says is_retracted")
-    exclude_manuscripts: bool = Field(False, description="drop author manuscripts (is_manuscript)")
-    exclude_historical_ocr: bool = Field(False, description="drop historical OCR scans (is_historical_ocr)")
 
     @field_validator("licenses")
     @classmethod
@@ -71,14 +68,33 @@ class SelectionConfig(StrictModel):
             return normalised
         return value
 
+    def license_codes(self) -> tuple[str, ...] | None:
+        return tuple(self.licenses) if isinstance(self.licenses, list) else LICENSE_POLICIES[self.licenses]
+
     def article_selection(self) -> ArticleSelection:
-        codes = tuple(self.licenses) if isinstance(self.licenses, list) else LICENSE_POLICIES[self.licenses]
+        return ArticleSelection(licenses=self.license_codes())
+
+
+class SelectionConfig(LicensePolicy):
+    """Selection that needs each article's metadata JSON: applied (and counted as drops) by the fetch stage."""
+
+    exclude_retracted: bool = Field(False, description="drop articles whose metadata says is_retracted")
+    exclude_manuscripts: bool = Field(False, description="drop author manuscripts (is_manuscript)")
+    exclude_historical_ocr: bool = Field(False, description="drop historical OCR scans (is_historical_ocr)")
+
+    def article_selection(self) -> ArticleSelection:
         return ArticleSelection(
-            licenses=codes,
+            licenses=self.license_codes(),
             exclude_retracted=self.exclude_retracted,
             exclude_manuscripts=self.exclude_manuscripts,
             exclude_historical_ocr=self.exclude_historical_ocr,
         )
+
+
+def _existing_folder(root: Path) -> Path:
+    if not root.is_dir():
+        raise ValueError(f"path does not exist or is not a folder: {root}")
+    return root
 
 
 class LocalSource(SelectionConfig):
@@ -90,9 +106,7 @@ class LocalSource(SelectionConfig):
     @field_validator("root")
     @classmethod
     def _root_exists(cls, root: Path) -> Path:
-        if not root.is_dir():
-            raise ValueError(f"path does not exist or is not a folder: {root}")
-        return root
+        return _existing_folder(root)
 
 
 class RetryConfig(StrictModel):
@@ -101,22 +115,11 @@ class RetryConfig(StrictModel):
     max_delay_s: float = Field(10.0, ge=0, description="cap of one backoff")
 
 
-class PmcS3Source(SelectionConfig):
-    kind: Literal["pmc_s3"]
-    bucket: str = Field(PMC_BUCKET, description="the bucket holding the per-version layout")
-    endpoint_url: str | None = Field(None, description="another S3 endpoint (a mirror, a test server); null is AWS")
-    signed: bool = Field(False, description="sign requests with the standard boto3 credential chain (never put credentials here)")
-    ids: list[str] | None = Field(None, description="only these PMCIDs (PMC123 or 123)")
+class IdSelection(StrictModel):
+    """An optional list of PMCIDs to run, inline or in a file."""
+
+    ids: list[str | int] | None = Field(None, description="only these PMCIDs (PMC123 or 123)")
     ids_file: Path | None = Field(None, description="a text file of PMCIDs, one a line (# comments)")
-    prefix: str | None = Field(None, description="only versions whose metadata key starts with metadata/<prefix> (e.g. PMC12)")
-    enumerate: Literal["inventory", "list"] | None = Field(
-        None, description="inventory (the bucket's daily S3 Inventory) or list (ListObjectsV2); default: inventory "
-        "for full runs, list when ids, ids_file or prefix is given",
-    )
-    newest_version_only: bool = Field(True, description="take only the newest version of each article; false takes all")
-    max_articles: int | None = Field(None, ge=1, description="stop after this many article versions (in PMCID order)")
-    timeout_s: float = Field(30.0, gt=0, description="connect and read timeout of one request")
-    retries: RetryConfig = RetryConfig()
 
     @field_validator("ids")
     @classmethod
@@ -134,13 +137,6 @@ class PmcS3Source(SelectionConfig):
             raise ValueError(f"file does not exist: {path}")
         return path
 
-    @field_validator("prefix")
-    @classmethod
-    def _prefix_shape(cls, prefix):
-        if prefix is not None and not re.fullmatch(r"PMC\d*(\.\d*)?", prefix):
-            raise ValueError("expected the start of a metadata name such as PMC12 or PMC123.2")
-        return prefix
-
     def pmc_numbers(self) -> list[int] | None:
         from stages.source_s3 import parse_pmcid
 
@@ -157,10 +153,50 @@ class PmcS3Source(SelectionConfig):
                         raise ValueError(f"{self.ids_file}:{number}: {error}") from None
         return numbers
 
+
+class PmcS3Source(SelectionConfig, IdSelection):
+    kind: Literal["pmc_s3"]
+    bucket: str = Field(PMC_BUCKET, description="the bucket holding the per-version layout")
+    endpoint_url: str | None = Field(None, description="another S3 endpoint (a mirror, a test server); null is AWS")
+    signed: bool = Field(False, description="sign requests with the standard boto3 credential chain (never put credentials here)")
+    prefix: str | None = Field(None, description="only versions whose metadata key starts with metadata/<prefix> (e.g. PMC12)")
+    enumerate: Literal["inventory", "list"] | None = Field(
+        None, description="inventory (the bucket's daily S3 Inventory) or list (ListObjectsV2); default: inventory "
+        "for full runs, list when ids, ids_file or prefix is given",
+    )
+    newest_version_only: bool = Field(True, description="take only the newest version of each article; false takes all")
+    max_articles: int | None = Field(None, ge=1, description="stop after this many article versions (in PMCID order)")
+    timeout_s: float = Field(30.0, gt=0, description="connect and read timeout of one request")
+    retries: RetryConfig = RetryConfig()
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_shape(cls, prefix):
+        if prefix is not None and not re.fullmatch(r"PMC\d*(\.\d*)?", prefix):
+            raise ValueError("expected the start of a metadata name such as PMC12 or PMC123.2")
+        return prefix
+
     def enumeration(self) -> str:
         if self.enumerate is not None:
             return self.enumerate
         return "list" if (self.ids is not None or self.ids_file is not None or self.prefix) else "inventory"
+
+
+class PmcPackagesSource(LicensePolicy, IdSelection):
+    """A local mirror of PMC's old FTP packages, ``oa_package/xx/yy/PMC<id>.tar.gz``, read without extracting."""
+
+    kind: Literal["pmc_packages"]
+    root: Path = Field(description="a folder searched recursively for PMC<id>.tar.gz packages")
+    max_articles: int | None = Field(None, ge=1, description="stop after this many packages (in PMCID order)")
+    max_members: int = Field(10_000, ge=1, description="members one package may hold; more is a package_too_large drop")
+    max_package_bytes: int = Field(
+        4 * 1024**3, ge=1, description="uncompressed bytes of all members of one package; reading stops there (package_too_large)",
+    )
+
+    @field_validator("root")
+    @classmethod
+    def _root_exists(cls, root: Path) -> Path:
+        return _existing_folder(root)
 
 
 def _source_kind(value: Any) -> str | None:
@@ -168,9 +204,9 @@ def _source_kind(value: Any) -> str | None:
     return value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind", None)
 
 
-SOURCES: dict[str, type[StrictModel]] = {"local": LocalSource, "pmc_s3": PmcS3Source}
+SOURCES: dict[str, type[StrictModel]] = {"local": LocalSource, "pmc_s3": PmcS3Source, "pmc_packages": PmcPackagesSource}
 Source = Annotated[
-    Annotated[LocalSource, Tag("local")] | Annotated[PmcS3Source, Tag("pmc_s3")],
+    Annotated[LocalSource, Tag("local")] | Annotated[PmcS3Source, Tag("pmc_s3")] | Annotated[PmcPackagesSource, Tag("pmc_packages")],
     Discriminator(_source_kind, custom_error_type="source_kind", custom_error_message=f"kind must be one of {', '.join(SOURCES)}"),
 ]
 

@@ -12,6 +12,10 @@ DROP_REASONS: dict[str, str] = {
     "fetch_timeout": "every attempt to read the object timed out (retry budget spent)",
     "fetch_error": "reading the object failed for another reason: throttling or 5xx past the retry budget, access denied (detail says which)",
     "metadata_invalid": "the article's metadata JSON is unreadable or lacks required fields",
+    # fetch from a local mirror of PMC's old tar.gz packages (pmc_packages source)
+    "package_unsafe": "the package holds a member that is not a plain relative file: an absolute or '..' name, a link, a device or fifo (detail names it)",
+    "package_too_large": "the package has more members or more uncompressed bytes than the configured caps (read stopped there)",
+    "package_corrupt": "the package is not a readable gzip tar, or is truncated before the member needed (members before the cut are used)",
     # fetch: the run's article selection, decided from the metadata JSON
     "license_excluded": "the article's license is not in the run's license policy",
     "retracted_excluded": "the article is retracted and the run excludes retracted articles",

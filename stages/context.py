@@ -28,7 +28,7 @@ class ArticleSelection(BaseModel):
 class StageContext(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    source_kind: Literal["local", "pmc_s3"] = "local"
+    source_kind: Literal["local", "pmc_s3", "pmc_packages"] = "local"
     source_root: str = "."
     bucket: str | None = None
     endpoint_url: str | None = None
@@ -38,6 +38,9 @@ class StageContext(BaseModel):
     retry_max_delay_s: float = 10.0
     timeout_s: float = 30.0
     max_object_bytes: int = 256 * 1024 * 1024
+    # pmc_packages: caps of one package, checked while it is streamed
+    package_max_members: int = 10_000
+    package_max_bytes: int = 4 * 1024**3
     # Shared scratch folder for crash quarantine (see stages/crash_guard.py); None turns it off.
     scratch_dir: str | None = None
     max_worker_crashes: int = 2
@@ -49,4 +52,9 @@ class StageContext(BaseModel):
 
             retry = RetryPolicy(self.max_attempts, self.retry_base_delay_s, self.retry_max_delay_s)
             return cached_store(self.bucket, self.endpoint_url, self.signed, retry, self.timeout_s)
+        if self.source_kind == "pmc_packages":
+            from stages.package_store import PackageLimits, cached_package_store
+
+            limits = PackageLimits(self.package_max_members, self.package_max_bytes, self.max_object_bytes)
+            return cached_package_store(self.source_root, limits)
         return LocalStore(self.source_root)

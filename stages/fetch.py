@@ -1,4 +1,8 @@
-"""Stage ``fetch``: an article version's metadata JSON and XML bytes, checked against their md5."""
+"""Stage ``fetch``: an article version's metadata JSON and XML bytes, checked against their md5.
+
+From a package mirror (``pmc_packages``) there is no metadata JSON: one pass over the package
+reads the ``.nxml`` and lists the members, and the metadata comes from the XML (``jats_meta``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,16 @@ import json
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from lxml import etree
 from pydantic import Field
 
 from schemas.records import FETCHED_ARTICLE
 from stages.base import Drop, Row, Stage, StageSpec
 from stages.context import ArticleSelection
+from stages.jats_meta import article_metadata
+from stages.jats_text import parse_xml
 from stages.licenses import normalise_license
+from stages.package_store import PackageError
 from stages.registry import register
 from stages.s3_store import StoreTimeout
 from stages.storage import ObjectNotFound, ObjectTooLarge, md5_hex, split_object_url
@@ -28,6 +36,8 @@ def read_checked(store, key: str, md5: str | None, *, verify: bool, max_bytes: i
         data = store.read(key, max_bytes=max_bytes)
     except ObjectNotFound:
         raise Drop("fetch_not_found", key) from None
+    except PackageError as error:
+        raise Drop(error.reason, f"{key}: {error}") from None
     except ObjectTooLarge as error:
         raise Drop("fetch_too_large", str(error)) from None
     except StoreTimeout as error:
@@ -46,6 +56,9 @@ class Fetch(Stage):
     output_schema = FETCHED_ARTICLE
 
     def process(self, row: Row) -> Iterable[Row]:
+        if self.context.source_kind == "pmc_packages":
+            yield self._from_package(row)
+            return
         store = self.context.store()
         prefix = row["source_prefix"]
         meta_bytes = read_checked(store, f"metadata/{prefix}.json", None, verify=False, max_bytes=self.context.max_object_bytes)
@@ -72,6 +85,42 @@ class Fetch(Stage):
             "xml_key": xml_key,
             "xml_bytes": xml_bytes,
             "media": media,
+        }
+
+    def _from_package(self, row: Row) -> Row:
+        store, prefix = self.context.store(), row["source_prefix"]
+        try:
+            scan = store.scan_article(prefix, want=lambda name, size, kept: name.lower().endswith(".nxml") and kept == 0)
+        except ObjectNotFound as error:
+            raise Drop("fetch_not_found", str(error)) from None
+        except PackageError as error:
+            raise Drop(error.reason, f"{prefix}: {error}") from None
+        xml_name = next((name for name in scan.members if name.lower().endswith(".nxml")), None)
+        if xml_name is None:
+            if scan.truncated:
+                raise Drop("package_corrupt", f"{scan.path.name}: no complete .nxml member before the cut ({scan.truncated})")
+            raise Drop("fetch_not_found", f"{scan.path.name} has no .nxml member")
+        if xml_name not in scan.data:
+            raise Drop("fetch_too_large", f"{prefix}/{xml_name}: {scan.sizes[xml_name]} bytes > cap {store.limits.max_member_bytes}")
+        xml_bytes = scan.data[xml_name]
+        try:
+            meta = article_metadata(parse_xml(xml_bytes))
+        except etree.XMLSyntaxError as error:
+            raise Drop("xml_malformed", f"{prefix}/{xml_name}: {error}") from None
+        if meta["pmcid"] is not None and meta["pmcid"] != row["pmcid"]:
+            raise Drop("metadata_invalid", f"{scan.path.name} holds the XML of {meta['pmcid']}")
+        check_selection(meta, self.context.selection)
+        return {
+            **row,
+            **{field: meta[field] for field in ("pmid", "doi", "title", "license_raw")},
+            "citation": None,
+            "license": meta["license_code"],
+            "is_manuscript": False,
+            "is_retracted": False,
+            "xml_key": f"{prefix}/{xml_name}",
+            "xml_bytes": xml_bytes,
+            # No md5 in a package: the media are read from the same file the listing came from.
+            "media": [{"name": name, "key": f"{prefix}/{name}", "md5": None} for name in scan.members if name != xml_name],
         }
 
     @staticmethod

@@ -144,10 +144,29 @@ def test_source_errors_name_the_key_without_the_union_tag(tmp_path):
     assert "source.retries.max_attempts: Input should be greater than or equal to 1" in message
     assert "source.licenses: unknown license codes ['CC-BY-QQ']" in message
     path = write_config(tmp_path, "source: {kind: s4}\noutput: {path: x}\n")
-    with pytest.raises(ConfigError, match=r"source: kind must be one of local, pmc_s3"):
+    with pytest.raises(ConfigError, match=r"source: kind must be one of local, pmc_s3, pmc_packages"):
         load_config(path)
 
 
 def test_local_source_may_leave_out_its_kind(tmp_path, mirror):
     path = write_config(tmp_path, f"source: {{root: {mirror}}}\noutput: {{path: {tmp_path / 'out'}}}\n")
     assert load_config(path).source.kind == "local"
+
+
+def test_pmc_packages_source(tmp_path):
+    from pipeline.sources import describe, stage_context
+
+    root = tmp_path / "packages"
+    root.mkdir()
+    body = f"source: {{kind: pmc_packages, root: {root}, ids: [PMC5, 7], licenses: noncommercial, max_package_bytes: 1000}}\noutput: {{path: {tmp_path / 'out'}}}\n"
+    source = load_config(write_config(tmp_path, body)).source
+    assert source.pmc_numbers() == [5, 7] and source.max_members == 10_000
+    context = stage_context(source)
+    assert (context.source_kind, context.package_max_bytes, context.source_root) == ("pmc_packages", 1000, str(root.resolve()))
+    assert "CC BY-NC" in context.selection.licenses and describe(source) == {"kind": "pmc_packages", "root": str(root)}
+    # selection that needs a metadata JSON does not exist for packages
+    path = write_config(tmp_path, body.replace("licenses: noncommercial", "exclude_retracted: true, root_dir: x"))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert "source.exclude_retracted: unknown key" in str(error.value)
+    assert "source.root_dir: unknown key (hint: did you mean 'root'?)" in str(error.value)
