@@ -186,7 +186,8 @@ def _panels(args: argparse.Namespace) -> int:
 
 
 # Real caption-splitting ground truth lives outside the repository (never copied into it).
-REALDATA_SUBCAPTIONS = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "subcaptions"
+from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS  # noqa: E402
+
 REALDATA_PMC = REALDATA_SUBCAPTIONS.parent / "pmc"
 
 

@@ -22,7 +22,8 @@ from PIL import Image
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
-DEFAULT_SUBCAPTION_ROOT = Path("/work/shared/realdata/subcaptions")
+# Real ground truth lives beside the repository (shared/realdata), never inside it.
+DEFAULT_SUBCAPTION_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "subcaptions"
 
 
 def coverage(predicted: Box, true: Box) -> float:
@@ -36,16 +37,9 @@ def coverage(predicted: Box, true: Box) -> float:
 def imageclef_accuracy(predicted: list[Box], truth: list[Box], share: float = 2 / 3) -> float:
     """ImageCLEF subfigure-separation score of one figure: a true panel is found when a predicted box
     (each used once) covers at least ``share`` of it; found / max(true, predicted)."""
-    pairs = sorted(((coverage(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
-    used_p, used_t = set(), set()
-    for value, i, j in pairs:
-        if value < share:
-            break
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
+    found = len(match_boxes(predicted, truth, share, score=coverage))
     denominator = max(len(truth), len(predicted))
-    return len(used_t) / denominator if denominator else 1.0
+    return found / denominator if denominator else 1.0
 
 
 def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitParams = SplitParams(), threshold: float = 0.5, worst: int = 5) -> dict:

@@ -11,6 +11,7 @@ returned in reading order in the coordinates of the image given, x1/y1 exclusive
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,9 +240,12 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union else 0.0
 
 
-def match_boxes(predicted: list[Box], truth: list[Box], threshold: float = 0.5) -> list[tuple[int, int, float]]:
-    """Greedy one-to-one matching by IoU (highest first): (predicted index, truth index, IoU)."""
-    pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
+def match_boxes(
+    predicted: list[Box], truth: list[Box], threshold: float = 0.5, score: Callable[[Box, Box], float] | None = None
+) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one matching by ``score`` (IoU unless given), highest first: (predicted index, truth index, score)."""
+    score = score or iou
+    pairs = sorted(((score(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
     used_p, used_t, matches = set(), set(), []
     for value, i, j in pairs:
         if value < threshold:
