@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
+from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -185,9 +186,7 @@ def _panels(args: argparse.Namespace) -> int:
     return status
 
 
-# Real caption-splitting ground truth lives outside the repository (never copied into it).
-from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS  # noqa: E402
-
+# Real ground truth lives beside the repository (never copied into it).
 REALDATA_PMC = REALDATA_SUBCAPTIONS.parent / "pmc"
 
 
