@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from stages.shard_writer import ShardVerificationError, file_sha256, verify_tar
+from stages.shard_writer import ShardVerificationError, verify_tar
+from stages.storage import file_hexdigest
 
 
 def manifest(run_fingerprint: str, records: list[dict]) -> dict:
@@ -37,7 +38,7 @@ def verify_output(output: Path) -> list[str]:
         if not shard.is_file():
             problems.append(f"shards/{entry['name']}: missing")
             continue
-        if shard.stat().st_size != entry["bytes"] or file_sha256(shard) != entry["sha256"]:
+        if shard.stat().st_size != entry["bytes"] or file_hexdigest(shard, "sha256") != entry["sha256"]:
             problems.append(f"shards/{entry['name']}: size or sha256 differs from the manifest (truncated or modified)")
             continue
         index_part = output / "index" / entry["name"].replace(".tar", ".parquet")

@@ -32,6 +32,7 @@ from pipeline.units import (
     read_unit_record,
     split_units,
 )
+from stages.output_location import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def prepare_output(location: OutputLocation, inputs: dict, *, overwrite: bool) -
         raise OutputExistsError(str(error)) from None
     existing = [name for name in MANAGED_OUTPUTS if location.exists(name)]
     if existing and not overwrite:
-        previous = _read_json(location, "run.json")
+        previous = read_json(location, "run.json")
         if previous is None:
             raise OutputExistsError(f"output {location} holds files of an unknown run ({', '.join(existing)}); pass --overwrite to replace them")
         if previous.get("fingerprint") != fingerprint(inputs):
@@ -69,18 +70,6 @@ def prepare_output(location: OutputLocation, inputs: dict, *, overwrite: bool) -
     for name in existing:
         location.remove(name)
     return False
-
-
-def _read_json(location: OutputLocation, rel: str) -> dict | None:
-    data = location.read_bytes(rel)
-    try:
-        return json.loads(data) if data is not None else None
-    except ValueError:
-        return None
-
-
-def _write_json(location: OutputLocation, rel: str, data: dict) -> None:
-    location.write_bytes(rel, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -123,13 +112,13 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
     scratch = output.local_scratch() or str(Path(tempfile.gettempdir()) / f"figcurate-work-{run_fingerprint}")
     context = stage_context(config.source).model_copy(update={"scratch_dir": scratch})
-    previous = (_read_json(output, "run.json") or {}) if resumed else {}
+    previous = (read_json(output, "run.json") or {}) if resumed else {}
     clip_cutoff = previous.get("clip_cutoff")
     if todo and clip_cutoff is None and _wants_calibration(config):
         init_ray(config.ray)
         clip_cutoff = calibrate_clip_cutoff(config, units, context)
         log.info("clip_score keeps the top %.1f%%: cut-off %.4f from %d samples", 100 * clip_cutoff["keep_top_fraction"], clip_cutoff["cutoff"], clip_cutoff["calibration_samples"])
-    _write_json(
+    write_json(
         output,
         "run.json",
         {"fingerprint": run_fingerprint, "fingerprint_inputs": inputs, "clip_cutoff": clip_cutoff, "config": json.loads(config.model_dump_json())},
@@ -150,11 +139,11 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     missing = [unit.index for unit, record in zip(units, records) if record is None]
     if missing:
         raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")
-    _write_json(output, "shards/sizes.json", {record["shard"]: record["samples"] for record in records})
-    _write_json(output, "manifest.json", manifest(run_fingerprint, records))
+    write_json(output, "shards/sizes.json", {record["shard"]: record["samples"] for record in records})
+    write_json(output, "manifest.json", manifest(run_fingerprint, records))
     write_consumed(output, articles, consumed_before)
     retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
-    _write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
+    write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
     stats = {
         "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
         "source": {
@@ -173,7 +162,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         "clip_cutoff": clip_cutoff,
         "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
     }
-    _write_json(output, "stats.json", stats)
+    write_json(output, "stats.json", stats)
     return stats
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from pathlib import Path
 
 
 def merge_units(unit_records: list[dict]) -> dict:
@@ -65,9 +63,3 @@ def render_summary(stats: dict, output: str) -> str:
         f"    sizes    {output}/shards/sizes.json",
     ]
     return "\n".join(lines)
-
-
-def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)

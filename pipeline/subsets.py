@@ -16,14 +16,13 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from pipeline.stats import write_json
+from stages.output_location import LocalOutput, write_json
 from stages.shard_writer import (
-    file_sha256,
-    publish_file,
     read_samples,
     verify_tar,
     write_members,
 )
+from stages.storage import file_hexdigest
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -54,9 +53,10 @@ def make_subset(output: Path, where: str, name: str) -> dict:
         selected = connection.execute(query).to_arrow_table()
     except duckdb.Error as error:
         raise SubsetError(f"condition {where!r} failed: {error}") from None
-    folder = output / "subsets" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    publish_file(folder / "keys.parquet", lambda tmp: pq.write_table(selected, tmp))
+    location = LocalOutput(output)
+    with location.staging() as staging:
+        pq.write_table(selected, staging / "keys.parquet")
+        location.publish(f"subsets/{name}/keys.parquet", staging / "keys.parquet")
     counts: dict[str, int] = {}
     for shard in selected.column("shard").to_pylist():
         counts[shard] = counts.get(shard, 0) + 1
@@ -69,7 +69,7 @@ def make_subset(output: Path, where: str, name: str) -> dict:
         "source_fingerprint": manifest["fingerprint"],
         "shards": dict(sorted(counts.items())),
     }
-    write_json(folder / "subset.json", info)
+    write_json(location, f"subsets/{name}/subset.json", info)
     return info
 
 
@@ -106,18 +106,17 @@ def reshard(output: Path, name: str, destination: Path, samples_per_shard: int) 
         for key, members in read_samples(output / "shards" / shard)
         if key in keys
     )
+    target = LocalOutput(destination)
     written = []
-    for number, start in enumerate(range(0, len(samples), samples_per_shard)):
-        chunk = samples[start : start + samples_per_shard]
-        path = shards_dir / f"{number:06d}.tar"
-
-        def build(tmp: Path, chunk=chunk) -> None:
-            write_members(tmp, (member for _, members in chunk for member in members))
-            verify_tar(tmp, [key for key, _ in chunk])
-
-        publish_file(path, build)
-        written.append({"name": path.name, "samples": len(chunk), "bytes": path.stat().st_size, "sha256": file_sha256(path)})
-    write_json(shards_dir / "sizes.json", {entry["name"]: entry["samples"] for entry in written})
+    with target.staging() as staging:
+        for number, start in enumerate(range(0, len(samples), samples_per_shard)):
+            chunk = samples[start : start + samples_per_shard]
+            shard = staging / f"{number:06d}.tar"
+            write_members(shard, (member for _, members in chunk for member in members))
+            verify_tar(shard, [key for key, _ in chunk])
+            written.append({"name": shard.name, "samples": len(chunk), "bytes": shard.stat().st_size, "sha256": file_hexdigest(shard)})
+            target.publish(f"shards/{shard.name}", shard)
+    write_json(target, "shards/sizes.json", {entry["name"]: entry["samples"] for entry in written})
     result = {"subset": name, "from": str(output), "samples": len(samples), "shards": written}
-    write_json(destination / "manifest.json", result)
+    write_json(target, "manifest.json", result)
     return result

@@ -15,7 +15,7 @@ from importlib.metadata import version as package_version
 
 from pipeline.config import RunConfig
 from schemas.records import SCHEMA_VERSION
-from stages.output_location import LocalOutput, S3Output
+from stages.output_location import LocalOutput, S3Output, read_json
 from stages.shard_writer import shard_name
 from stages.source_local import ArticleVersion, articles_sha256
 
@@ -63,11 +63,7 @@ def fingerprint(inputs: dict) -> str:
 
 
 def read_unit_record(location: OutputLocation, index: int) -> dict | None:
-    data = location.read_bytes(f"units/{shard_name(index)}.json")
-    try:
-        return json.loads(data) if data is not None else None
-    except ValueError:
-        return None
+    return read_json(location, f"units/{shard_name(index)}.json")
 
 
 def is_done(location: OutputLocation, unit: WorkUnit, run_fingerprint: str) -> bool:

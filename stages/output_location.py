@@ -12,7 +12,7 @@ last, makes a unit's files final.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import logging
 import os
 import shutil
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from stages.storage import ObjectExists
+from stages.storage import ObjectExists, file_hexdigest
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,17 @@ class OutputTarget(BaseModel):
         return LocalOutput(Path(self.uri))
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def read_json(location: LocalOutput | S3Output, rel: str):
+    """The JSON document at ``rel``, or None when it is missing or unreadable."""
+    data = location.read_bytes(rel)
+    try:
+        return json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+
+
+def write_json(location: LocalOutput | S3Output, rel: str, data) -> None:
+    location.write_bytes(rel, (json.dumps(data, indent=2) + "\n").encode())
 
 
 class LocalOutput:
@@ -78,7 +83,7 @@ class LocalOutput:
         final = self.root / rel
         final.parent.mkdir(parents=True, exist_ok=True)
         if keep_identical and final.is_file():
-            if final.stat().st_size == Path(local_file).stat().st_size and _md5(final) == _md5(local_file):
+            if final.stat().st_size == Path(local_file).stat().st_size and file_hexdigest(final, "md5") == file_hexdigest(local_file, "md5"):
                 Path(local_file).unlink()
                 return
             log.warning("replacing %s: it holds other bytes than this unit's (a leftover of an unfinished attempt)", final)
@@ -147,7 +152,7 @@ class S3Output:
             self.store.put_file(self.key(rel), local_file, create_only=keep_identical)
         except ObjectExists:
             head = self.store.head(self.key(rel))
-            if head is not None and head[0] == Path(local_file).stat().st_size and head[1] == _md5(local_file):
+            if head is not None and head[0] == Path(local_file).stat().st_size and head[1] == file_hexdigest(local_file, "md5"):
                 return
             log.warning("replacing %s: it holds other bytes than this unit's (a leftover of an unfinished attempt)", self.join(rel))
             self.store.put_file(self.key(rel), local_file)

@@ -10,12 +10,9 @@ same records always give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import tarfile
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,6 +25,7 @@ from schemas.keys import article_key, split_of
 from schemas.records import EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
 from stages.output_location import OutputTarget
 from stages.source_local import ArticleVersion, articles_sha256
+from stages.storage import file_hexdigest
 
 FIXED_MTIME = 0
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
@@ -162,27 +160,6 @@ def verify_tar(path: Path, expected_keys: list[str]) -> None:
         raise ShardVerificationError(f"{path}: samples missing members: {incomplete[:3]}")
 
 
-def publish_file(final: Path, write) -> None:
-    """Write through ``write(tmp_path)`` into a temp file beside ``final``, then rename atomically."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int) -> dict[str, dict]:
     """Per-stage in/out/dropped counts of one unit, from its final records.
 
@@ -232,7 +209,7 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         shard = staging / f"{name}.tar"
         write_tar(shard, samples)
         verify_tar(shard, [row["sample_key"] for row in samples])
-        shard_bytes, shard_sha256 = shard.stat().st_size, file_sha256(shard)
+        shard_bytes, shard_sha256 = shard.stat().st_size, file_hexdigest(shard, "sha256")
         location.publish(f"shards/{name}.tar", shard, keep_identical=True)
         parts = {"index": conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)}
         if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:

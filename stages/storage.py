@@ -22,14 +22,18 @@ class ObjectTooLarge(Exception):
 def split_object_url(url: str) -> tuple[str, str | None]:
     """``s3://bucket/key?md5=abc`` -> (``key``, ``abc``). A bare key passes through."""
     parts = urlsplit(url)
-    if parts.scheme == "s3":
-        key = parts.path.lstrip("/")
-    elif parts.scheme in ("http", "https"):
+    if parts.scheme in ("s3", "http", "https"):
         key = parts.path.lstrip("/")
     else:
         key = url.split("?", 1)[0]
     md5 = parse_qs(parts.query).get("md5", [None])[0]
     return key, md5
+
+
+def file_hexdigest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in blocks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def md5_hex(data: bytes) -> str:

@@ -17,18 +17,20 @@ from stages.subfigures.split import iou
 pytestmark = pytest.mark.slow
 
 
+def run_with_panels(root, articles: int, name: str, extra_stages: str = ""):
+    """A corpus of ``articles`` generated under ``root`` and a run over it with the panel stages on."""
+    corpus, output, config_path = root / "corpus", root / "out", root / "run.yaml"
+    generate_corpus(corpus, articles=articles, seed=5)
+    config_path.write_text(
+        f"name: {name}\nsource: {{kind: local, root: {corpus}}}\noutput: {{path: {output}, articles_per_shard: 5}}\n"
+        f"stages: {{images: {{max_side: 768, batch_size: 4}}{extra_stages}}}\n"
+    )
+    return corpus, output, runner.run(load_config(config_path))
+
+
 @pytest.fixture(scope="module")
 def panel_run(tmp_path_factory, ray_local):
-    root = tmp_path_factory.mktemp("panels")
-    corpus = root / "corpus"
-    generate_corpus(corpus, articles=10, seed=5)
-    output = root / "out"
-    config_path = root / "run.yaml"
-    config_path.write_text(
-        f"name: panels\nsource: {{kind: local, root: {corpus}}}\noutput: {{path: {output}, articles_per_shard: 5}}\n"
-        "stages: {images: {max_side: 768, batch_size: 4}}\n"
-    )
-    stats = runner.run(load_config(config_path))
+    corpus, output, stats = run_with_panels(tmp_path_factory.mktemp("panels"), 10, "panels")
     _, figures = load_truth(corpus)
     truth = {sample_key(f["pmcid"], f["version"], f["figure_index"]): f for f in figures if f["newest"] and not f["expected_drop"]}
     return output, stats, truth
@@ -79,15 +81,7 @@ def test_panel_shards_carry_subcaption_text_and_panel_metadata(panel_run):
 
 
 def test_emit_both_writes_whole_figures_beside_their_panels(tmp_path, ray_local):
-    corpus = tmp_path / "corpus"
-    generate_corpus(corpus, articles=4, seed=5)
-    output = tmp_path / "out"
-    config_path = tmp_path / "run.yaml"
-    config_path.write_text(
-        f"name: both\nsource: {{kind: local, root: {corpus}}}\noutput: {{path: {output}, articles_per_shard: 5}}\n"
-        "stages: {images: {max_side: 768, batch_size: 4}, subcaptions: {emit: both}}\n"
-    )
-    runner.run(load_config(config_path))
+    _, output, _ = run_with_panels(tmp_path, 4, "both", ", subcaptions: {emit: both}")
     index = pads.dataset(output / "index", format="parquet").to_table().to_pylist()
     by_parent: dict[str, list[dict]] = {}
     for row in index:
