@@ -27,6 +27,8 @@ FLOW: list[tuple[str, str]] = [
     ("images", "figure"),
     ("subfigures", "figure"),
     ("subcaptions", "panel"),
+    ("filters", "panel"),
+    ("figure_type", "panel"),
     ("chaos", "panel"),
     ("clip_score", "panel"),
 ]

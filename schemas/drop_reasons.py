@@ -30,6 +30,17 @@ DROP_REASONS: dict[str, str] = {
     "image_decode_error": "the image bytes cannot be decoded (truncated, corrupt or unknown format)",
     "image_too_small": "the image is smaller than the configured minimum side",
     "image_too_large": "the image exceeds the decompression-bomb pixel limit",
+    # filters (each threshold is a setting of stages.filters)
+    "image_aspect_ratio": "the image (or panel) is more elongated than the configured maximum aspect ratio",
+    "image_blank": "the image is nearly blank or a single colour (dominant colour share above the configured maximum)",
+    "caption_too_short": "the caption (or subcaption) has fewer words or characters than the configured minimum",
+    "caption_too_long": "the caption (or subcaption) has more words or characters than the configured maximum",
+    "caption_language": "the caption's detected language is not one the run keeps",
+    "article_type_excluded": "the article's type (correction, retraction, abstract, ...) is excluded by the run",
+    # dedup and decontamination (detail names the winning sample or the evaluation set)
+    "duplicate_exact": "the same normalised pixels as another sample that wins by the run's priority (detail: its key)",
+    "duplicate_near": "a perceptual hash within the Hamming threshold of another sample that wins by priority (detail: its key)",
+    "eval_overlap": "the image or caption matches an item of a configured evaluation set (detail: the set and the match)",
     # clip_score
     "clip_below_threshold": "the image-text cosine similarity is below the configured minimum",
     # subfigures / subcaptions

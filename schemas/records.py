@@ -36,6 +36,7 @@ ARTICLE_META = [
     pa.field("license_raw", pa.string()),
     pa.field("is_manuscript", pa.bool_()),
     pa.field("is_retracted", pa.bool_()),
+    pa.field("article_type", pa.string()),  # <article article-type>: research-article, correction, ...
 ]
 
 MEDIA_ENTRY = pa.struct([("name", pa.string()), ("key", pa.string()), ("md5", pa.string())])
@@ -89,6 +90,31 @@ PANEL_FIELDS = [
     pa.field("alignment_detail", pa.string()),
 ]
 
+# Quality filters: what they measured, kept for analysts whether or not the sample passed.
+QUALITY_FIELDS = [
+    pa.field("caption_language", pa.string()),  # ISO 639-1 code from the offline detector
+    pa.field("caption_language_score", pa.float32()),  # its probability
+    pa.field("dominant_color_fraction", pa.float32()),  # share of pixels in the most common (quantised) colour
+]
+
+# Figure-type labels (taxonomy in stages/figure_types/taxonomy.py), with where the label came from
+# ("caption", "mentions", "clip", "none") and a confidence in [0, 1]; abbreviations found in the caption.
+ABBREVIATION = pa.struct([("short", pa.string()), ("long", pa.string())])
+FIGURE_TYPE_FIELDS = [
+    pa.field("figure_type", pa.string()),
+    pa.field("figure_type_source", pa.string()),
+    pa.field("figure_type_confidence", pa.float32()),
+    pa.field("abbreviations", pa.list_(ABBREVIATION)),
+]
+
+# Deduplication: sha256 of the normalised RGB pixels (exact), a 64-bit DCT perceptual hash (near),
+# and what the run-wide dedup decided for a sample it considered ("kept", "duplicate_exact", "duplicate_near").
+HASH_FIELDS = [
+    pa.field("pixel_sha256", pa.string()),
+    pa.field("phash", pa.uint64()),
+    pa.field("dedup_status", pa.string()),
+]
+
 SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]
 
 
@@ -102,14 +128,34 @@ FIGURE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS)
 FIGURE_MEDIA = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, MEDIA_BYTES)
 SAMPLE = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, IMAGE_BYTES)
 PANEL = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES)
-CLIP_INPUT = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES, CLIP_PIXELS)
+CURATION_FIELDS = [*QUALITY_FIELDS, *FIGURE_TYPE_FIELDS, *HASH_FIELDS]
+CURATED = _schema(IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, IMAGE_BYTES)
+CLIP_INPUT = _schema(
+    IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, IMAGE_BYTES, CLIP_PIXELS
+)
 SCORED = _schema(
-    IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, IMAGE_BYTES, CLIP_FIELDS, CLIP_EMBEDDINGS
+    IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, IMAGE_BYTES, CLIP_FIELDS,
+    CLIP_EMBEDDINGS,
 )
 # Embeddings for semantic search and dedup, one Parquet part per unit beside the index.
 EMBEDDINGS = pa.schema([pa.field("sample_key", pa.string(), nullable=False), *CLIP_EMBEDDINGS])
 # One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
-INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
+INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
+# What the run-wide dedup considered, one part per unit (hashes/<unit>.parquet): a resumed run
+# feeds the finished units' rows back in, so it decides exactly as an uninterrupted run would.
+DEDUP_CANDIDATE = pa.schema(
+    [
+        pa.field("sample_key", pa.string(), nullable=False),
+        pa.field("pmcid", pa.string(), nullable=False),
+        pa.field("version", pa.int32(), nullable=False),
+        pa.field("figure_index", pa.int32()),
+        pa.field("panel_index", pa.int32()),
+        pa.field("caption_chars", pa.int32()),
+        pa.field("pixel_sha256", pa.string()),
+        pa.field("phash", pa.uint64()),
+    ],
+    metadata={"figcurate_schema_version": str(SCHEMA_VERSION)},
+)
 
 REJECT = pa.schema(
     [

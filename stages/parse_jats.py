@@ -50,6 +50,7 @@ class ParseJats(Stage):
             raise Drop("no_figures", row["xml_key"])
         mentions = collect_mentions(root)
         article = {k: v for k, v in row.items() if k not in ("xml_bytes", "xml_key", "media")}
+        article["article_type"] = root.get("article-type") or None
         media_by_name = {entry["name"]: entry for entry in row["media"] or []}
         for index, fig in enumerate(figures, start=1):
             yield self._figure_record(article, index, fig, mentions, media_by_name)
