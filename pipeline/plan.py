@@ -29,6 +29,7 @@ FLOW: list[tuple[str, str]] = [
     ("subcaptions", "panel"),
     ("filters", "panel"),
     ("figure_type", "panel"),
+    ("dedup", "panel"),
     ("chaos", "panel"),
     ("clip_score", "panel"),
 ]
@@ -52,7 +53,8 @@ def planned_stages(config: RunConfig) -> list[PlannedStage]:
         spec = config.stage_spec(name)
         if spec.enabled:
             for helper, helper_spec in registry[name].companions(spec):
-                plan.append(PlannedStage(helper, unit, registry[helper], helper_spec))
+                if helper not in {planned.name for planned in plan}:  # shared by two stages: planned once
+                    plan.append(PlannedStage(helper, unit, registry[helper], helper_spec))
             plan.append(PlannedStage(name, unit, registry[name], spec))
     return plan
 
@@ -80,23 +82,38 @@ def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context
 
 
 def build_records(
-    config: RunConfig, units: list[WorkUnit], context: StageContext, *, stop_after: str | None = None, blocks_per_unit: int = 4
+    config: RunConfig,
+    units: list[WorkUnit],
+    context: StageContext,
+    *,
+    stop_after: str | None = None,
+    blocks_per_unit: int = 4,
+    dedup_references: pa.Table | None = None,
 ) -> ray.data.Dataset:
-    """The records of these units through the planned stages (up to ``stop_after`` when given)."""
+    """The records of these units through the planned stages (up to ``stop_after`` when given).
+
+    ``dedup_references`` are the hashes of finished work units' samples (``hashes/`` parts of a
+    resumed run), which the dedup stage weighs against without deciding on them again.
+    """
     table = source_table(units)
     block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     for planned in planned_stages(config):
-        dataset = apply_stage(dataset, planned, context)
+        if planned.stage.execution == "global":
+            dataset = planned.stage.transform(dataset, planned.spec, context, dedup_references)
+        else:
+            dataset = apply_stage(dataset, planned, context)
         if planned.name == stop_after:
             break
     return dataset
 
 
-def build_dataset(config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str) -> ray.data.Dataset:
+def build_dataset(
+    config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, dedup_references: pa.Table | None = None
+) -> ray.data.Dataset:
     """The whole run for these units, ending in the shard writer (one summary row per unit)."""
-    dataset = build_records(config, units, context)
+    dataset = build_records(config, units, context, dedup_references=dedup_references)
     stage_units = [(p.name, p.unit) for p in planned_stages(config)]
     # One shuffle partition per unit up to a cap: Ray's default (200) is wasteful for small runs.
     return dataset.groupby("work_unit", num_partitions=min(len(units), 256)).map_groups(

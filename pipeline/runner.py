@@ -3,12 +3,15 @@ plan for the rest, and publish the run's sidecars (manifest, sizes, stats)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import ray
 import ray.data
 
@@ -33,11 +36,12 @@ from pipeline.units import (
     split_units,
 )
 from stages.output_location import read_json, write_json
+from stages.shard_writer import shard_name
 
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work", "consumed.parquet", "retracted.json")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work", "consumed.parquet", "retracted.json")
 
 
 class OutputExistsError(Exception):
@@ -132,7 +136,10 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     if todo:
         init_ray(config.ray)
         ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-        build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint).take_all()
+        running = {unit.index for unit in todo}
+        done = [unit for unit in units if unit.index not in running]
+        references = dedup_references(output, done) if done and config.stage_spec("dedup").enabled else None
+        build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint, references).take_all()
     pipeline_seconds = time.monotonic() - pipeline_started
 
     records = [read_unit_record(output, unit.index) for unit in units]
@@ -164,6 +171,13 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     }
     write_json(output, "stats.json", stats)
     return stats
+
+
+def dedup_references(output, done: list) -> pa.Table | None:
+    """The hashes the finished units' samples were deduplicated with, for the units still to run."""
+    parts = [output.read_bytes(f"hashes/{shard_name(unit.index)}.parquet") for unit in done]
+    tables = [pq.read_table(io.BytesIO(data)) for data in parts if data is not None]
+    return pa.concat_tables(tables) if tables else None
 
 
 def _wants_calibration(config: RunConfig) -> bool:

@@ -107,11 +107,13 @@ FIGURE_TYPE_FIELDS = [
     pa.field("abbreviations", pa.list_(ABBREVIATION)),
 ]
 
-# Deduplication: sha256 of the normalised RGB pixels (exact), a 64-bit DCT perceptual hash (near),
-# and what the run-wide dedup decided for a sample it considered ("kept", "duplicate_exact", "duplicate_near").
+# Deduplication: sha256 of the normalised RGB pixels (exact), a 64-bit DCT perceptual hash and the
+# hashes of a few crops of the image (near; see stages/dedup/hashing.py), and what the run-wide dedup
+# decided for a sample it considered ("kept", "duplicate_exact", "duplicate_near").
 HASH_FIELDS = [
     pa.field("pixel_sha256", pa.string()),
     pa.field("phash", pa.uint64()),
+    pa.field("phash_probes", pa.list_(pa.uint64())),
     pa.field("dedup_status", pa.string()),
 ]
 
@@ -153,6 +155,7 @@ DEDUP_CANDIDATE = pa.schema(
         pa.field("caption_chars", pa.int32()),
         pa.field("pixel_sha256", pa.string()),
         pa.field("phash", pa.uint64()),
+        pa.field("phash_probes", pa.list_(pa.uint64())),
     ],
     metadata={"figcurate_schema_version": str(SCHEMA_VERSION)},
 )

@@ -55,8 +55,9 @@ class Stage:
     spec_type: ClassVar[type[StageSpec]] = StageSpec
     # None: the stage passes records through with the columns they arrive with.
     output_schema: ClassVar[pa.Schema | None]
-    # "task" stages run as Ray tasks; "actor" stages keep state (models) in an actor pool.
-    execution: ClassVar[Literal["task", "actor"]] = "task"
+    # "task" stages run as Ray tasks; "actor" stages keep state (models) in an actor pool; a "global"
+    # stage needs the whole run at once and gets the dataset itself (its ``transform`` classmethod).
+    execution: ClassVar[Literal["task", "actor", "global"]] = "task"
     optional: ClassVar[bool] = False
     # False for helper stages that the plan inserts on behalf of another stage (no config entry).
     configurable: ClassVar[bool] = True

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.keys import article_key, split_of
-from schemas.records import EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
+from schemas.records import DEDUP_CANDIDATE, EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
 from stages.output_location import OutputTarget
 from stages.source_local import ArticleVersion, articles_sha256
 from stages.storage import file_hexdigest
@@ -91,6 +91,12 @@ def sample_text(row: dict) -> str:
     if row.get("panel_index") is not None and row.get("subcaption"):
         return row["subcaption"]
     return row["caption"]
+
+
+def dedup_candidates(table: pa.Table) -> pa.Table:
+    """``DEDUP_CANDIDATE`` rows of ``table`` (hashes, identity, length of the training text)."""
+    chars = [len(sample_text(row)) for row in table.select(["panel_index", "subcaption", "caption"]).to_pylist()]
+    return conform(table.append_column("caption_chars", pa.array(chars, pa.int32())), DEDUP_CANDIDATE)
 
 
 def sample_members(row: dict) -> list[tuple[str, bytes]]:
@@ -215,6 +221,8 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:
             parts["embeddings"] = conform(live, EMBEDDINGS)
         parts["rejects"] = rejects
+        if "dedup_status" in group.column_names and group.column("dedup_status").null_count < group.num_rows:
+            parts["hashes"] = dedup_candidates(group.filter(pc.is_valid(group.column("dedup_status")))).sort_by("sample_key")
         for folder, table in parts.items():
             pq.write_table(table, staging / f"{folder}.parquet")
             location.publish(f"{folder}/{name}.parquet", staging / f"{folder}.parquet")

@@ -1,0 +1,170 @@
+"""The run-wide dedup on Ray Data: the rules of ``rules.py`` computed by grouping, never in one place.
+
+1. Exact: candidates are grouped into ``partitions`` buckets by their pixel hash; each bucket
+   resolves its hash groups (``rules.exact_losers``).
+2. Near: every surviving sample becomes one row per (hash, LSH band) holding the band's value;
+   rows are grouped into buckets by that value, and each bucket compares the hashes that share
+   a band value (``rules.near_pairs``), emitting (loser, winner, distance) for near pairs.
+3. The driver keeps, per loser, its first winner by priority. Its memory grows with the number
+   of duplicates found, not with the input; everything proportional to the input stays in Ray's
+   object store, which spills to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import ray.data
+
+from stages.dedup.hashing import band_values
+from stages.dedup.rules import Keep, decisions_table, exact_losers, near_pairs, priority
+
+PRIORITY_COLUMNS = ["sample_key", "pmcid", "version", "figure_index", "panel_index", "caption_chars"]
+_BAND_ROW = pa.schema(
+    [
+        pa.field("bucket", pa.int32()),
+        pa.field("band_key", pa.int64()),
+        pa.field("hash", pa.uint64()),
+        pa.field("plain", pa.bool_()),
+        pa.field("sample_key", pa.string()),
+        pa.field("pmcid", pa.string()),
+        pa.field("version", pa.int32()),
+        pa.field("figure_index", pa.int32()),
+        pa.field("panel_index", pa.int32()),
+        pa.field("caption_chars", pa.int32()),
+    ]
+)
+_PAIR = pa.schema(
+    [
+        pa.field("loser_key", pa.string()),
+        pa.field("distance", pa.int32()),
+        *[pa.field(f"winner_{name}", _BAND_ROW.field(name).type) for name in PRIORITY_COLUMNS],
+    ]
+)
+_EXACT = pa.schema([pa.field("loser_key", pa.string()), pa.field("winner_key", pa.string())])
+
+
+def partitions_for(candidates: int) -> int:
+    """Buckets for ``candidates`` samples: about 10,000 per bucket, between 1 and 512."""
+    return max(1, min(512, -(-candidates // 10_000)))
+
+
+def _stable_bucket(text: str, partitions: int) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") % partitions
+
+
+def _with_exact_bucket(batch: pa.Table, *, partitions: int) -> pa.Table:
+    buckets = [_stable_bucket(value, partitions) for value in batch.column("pixel_sha256").to_pylist()]
+    return batch.append_column("bucket", pa.array(buckets, pa.int32()))
+
+
+def _resolve_exact(group: pa.Table, *, keep: Keep) -> pa.Table:
+    pairs = exact_losers(group.drop_columns(["phash_probes"]).to_pylist(), keep)
+    return pa.table(
+        {"loser_key": [loser["sample_key"] for loser, _ in pairs], "winner_key": [winner["sample_key"] for _, winner in pairs]},
+        schema=_EXACT,
+    )
+
+
+def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
+    """One row per (band, value, hash) of each sample, tagged with its bucket.
+
+    A probe equal to the plain hash adds nothing and is left out.
+    """
+    out: dict[str, list] = {name: [] for name in _BAND_ROW.names}
+    for row in batch.select(["phash_probes", *PRIORITY_COLUMNS]).to_pylist():
+        plain_hash = row["phash_probes"][0]
+        probes = np.array([plain_hash, *sorted(set(row["phash_probes"][1:]) - {plain_hash})], np.uint64)
+        for position, (probe, probe_bands) in enumerate(zip(probes, band_values(probes, bands))):
+            for band, value in enumerate(probe_bands):
+                band_key = (band << 32) | int(value)
+                out["bucket"].append(_stable_bucket(str(band_key), partitions))
+                out["band_key"].append(band_key)
+                out["hash"].append(int(probe))
+                out["plain"].append(position == 0)
+                for name in PRIORITY_COLUMNS:
+                    out[name].append(row[name])
+    return pa.table(out, schema=_BAND_ROW)
+
+
+def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
+    group = group.sort_by("band_key")
+    band_keys = group.column("band_key").to_numpy()
+    hashes = group.column("hash").to_numpy()
+    plain = group.column("plain").to_numpy(zero_copy_only=False)
+    sample_ids = pc.dictionary_encode(group.column("sample_key")).combine_chunks().indices.to_numpy()
+    info = group.select(PRIORITY_COLUMNS).to_pylist()
+    starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
+    ends = np.r_[starts[1:], len(band_keys)]
+    best: dict[tuple[int, int], int] = {}
+    for start, end in zip(starts, ends):
+        if end - start < 2:
+            continue
+        rows = np.arange(start, end)
+        first_row = {int(sample_ids[i]): int(i) for i in rows}
+        for a, b, distance in near_pairs(sample_ids[rows], hashes[rows], plain[rows], threshold):
+            pair = (first_row[a], first_row[b])
+            best[pair] = min(distance, best.get(pair, distance))
+    out: dict[str, list] = {name: [] for name in _PAIR.names}
+    for (i, j), distance in best.items():
+        winner, loser = sorted((info[i], info[j]), key=lambda row: priority(row, keep))
+        out["loser_key"].append(loser["sample_key"])
+        out["distance"].append(distance)
+        for name in PRIORITY_COLUMNS:
+            out[f"winner_{name}"].append(winner[name])
+    return pa.table(out, schema=_PAIR)
+
+
+def _collect(dataset: ray.data.Dataset, schema: pa.Schema) -> pa.Table:
+    tables = [table for table in (ray.get(ref) for ref in dataset.to_arrow_refs()) if table.num_rows]
+    return pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
+
+
+def find_duplicates_distributed(
+    candidates: ray.data.Dataset,
+    references: pa.Table,
+    *,
+    keep: Keep,
+    threshold: int,
+    bands: int,
+    partitions: int,
+    exact: bool = True,
+    near: bool = True,
+) -> pa.Table:
+    """Decisions (``rules.DECISION``) for ``candidates``, as ``rules.find_duplicates`` gives them.
+
+    ``references`` (``DEDUP_CANDIDATE`` rows of finished work units) take part but get no decision.
+    """
+    if references.num_rows:
+        candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names)))
+    candidates = candidates.materialize()
+    decisions: dict[str, tuple[str, str, int]] = {}
+    if exact:
+        grouped = candidates.map_batches(_with_exact_bucket, batch_format="pyarrow", fn_kwargs={"partitions": partitions})
+        exact_pairs = grouped.groupby("bucket", num_partitions=partitions).map_groups(
+            _resolve_exact, batch_format="pyarrow", fn_kwargs={"keep": keep}
+        )
+        for pair in _collect(exact_pairs, _EXACT).to_pylist():
+            decisions[pair["loser_key"]] = ("duplicate_exact", pair["winner_key"], 0)
+    if near:
+        losers = pa.array(sorted(decisions), pa.string())
+        survivors = candidates.map_batches(
+            lambda batch: batch.filter(pc.invert(pc.is_in(batch.column("sample_key"), value_set=losers))), batch_format="pyarrow"
+        )
+        band_rows = survivors.map_batches(_band_rows, batch_format="pyarrow", fn_kwargs={"bands": bands, "partitions": partitions})
+        near_found = band_rows.groupby("bucket", num_partitions=partitions).map_groups(
+            _near_in_bucket, batch_format="pyarrow", fn_kwargs={"threshold": threshold, "keep": keep}
+        )
+        best: dict[str, tuple] = {}
+        for pair in _collect(near_found, _PAIR).to_pylist():
+            winner = {name: pair[f"winner_{name}"] for name in PRIORITY_COLUMNS}
+            offer = (priority(winner, keep), pair["distance"], winner["sample_key"])
+            if pair["loser_key"] not in best or offer < best[pair["loser_key"]]:
+                best[pair["loser_key"]] = offer
+        for loser, (_, distance, winner) in best.items():
+            decisions[loser] = ("duplicate_near", winner, distance)
+    decided_before = set(references.column("sample_key").to_pylist())
+    return decisions_table({key: value for key, value in decisions.items() if key not in decided_before})
