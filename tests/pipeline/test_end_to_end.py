@@ -69,7 +69,7 @@ def test_stats_funnel_and_sizes_are_consistent(run_output, expected):
     on_disk = json.loads((output / "stats.json").read_text())
     assert on_disk["samples"] == stats["samples"]
     funnel = on_disk["stages"]
-    assert list(funnel) == ["fetch", "parse_jats", "fetch_media", "images", "shard_writer"]
+    assert list(funnel) == ["fetch", "parse_jats", "fetch_media", "images", "filters", "figure_type", "image_hashes", "dedup", "shard_writer"]
     assert funnel["fetch"]["in"] == expected["articles"]
     for name in ("fetch", "fetch_media", "images"):  # stages that do not fan out
         assert funnel[name]["in"] - sum(funnel[name]["dropped"].values()) == funnel[name]["out"]
