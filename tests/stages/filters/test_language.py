@@ -1,0 +1,47 @@
+"""Caption language through langid's offline model."""
+
+import pytest
+
+from stages.filters.language import CANDIDATE_LANGUAGES, detect_language, known_languages
+
+DEFAULT_MIN_SCORE = 0.99999
+
+CAPTIONS = {
+    "en": "Histological sections of the liver from control and mutant mice after staining with hematoxylin and eosin.",
+    "fr": "Coupes histologiques du foie de souris témoins et mutantes après coloration à l'hématoxyline et à l'éosine.",
+    "de": "Histologische Schnitte der Leber von Kontroll- und Mutantenmäusen nach Färbung mit Hämatoxylin und Eosin.",
+    "es": "Cortes histológicos del hígado de ratones control y mutantes tras la tinción con hematoxilina y eosina.",
+    "zh": "对照组和突变小鼠肝脏经苏木精-伊红染色后的组织切片。",
+}
+
+
+@pytest.mark.parametrize("language", sorted(CAPTIONS))
+def test_each_language_is_named_with_confidence(language):
+    code, score = detect_language(CAPTIONS[language])
+    assert code == language
+    assert score >= DEFAULT_MIN_SCORE
+
+
+def test_short_technical_english_is_not_confidently_foreign():
+    # Taxonomic Latin in an English caption: the full 97-language model calls a longer one Latin at 1.0.
+    for text in ("IL-17RC expression in miscellaneous tissues.",
+                 "Leucotrichia interrupta Flint, 1991 (USNM104528). Male genitalia: lateral C segments IX–X."):
+        code, score = detect_language(text)
+        assert code == "en" or score < DEFAULT_MIN_SCORE, (text, code, score)
+
+
+def test_latin_is_not_a_candidate_unless_kept():
+    text = "Salganea quinquedentata sp. n., male: holotype, dorsal view, ventral view, paratype."
+    assert "la" not in CANDIDATE_LANGUAGES
+    assert detect_language(text)[0] != "la"
+    assert detect_language("Gallia est omnis divisa in partes tres, quarum unam incolunt Belgae.", keep=("la",))[0] == "la"
+
+
+def test_score_is_a_probability():
+    _, score = detect_language("Figure 2. Répartition des cas.")
+    assert isinstance(score, float) and 0.0 <= score <= 1.0
+
+
+def test_known_languages_cover_the_candidates():
+    assert set(CANDIDATE_LANGUAGES) <= known_languages()
+    assert "xx" not in known_languages()
