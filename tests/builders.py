@@ -99,6 +99,6 @@ def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
         f"name: e2e\nsource: {{kind: local, root: {corpus}}}\n"
         f"output: {{path: {output}, articles_per_shard: 5}}\n"
         "stages: {images: {max_side: 256, min_side: 48, batch_size: 4}, fetch: {batch_size: 2},"
-        " subfigures: {enabled: false}, subcaptions: {enabled: false}}\n"
+        " subfigures: {enabled: false}, subcaptions: {enabled: false}, filters: {min_side: 48}}\n"
     )
     return path

@@ -12,6 +12,7 @@ closest pair of their hash sets is within the threshold.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from functools import lru_cache
 
 import numpy as np
@@ -76,7 +77,7 @@ def probe_hashes(image: Image.Image) -> list[int]:
     return hashes
 
 
-_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint8)
+_POPCOUNT = np.array([value.bit_count() for value in range(256)], dtype=np.uint8)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -95,7 +96,7 @@ def band_values(hashes: np.ndarray, bands: int) -> np.ndarray:
     hashes = np.asarray(hashes, dtype=np.uint64)
     edges = np.linspace(0, HASH_BITS, bands + 1).round().astype(int)
     columns = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         mask = np.uint64((1 << int(high - low)) - 1)
         columns.append((hashes >> np.uint64(low)) & mask)
     return np.stack(columns, axis=-1).astype(np.int64) if columns else np.empty((len(hashes), 0), np.int64)

@@ -117,7 +117,7 @@ def find_duplicates(
         best: dict[str, tuple] = {}
         for members in buckets.values():
             for (a, hash_a, plain_a), (b, hash_b, plain_b) in combinations(members, 2):
-                distance = bin(hash_a ^ hash_b).count("1")
+                distance = (hash_a ^ hash_b).bit_count()
                 if a == b or not (plain_a or plain_b) or distance > threshold:
                     continue
                 winner, loser = sorted((survivors[a], survivors[b]), key=lambda row: priority(row, keep))

@@ -18,8 +18,18 @@ from pydantic import Field, field_validator, model_validator
 
 from schemas.records import CURATED
 from stages.base import Drop, Row, Stage, StageSpec
-from stages.filters.checks import THUMBNAIL_SIDE, aspect_ratio, caption_chars, caption_words, dominant_color_fraction
-from stages.filters.language import CANDIDATE_LANGUAGES, detect_language, known_languages
+from stages.filters.checks import (
+    THUMBNAIL_SIDE,
+    aspect_ratio,
+    caption_chars,
+    caption_words,
+    dominant_color_fraction,
+)
+from stages.filters.language import (
+    CANDIDATE_LANGUAGES,
+    detect_language,
+    known_languages,
+)
 from stages.images import ImagesSpec, decode_image, to_rgb
 from stages.registry import register
 from stages.shard_writer import sample_text
@@ -98,7 +108,6 @@ class Filters(Stage):
     optional = True
 
     def process(self, row: Row) -> Iterable[Row]:
-        spec: FiltersSpec = self.spec
         self._check_article_type(row.get("article_type"))
         text = sample_text(row) or ""
         self._check_caption_length(text)

@@ -1,10 +1,22 @@
 import numpy as np
-from dedup_candidates import cropped, generated_figure, image_candidate, reencoded, table
+from dedup_candidates import (
+    cropped,
+    generated_figure,
+    image_candidate,
+    reencoded,
+    table,
+)
 from PIL import Image
 
 from pipeline.demo_corpus.painters import PAINTERS
 from schemas.records import DEDUP_CANDIDATE
-from stages.dedup.hashing import band_values, hamming, phash64, pixel_sha256, probe_hashes
+from stages.dedup.hashing import (
+    band_values,
+    hamming,
+    phash64,
+    pixel_sha256,
+    probe_hashes,
+)
 from stages.dedup.rules import find_duplicates
 
 ORIGINALS = 40

@@ -2,22 +2,17 @@
 
 import numpy as np
 import pytest
+from filter_images import sparse_line_plot
 from PIL import Image, ImageDraw
 
-from stages.filters.checks import aspect_ratio, caption_chars, caption_words, dominant_color_fraction
+from stages.filters.checks import (
+    aspect_ratio,
+    caption_chars,
+    caption_words,
+    dominant_color_fraction,
+)
 
 DEFAULT_BLANK_THRESHOLD = 0.99
-
-
-def sparse_line_plot(width=1024, height=768, line_width=1) -> Image.Image:
-    """Axes, a few ticks and one thin curve on white: the sparsest real figure kind."""
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.line([(80, height - 60), (width - 20, height - 60)], fill="black", width=line_width)
-    draw.line([(80, height - 60), (80, 40)], fill="black", width=line_width)
-    xs = np.linspace(80, width - 20, 200)
-    draw.line(list(zip(xs, height / 2 + height / 4 * np.sin(xs / 90))), fill=(31, 119, 180), width=line_width)
-    return image
 
 
 def test_words_count_tokens_with_letters_or_digits():

@@ -2,7 +2,11 @@
 
 import pytest
 
-from stages.filters.language import CANDIDATE_LANGUAGES, detect_language, known_languages
+from stages.filters.language import (
+    CANDIDATE_LANGUAGES,
+    detect_language,
+    known_languages,
+)
 
 DEFAULT_MIN_SCORE = 0.99999
 

@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from builders import context, figure_row
+from filter_images import sparse_line_plot
 from PIL import Image
 from pydantic import ValidationError
-from test_checks import sparse_line_plot
 
 from schemas.records import CURATED, conform
 from stages.filters.language import detect_language
