@@ -95,8 +95,8 @@ class Hit(NamedTuple):
     weight: float
 
 
-# One matchable token: its position in the doc and its keys (None keys: masked, matches nothing).
-StreamToken = tuple[int, str | None, str | None]
+# One matchable token's (exact, folded) keys; (None, None) for a masked token, which matches nothing.
+StreamToken = tuple[str | None, str | None]
 
 
 def token_stream(tokens: Iterable[Any], masked: frozenset[int] = frozenset()) -> list[StreamToken]:
@@ -105,14 +105,14 @@ def token_stream(tokens: Iterable[Any], masked: frozenset[int] = frozenset()) ->
         if token.text in SKIPPED_TOKENS:
             continue
         if token.i in masked:
-            stream.append((token.i, None, None))
+            stream.append((None, None))
         else:
-            stream.append((token.i, *token_keys(token.text)))
+            stream.append(token_keys(token.text))
     return stream
 
 
 class TermIndex:
-    """The lexicon compiled for one tokenizer: terms by their first key, longest first."""
+    """The lexicon compiled for one tokenizer: terms by their first key."""
 
     def __init__(self, nlp: Any):
         self._by_first: dict[Key, list[Term]] = {}
@@ -125,8 +125,6 @@ class TermIndex:
                 raise ValueError(f"lexicon term {text!r} matches the same tokens as {seen[keys]!r}")
             seen[keys] = text
             self._by_first.setdefault(keys[0], []).append(Term(keys, figure_type, weight, text))
-        for terms in self._by_first.values():
-            terms.sort(key=lambda term: -len(term.keys))
 
     def hits(self, stream: Sequence[StreamToken]) -> list[Hit]:
         """Non-overlapping lexicon hits, scanning left to right and taking the longest term at each token."""
@@ -143,7 +141,7 @@ class TermIndex:
         return found
 
     def _longest_at(self, stream: Sequence[StreamToken], i: int) -> Term | None:
-        _, exact, folded = stream[i]
+        exact, folded = stream[i]
         if exact is None:
             return None
         candidates = self._by_first.get(Key(True, exact), []) + self._by_first.get(Key(False, folded), [])
@@ -168,7 +166,7 @@ def term_keys(nlp: Any, text: str) -> tuple[Key, ...]:
 def _matches(keys: tuple[Key, ...], stream: Sequence[StreamToken], i: int) -> bool:
     if i + len(keys) > len(stream):
         return False
-    for key, (_, exact, folded) in zip(keys, stream[i:i + len(keys)]):
+    for key, (exact, folded) in zip(keys, stream[i:i + len(keys)], strict=True):
         if (exact if key.exact else folded) != key.value:
             return False
     return True
