@@ -142,6 +142,8 @@ def find_duplicates_distributed(
         candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names)))
     candidates = candidates.materialize()
     decisions: dict[str, tuple[str, str, int]] = {}
+    if candidates.count() == 0:
+        return decisions_table(decisions)
     if exact:
         grouped = candidates.map_batches(_with_exact_bucket, batch_format="pyarrow", fn_kwargs={"partitions": partitions})
         exact_pairs = grouped.groupby("bucket", num_partitions=partitions).map_groups(

@@ -2,7 +2,13 @@
 
 import pytest
 
-from stages.figure_types.labeller import CONTEXT_WEIGHT, FigureLabel, label_figure, make_nlp, term_index
+from stages.figure_types.labeller import (
+    CONTEXT_WEIGHT,
+    FigureLabel,
+    label_figure,
+    make_nlp,
+    term_index,
+)
 from stages.figure_types.lexicon import LEXICON
 from stages.figure_types.taxonomy import FIGURE_TYPES, TAXONOMY, figure_type_group
 

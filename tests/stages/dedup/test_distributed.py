@@ -1,0 +1,65 @@
+"""The Ray Data dedup gives exactly the single-process answer, winners and distances included."""
+
+import random
+
+import pyarrow as pa
+import pytest
+import ray.data
+from dedup_candidates import candidate, table
+
+from schemas.records import DEDUP_CANDIDATE
+from stages.dedup.distributed import find_duplicates_distributed
+from stages.dedup.rules import find_duplicates
+
+
+def planted_candidates(count: int, seed: int) -> list[dict]:
+    """Random hashes with planted exact copies, near copies (a few flipped bits) and crop-like probe matches."""
+    rng = random.Random(seed)
+    rows = []
+    for number in range(1, count + 1):
+        roll = rng.random()
+        if rows and roll < 0.15:  # exact copy of an earlier sample
+            source = rng.choice(rows)
+            rows.append(candidate(number, probes=source["phash_probes"], sha=source["pixel_sha256"], chars=rng.randint(5, 300)))
+        elif rows and roll < 0.35:  # near copy: flip a few bits of an earlier sample's plain hash
+            plain = rng.choice(rows)["phash"]
+            for bit in rng.sample(range(64), rng.randint(0, 8)):
+                plain ^= 1 << bit
+            rows.append(candidate(number, probes=[plain, rng.getrandbits(64)], chars=rng.randint(5, 300)))
+        elif rows and roll < 0.45:  # a crop: its plain hash is close to a probe of an earlier sample
+            probes = rng.choice(rows)["phash_probes"]
+            rows.append(candidate(number, probes=[probes[-1] ^ (1 << rng.randrange(64)), rng.getrandbits(64)]))
+        else:
+            rows.append(candidate(number, probes=[rng.getrandbits(64) for _ in range(3)], chars=rng.randint(5, 300)))
+    return rows
+
+
+@pytest.mark.parametrize("keep", ["first", "longest_caption"])
+def test_distributed_equals_single_process(ray_local, keep):
+    rows = planted_candidates(600, seed=11)
+    settings = {"keep": keep, "threshold": 6, "bands": 4}
+    expected = find_duplicates(table(rows), DEDUP_CANDIDATE.empty_table(), **settings)
+    blocks = [table(rows[start : start + 50]) for start in range(0, len(rows), 50)]
+    found = find_duplicates_distributed(ray.data.from_arrow(blocks), DEDUP_CANDIDATE.empty_table(), partitions=7, **settings)
+    assert found.to_pylist() == expected.to_pylist()
+    reasons = set(expected.column("reason").to_pylist())
+    assert reasons == {"duplicate_exact", "duplicate_near"} and expected.num_rows > 100
+
+
+def test_distributed_with_references_equals_single_process(ray_local):
+    rows = planted_candidates(400, seed=5)
+    done, new = rows[:250:2] + rows[250::3], [row for index, row in enumerate(rows) if not (index < 250 and index % 2 == 0 or index >= 250 and (index - 250) % 3 == 0)]
+    settings = {"keep": "first", "threshold": 6, "bands": 4}
+    expected = find_duplicates(table(new), table(done), **settings)
+    found = find_duplicates_distributed(ray.data.from_arrow(table(new)), table(done), partitions=3, **settings)
+    assert found.to_pylist() == expected.to_pylist()
+    assert not set(found.column("sample_key").to_pylist()) & {row["sample_key"] for row in done}
+    # and every decision of the new rows is the one a run over everything makes
+    whole = {row["sample_key"]: row for row in find_duplicates(table(rows), DEDUP_CANDIDATE.empty_table(), **settings).to_pylist()}
+    assert {row["sample_key"]: row for row in found.to_pylist()} == {key: row for key, row in whole.items() if key in {r["sample_key"] for r in new}}
+
+
+def test_no_candidates_no_decisions(ray_local):
+    empty = ray.data.from_arrow(DEDUP_CANDIDATE.empty_table())
+    found = find_duplicates_distributed(empty, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=2)
+    assert found.num_rows == 0 and isinstance(found, pa.Table)
