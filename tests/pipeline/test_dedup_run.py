@@ -1,0 +1,83 @@
+"""Run-wide dedup in real runs: planted copies lose to their originals, and a resumed run decides the same."""
+
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+from builders import run_config
+from corpus_edits import jpeg, plant_copy, usable_figures
+from PIL import Image
+
+from pipeline import runner
+from pipeline.config import load_config
+from pipeline.demo_corpus import generate_corpus
+from schemas.keys import sample_key
+
+pytestmark = pytest.mark.slow
+
+
+def key(figure: dict) -> str:
+    return sample_key(figure["pmcid"], figure["version"], figure["figure_index"])
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A 14-article corpus (3 work units of 5) with an exact copy, a re-encode and a half-size copy planted
+    in later articles than their originals, each in another unit."""
+    root = tmp_path_factory.mktemp("dedup-corpus")
+    generate_corpus(root, articles=14, seed=3)
+    figures = usable_figures(root)
+    first, second, third = figures[0], figures[1], figures[2]
+    late = [f for f in figures if int(f["pmcid"][3:]) >= 9000011]
+    plant_copy(root, first, late[0])
+    plant_copy(root, second, late[1], lambda image: jpeg(image, 60))
+    plant_copy(root, third, late[2], lambda image: jpeg(image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)))
+    expected = {
+        key(late[0]): ("duplicate_exact", key(first)),
+        key(late[1]): ("duplicate_near", key(second)),
+        key(late[2]): ("duplicate_near", key(third)),
+    }
+    return root, expected
+
+
+def dedup_rejects(output) -> dict[str, tuple[str, str]]:
+    rejects = pq.read_table(output / "rejects").to_pylist()
+    return {r["key"]: (r["reason"], r["detail"].split(" from ")[-1].removeprefix("same pixels as ")) for r in rejects if r["stage"] == "dedup"}
+
+
+def test_planted_copies_lose_to_their_originals_and_resume_decides_the_same(planted, tmp_path, ray_local):
+    root, expected = planted
+    config = load_config(run_config(tmp_path, root, tmp_path / "out"))
+    stats = runner.run(config)
+    output = tmp_path / "out"
+    assert dedup_rejects(output) == expected
+    assert stats["stages"]["dedup"]["dropped"] == {"duplicate_exact": 1, "duplicate_near": 2}
+    index = pq.read_table(output / "index").to_pylist()
+    statuses = {row["sample_key"]: row["dedup_status"] for row in index}
+    assert set(statuses.values()) == {"kept"}
+    assert {winner for _, winner in expected.values()} <= set(statuses)
+    hashes = pq.read_table(output / "hashes")
+    assert set(hashes.column("sample_key").to_pylist()) == set(statuses) | set(expected)
+
+    # The losers' unit is lost (as if the run died before writing it); its rerun sees the winners
+    # only through the finished units' hashes/ parts and must decide exactly as before.
+    index_before = sorted(index, key=lambda row: row["sample_key"])
+    (output / "units" / "000002.json").unlink()
+    for folder in ("shards", "index", "rejects", "hashes"):
+        for part in (output / folder).glob("000002.*"):
+            part.unlink()
+    again = runner.run(config)
+    assert again["resume"]["units_run"] == 1
+    assert dedup_rejects(output) == expected
+    assert sorted(pq.read_table(output / "index").to_pylist(), key=lambda row: row["sample_key"]) == index_before
+
+
+def test_switching_dedup_off_keeps_the_copies(planted, tmp_path, ray_local):
+    root, expected = planted
+    path = run_config(tmp_path, root, tmp_path / "out")
+    path.write_text(path.read_text().replace("filters: {min_side: 48}", "filters: {min_side: 48}, dedup: {enabled: false}"))
+    runner.run(load_config(path))
+    keys = set(pq.read_table(tmp_path / "out" / "index").column("sample_key").to_pylist())
+    assert set(expected) <= keys
+    assert not (tmp_path / "out" / "hashes").exists()
+    shutil.rmtree(tmp_path / "out")
