@@ -71,6 +71,22 @@ def sample_metadata(row: dict) -> dict:
             "sha256": row["image_sha256"],
         },
         "scores": {"clip": row.get("clip_score"), "clip_model": row.get("clip_model")},
+        "figure_type": {
+            "label": row.get("figure_type"),
+            "source": row.get("figure_type_source"),
+            "confidence": row.get("figure_type_confidence"),
+        },
+        "abbreviations": row.get("abbreviations") or [],
+        "quality": {
+            "caption_language": row.get("caption_language"),
+            "caption_language_score": row.get("caption_language_score"),
+            "dominant_color_fraction": row.get("dominant_color_fraction"),
+        },
+        "hashes": {
+            "pixel_sha256": row.get("pixel_sha256"),
+            "phash": None if row.get("phash") is None else f"{row['phash']:016x}",
+            "dedup_status": row.get("dedup_status"),
+        },
         "provenance": {"prefix": row["source_prefix"], "media_key": row["media_key"], "media_md5": row["media_md5"]},
         "panel": {
             "box": row.get("panel_box"),

@@ -1,6 +1,8 @@
 """Run-wide dedup in real runs: planted copies lose to their originals, and a resumed run decides the same."""
 
+import json
 import shutil
+import tarfile
 
 import pyarrow.parquet as pq
 import pytest
@@ -40,6 +42,11 @@ def planted(tmp_path_factory):
     return root, expected
 
 
+def shard_metadata(shard) -> dict[str, dict]:
+    with tarfile.open(shard) as tar:
+        return {m.name.split(".")[0]: json.load(tar.extractfile(m)) for m in tar.getmembers() if m.name.endswith(".json")}
+
+
 def dedup_rejects(output) -> dict[str, tuple[str, str]]:
     rejects = pq.read_table(output / "rejects").to_pylist()
     return {r["key"]: (r["reason"], r["detail"].split(" from ")[-1].removeprefix("same pixels as ")) for r in rejects if r["stage"] == "dedup"}
@@ -58,6 +65,12 @@ def test_planted_copies_lose_to_their_originals_and_resume_decides_the_same(plan
     assert {winner for _, winner in expected.values()} <= set(statuses)
     hashes = pq.read_table(output / "hashes")
     assert set(hashes.column("sample_key").to_pylist()) == set(statuses) | set(expected)
+    by_key = {row["sample_key"]: row for row in index}
+    for name, meta in shard_metadata(output / "shards" / "000000.tar").items():
+        row = by_key[name]
+        assert meta["hashes"] == {"pixel_sha256": row["pixel_sha256"], "phash": f"{row['phash']:016x}", "dedup_status": "kept"}
+        assert meta["figure_type"]["label"] == row["figure_type"] and meta["figure_type"]["label"] is not None
+        assert meta["quality"]["caption_language"] == row["caption_language"] == "en"
 
     # The losers' unit is lost (as if the run died before writing it); its rerun sees the winners
     # only through the finished units' hashes/ parts and must decide exactly as before.
