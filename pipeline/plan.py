@@ -29,6 +29,7 @@ FLOW: list[tuple[str, str]] = [
     ("subcaptions", "panel"),
     ("filters", "panel"),
     ("figure_type", "panel"),
+    ("decontaminate", "panel"),
     ("dedup", "panel"),
     ("chaos", "panel"),
     ("clip_score", "panel"),
@@ -101,7 +102,7 @@ def build_records(
     dataset = ray.data.from_arrow(blocks)
     for planned in planned_stages(config):
         if planned.stage.execution == "global":
-            dataset = planned.stage.transform(dataset, planned.spec, context, dedup_references)
+            dataset = planned.stage.transform(dataset, planned.spec, context, config=config, dedup_references=dedup_references)
         else:
             dataset = apply_stage(dataset, planned, context)
         if planned.name == stop_after:

@@ -17,6 +17,10 @@ def merge_units(unit_records: list[dict]) -> dict:
                 merged["dropped"][reason] += n
     for merged in stages.values():
         merged["dropped"] = dict(sorted(merged["dropped"].items()))
+    eval_overlap: dict[str, int] = defaultdict(int)
+    for record in unit_records:
+        for name, n in record.get("eval_overlap", {}).items():
+            eval_overlap[name] += n
     drops: dict[str, int] = defaultdict(int)
     for merged in stages.values():
         for reason, n in merged["dropped"].items():
@@ -28,6 +32,7 @@ def merge_units(unit_records: list[dict]) -> dict:
         "shard_bytes": sum(r["bytes"] for r in unit_records),
         "stages": stages,
         "drops_by_reason": dict(sorted(drops.items())),
+        "eval_overlap": dict(sorted(eval_overlap.items())),
     }
 
 
@@ -49,6 +54,8 @@ def render_summary(stats: dict, output: str) -> str:
     for name, counts in stats["stages"].items():
         dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
         lines.append(f"  {name:<17}{counts['unit']:<9}{counts['in']:>8}{counts['out']:>8}  {dropped}")
+    if stats.get("eval_overlap"):
+        lines += ["", "  evaluation-set overlap removed: " + ", ".join(f"{name} {n}" for name, n in stats["eval_overlap"].items())]
     rate = stats["resume"]["samples_run"] / seconds if seconds else 0.0
     lines += [
         "",

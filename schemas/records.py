@@ -115,6 +115,7 @@ HASH_FIELDS = [
     pa.field("phash", pa.uint64()),
     pa.field("phash_probes", pa.list_(pa.uint64())),
     pa.field("dedup_status", pa.string()),
+    pa.field("eval_set", pa.string()),  # the evaluation set a sample overlapped (decontamination)
 ]
 
 SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]

@@ -42,11 +42,7 @@ class Images(Stage):
         )
         if min(source_width, source_height) < self.spec.min_side:
             raise Drop("image_too_small", f"{source_width}x{source_height} < min_side {self.spec.min_side}")
-        image = to_rgb(image)
-        image.thumbnail((self.spec.max_side, self.spec.max_side), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=self.spec.jpeg_quality, optimize=False)
-        encoded = buffer.getvalue()
+        image, encoded = normalise(image, self.spec)
         out = {k: v for k, v in row.items() if k != "media_bytes"}
         yield {
             **out,
@@ -59,6 +55,15 @@ class Images(Stage):
             "source_frames": frames,
             "image_sha256": hashlib.sha256(encoded).hexdigest(),
         }
+
+
+def normalise(image: Image.Image, spec: ImagesSpec) -> tuple[Image.Image, bytes]:
+    """A decoded image as every sample holds it: RGB, at most ``max_side``, JPEG at ``jpeg_quality``."""
+    image = to_rgb(image)
+    image.thumbnail((spec.max_side, spec.max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=spec.jpeg_quality, optimize=False)
+    return image, buffer.getvalue()
 
 
 def decode_image(data: bytes, max_pixels: int, target_side: int | None = None) -> tuple[Image.Image, str, int, tuple[int, int]]:

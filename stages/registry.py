@@ -18,6 +18,7 @@ def load_all() -> dict[str, type[Stage]]:
     """Import every stage module (each registers itself) and return the registry."""
     from stages import chaos, fetch, fetch_media, images, parse_jats  # noqa: F401
     from stages.clip import preprocess, score  # noqa: F401
+    from stages.decontaminate import stage as _decontaminate  # noqa: F401
     from stages.dedup import stage as _dedup  # noqa: F401
     from stages.figure_types import stage as _figure_types  # noqa: F401
     from stages.filters import stage as _filters  # noqa: F401

@@ -22,7 +22,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.keys import article_key, split_of
-from schemas.records import DEDUP_CANDIDATE, EMBEDDINGS, INDEX, REJECT, SCHEMA_VERSION, conform
+from schemas.records import (
+    DEDUP_CANDIDATE,
+    EMBEDDINGS,
+    INDEX,
+    REJECT,
+    SCHEMA_VERSION,
+    conform,
+)
 from stages.output_location import OutputTarget
 from stages.source_local import ArticleVersion, articles_sha256
 from stages.storage import file_hexdigest
@@ -257,9 +264,18 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         "sha256": shard_sha256,
         "retracted": retracted_in(group),
         "funnel": unit_funnel(status_rows, stage_units, len(samples)),
+        "eval_overlap": eval_overlap_counts(group),
     }
     location.write_bytes(f"units/{name}.json", json.dumps(record, indent=1).encode())
     return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
+
+
+def eval_overlap_counts(group: pa.Table) -> dict[str, int]:
+    """Samples dropped for overlapping each evaluation set (decontamination)."""
+    if "eval_set" not in group.column_names:
+        return {}
+    sets = group.filter(pc.equal(group.column("drop_reason"), "eval_overlap")).column("eval_set").to_pylist()
+    return {name: sets.count(name) for name in sorted(set(sets))}
 
 
 def retracted_in(group: pa.Table) -> list[list]:

@@ -19,13 +19,13 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import ray
 import ray.data
 from PIL import Image
 from pydantic import Field
 
 from schemas.records import CURATED, DEDUP_CANDIDATE, conform
 from stages.base import Row, Stage, StageSpec
+from stages.broadcast import share, shared
 from stages.context import StageContext
 from stages.dedup.distributed import find_duplicates_distributed, partitions_for
 from stages.dedup.hashing import pixel_sha256, probe_hashes
@@ -71,10 +71,6 @@ class DedupSpec(StageSpec):
     partitions: int | None = Field(None, ge=1, description="groups the work is spread over; null: about 10,000 samples each")
 
 
-# The decisions of the run, fetched once per worker process from the object store.
-_DECISIONS: dict[str, dict[str, tuple[str, str, int]]] = {}
-
-
 @register
 class Dedup(Stage):
     name = "dedup"
@@ -104,9 +100,11 @@ class Dedup(Stage):
         yield self.dropped({**row, "dedup_status": reason}, reason, detail)
 
     @classmethod
-    def transform(cls, dataset: ray.data.Dataset, spec: DedupSpec, context: StageContext, references: pa.Table | None) -> ray.data.Dataset:
+    def transform(
+        cls, dataset: ray.data.Dataset, spec: DedupSpec, context: StageContext, *, config, dedup_references: pa.Table | None
+    ) -> ray.data.Dataset:
         records = dataset.materialize()
-        references = conform(references, DEDUP_CANDIDATE) if references is not None else DEDUP_CANDIDATE.empty_table()
+        references = conform(dedup_references, DEDUP_CANDIDATE) if dedup_references is not None else DEDUP_CANDIDATE.empty_table()
         candidates = records.map_batches(candidate_rows, batch_format="pyarrow").materialize()
         decisions = find_duplicates_distributed(
             candidates,
@@ -118,13 +116,12 @@ class Dedup(Stage):
             exact=spec.exact,
             near=spec.near,
         )
-        decisions_ref = ray.put(decisions)
         return records.map_batches(
             apply_decisions,
             batch_format="pyarrow",
             batch_size=spec.batch_size,
             num_cpus=spec.num_cpus,
-            fn_kwargs={"spec": spec, "context": context, "decisions": [decisions_ref]},
+            fn_kwargs={"spec": spec, "context": context, "decisions": share(decisions)},
         )
 
 
@@ -134,13 +131,6 @@ def candidate_rows(batch: pa.Table) -> pa.Table:
 
 
 def apply_decisions(batch: pa.Table, *, spec: DedupSpec, context: StageContext, decisions: list) -> pa.Table:
-    (ref,) = decisions  # wrapped in a list so that Ray hands the reference over instead of resolving it per task
-    token = ref.hex()
-    if token not in _DECISIONS:
-        _DECISIONS.clear()
-        table: pa.Table = ray.get(ref)
-        _DECISIONS[token] = {
-            row["sample_key"]: (row["reason"], row["winner_key"], row["distance"]) for row in table.to_pylist()
-        }
-    return Dedup(spec, context, _DECISIONS[token])(batch)
+    by_key = shared(decisions, lambda table: {row["sample_key"]: (row["reason"], row["winner_key"], row["distance"]) for row in table.to_pylist()})
+    return Dedup(spec, context, by_key)(batch)
 
