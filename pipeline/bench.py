@@ -5,7 +5,9 @@ Speed targets live here, never in timed tests. Each bench returns plain dicts th
 - ``fetch``: objects/s and MB/s of S3Store reads against a loopback S3 server, at several
   concurrency levels (the server is moto on 127.0.0.1, so the figures are an upper bound for one
   process and say nothing about AWS latency);
-- ``shards``: shard write throughput and the cost of read-back verification.
+- ``shards``: shard write throughput and the cost of read-back verification;
+- ``dedup``: the run-wide dedup's hashes/s and peak memory at several sizes on local Ray, and
+  the per-core cost of hashing an image.
 """
 
 from __future__ import annotations
@@ -116,3 +118,127 @@ def bench_shards(samples: int = 2000, side: int = 512, repeats: int = 3, directo
         "verify_share_of_write": round(verify / write, 3),
         "samples_per_s_written": round(samples / write, 1),
     }
+
+
+def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.1, seed: int = 0) -> list[dict]:
+    """Run-wide dedup on local Ray over synthetic candidates with planted exact and near copies.
+
+    Hashes are random 64-bit values (11 per sample, as image_hashes makes), which spread evenly over
+    the LSH buckets; real pHashes cluster more, so real runs compare more pairs per bucket. The
+    candidates are written as Parquet parts and read by Ray, so the driver never holds them.
+    Memory is sampled every 0.2 s over the driver and all its child processes (Ray's workers and
+    object store included).
+    """
+    import threading
+
+    import psutil
+    import pyarrow.compute as pc
+    import ray
+
+    from schemas.records import DEDUP_CANDIDATE
+    from stages.dedup.distributed import find_duplicates_distributed, partitions_for
+
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            _write_candidates(Path(folder), size, duplicate_share, np.random.default_rng(seed), DEDUP_CANDIDATE)
+            driver = psutil.Process()
+            peaks = {"all": 0, "driver": 0}
+            baseline = _tree_rss(driver)
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.is_set():
+                    peaks["all"] = max(peaks["all"], _tree_rss(driver) - baseline)
+                    peaks["driver"] = max(peaks["driver"], driver.memory_info().rss)
+                    time.sleep(0.2)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            started = time.perf_counter()
+            candidates = ray.data.read_parquet(folder)
+            decisions = find_duplicates_distributed(
+                candidates, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=partitions_for(size)
+            )
+            seconds = time.perf_counter() - started
+            done.set()
+            sampler.join()
+            reasons = pc.value_counts(decisions.column("reason")).to_pylist() if decisions.num_rows else []
+            results.append({
+                "hashes": size,
+                "seconds": round(seconds, 2),
+                "hashes_per_s": round(size / seconds),
+                "partitions": partitions_for(size),
+                "duplicates_found": {item["values"]: item["counts"] for item in reasons},
+                "duplicates_planted": int(size * duplicate_share),
+                "peak_rss_all_processes_mb": round(peaks["all"] / 2**20),
+                "peak_rss_driver_mb": round(peaks["driver"] / 2**20),
+                "input_mb": round(sum(p.stat().st_size for p in Path(folder).glob("*.parquet")) / 2**20, 1),
+                "cpus": int(ray.cluster_resources().get("CPU", 0)),
+            })  # fmt: skip
+    return results
+
+
+def _tree_rss(process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except Exception:  # noqa: BLE001 - a worker that exits while being sampled
+            continue
+    return total
+
+
+def _write_candidates(folder: Path, size: int, duplicate_share: float, rng: np.random.Generator, schema) -> None:
+    """``size`` candidate rows in Parquet parts of 50,000; a share of them copies of other rows, half exact and
+    half with one bit of the plain hash flipped. Sources are never copies themselves, so each copy makes
+    exactly one loser."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    probes = rng.integers(0, 2**63, size=(size, 11), dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    shas = np.arange(size).astype(str).astype(object)
+    copies = rng.choice(size, size=int(size * duplicate_share), replace=False)
+    originals = np.setdiff1d(np.arange(size), copies)
+    sources = originals[rng.integers(0, len(originals), size=len(copies))]
+    exact = copies[: len(copies) // 2]
+    probes[exact] = probes[sources[: len(exact)]]
+    shas[exact] = shas[sources[: len(exact)]]
+    near = copies[len(copies) // 2 :]
+    flips = np.uint64(1) << rng.integers(0, 64, size=len(near)).astype(np.uint64)
+    probes[near, 0] = probes[sources[len(exact) :], 0] ^ flips
+    for start in range(0, size, 50_000):
+        rows = np.arange(start, min(size, start + 50_000))
+        table = pa.table(
+            {
+                "sample_key": [f"PMC{n + 1}v1-f001" for n in rows],
+                "pmcid": [f"PMC{n + 1}" for n in rows],
+                "version": np.ones(len(rows), np.int32),
+                "figure_index": np.ones(len(rows), np.int32),
+                "panel_index": pa.nulls(len(rows), pa.int32()),
+                "caption_chars": np.full(len(rows), 100, np.int32),
+                "pixel_sha256": shas[rows].tolist(),
+                "phash": probes[rows, 0],
+                "phash_probes": pa.FixedSizeListArray.from_arrays(pa.array(probes[rows].ravel()), 11).cast(pa.list_(pa.uint64())),
+            },
+            schema=schema,
+        )
+        pq.write_table(table, folder / f"part-{start // 50_000:05d}.parquet")
+
+
+def bench_image_hashes(images: int = 200) -> dict:
+    """image_hashes' cost per sample on one core: pixel sha256 and 11 pHashes of generated figures."""
+    import random
+
+    from pipeline.demo_corpus.figures import draw_figure, plan_figure
+    from stages.dedup.hashing import pixel_sha256, probe_hashes
+
+    figures = [draw_figure(plan_figure(random.Random(seed), (seed,))).convert("RGB") for seed in range(images)]
+    started = time.perf_counter()
+    for figure in figures:
+        pixel_sha256(figure)
+        probe_hashes(figure)
+    seconds = time.perf_counter() - started
+    return {"images": images, "mean_side": round(float(np.mean([max(f.size) for f in figures]))), "images_per_s_per_core": round(images / seconds, 1)}

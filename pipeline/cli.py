@@ -111,6 +111,13 @@ def _bench_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_dedup(args: argparse.Namespace) -> int:
+    from pipeline.bench import bench_dedup, bench_image_hashes
+
+    print(json.dumps({"image_hashes": bench_image_hashes(args.images), "dedup": bench_dedup(tuple(args.hashes))}, indent=2))
+    return 0
+
+
 def _bench_shards(args: argparse.Namespace) -> int:
     from pipeline.bench import bench_shards
 
@@ -243,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     shards = bench_kinds.add_parser("shards", help="shard write throughput and the cost of read-back verification")
     shards.add_argument("--samples", type=int, default=2000)
     shards.set_defaults(handler=_bench_shards)
+    dedup = bench_kinds.add_parser("dedup", help="run-wide dedup on local Ray (hashes/s, peak memory) and image hashing per core")
+    dedup.add_argument("--hashes", type=int, nargs="+", default=[100_000], help="candidate counts to run (e.g. 100000 1000000)")
+    dedup.add_argument("--images", type=int, default=200, help="generated figures hashed for the per-core figure")
+    dedup.set_defaults(handler=_bench_dedup)
     panels = commands.add_parser("panels", help="print the panel boxes found in images as JSON lines")
     panels.add_argument("images", type=Path, nargs="+")
     panels.add_argument("--draw", type=Path, metavar="OUTDIR", help="save a copy of each image with its boxes drawn")

@@ -19,3 +19,13 @@ def test_bench_fetch_reports_each_concurrency_level(capsys):
     for line in lines:
         objects_per_s = float(line.split(":")[1].split()[0])
         assert objects_per_s > 0 and "(12 x 4 KiB" in line
+
+
+def test_dedup_bench_finds_what_it_planted(ray_local):
+    from pipeline.bench import bench_dedup
+
+    (result,) = bench_dedup((3000,), duplicate_share=0.1, seed=2)
+    assert result["hashes"] == 3000 and result["duplicates_planted"] == 300
+    # half the copies are exact, half one bit off their source's plain hash: each makes one loser
+    assert result["duplicates_found"] == {"duplicate_exact": 150, "duplicate_near": 150}
+    assert result["peak_rss_driver_mb"] > 0 and result["hashes_per_s"] > 0

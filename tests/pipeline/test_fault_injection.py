@@ -39,6 +39,7 @@ def write_config(path: Path, corpus: Path, output: Path, per_unit: int, chaos: d
         "ray": {"num_cpus": 2},
         "stages": {
             "images": {"max_side": 128, "batch_size": 4},
+            "filters": {"min_side": 16},  # figures are shrunk to 128 px here; keep the thin ones
             # figure-level samples, so that the truth's figure keys are the expected keys
             "subfigures": {"enabled": False},
             "subcaptions": {"enabled": False},
