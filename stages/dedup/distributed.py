@@ -52,13 +52,10 @@ def partitions_for(candidates: int) -> int:
     return max(1, min(512, -(-candidates // 10_000)))
 
 
-def _stable_bucket(text: str, partitions: int) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") % partitions
-
-
 def _with_exact_bucket(batch: pa.Table, *, partitions: int) -> pa.Table:
-    buckets = [_stable_bucket(value, partitions) for value in batch.column("pixel_sha256").to_pylist()]
-    return batch.append_column("bucket", pa.array(buckets, pa.int32()))
+    """Bucket by a stable digest of the pixel hash."""
+    digests = [int.from_bytes(hashlib.blake2b(value.encode(), digest_size=7).digest(), "big") for value in batch.column("pixel_sha256").to_pylist()]
+    return batch.append_column("bucket", pa.array(_mixed_bucket(np.array(digests, np.int64), partitions)))
 
 
 def _resolve_exact(group: pa.Table, *, keep: Keep) -> pa.Table:
@@ -69,25 +66,39 @@ def _resolve_exact(group: pa.Table, *, keep: Keep) -> pa.Table:
     )
 
 
+def _mixed_bucket(values: np.ndarray, partitions: int) -> np.ndarray:
+    """A stable bucket per int64 value (Fibonacci hashing), the same in every process."""
+    with np.errstate(over="ignore"):
+        mixed = values.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return ((mixed >> np.uint64(32)) % np.uint64(partitions)).astype(np.int32)
+
+
 def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
     """One row per (band, value, hash) of each sample, tagged with its bucket.
 
-    A probe equal to the plain hash adds nothing and is left out.
+    A probe equal to the sample's plain hash (or to an earlier probe) adds nothing and is left out.
     """
-    out: dict[str, list] = {name: [] for name in _BAND_ROW.names}
-    for row in batch.select(["phash_probes", *PRIORITY_COLUMNS]).to_pylist():
-        plain_hash = row["phash_probes"][0]
-        probes = np.array([plain_hash, *sorted(set(row["phash_probes"][1:]) - {plain_hash})], np.uint64)
-        for position, (probe, probe_bands) in enumerate(zip(probes, band_values(probes, bands))):
-            for band, value in enumerate(probe_bands):
-                band_key = (band << 32) | int(value)
-                out["bucket"].append(_stable_bucket(str(band_key), partitions))
-                out["band_key"].append(band_key)
-                out["hash"].append(int(probe))
-                out["plain"].append(position == 0)
-                for name in PRIORITY_COLUMNS:
-                    out[name].append(row[name])
-    return pa.table(out, schema=_BAND_ROW)
+    lists = batch.column("phash_probes").combine_chunks()
+    probes = lists.flatten().to_numpy().astype(np.uint64)
+    counts = np.diff(lists.offsets.to_numpy())
+    owner = np.repeat(np.arange(batch.num_rows), counts)
+    position = np.arange(len(probes)) - np.repeat(lists.offsets.to_numpy()[:-1], counts)
+    _, first = np.unique(np.stack([owner.astype(np.uint64), probes]), axis=1, return_index=True)
+    keep = np.sort(first)
+    probes, owner, plain = probes[keep], owner[keep], position[keep] == 0
+    values = band_values(probes, bands)  # (hashes, bands)
+    band_keys = (np.arange(bands, dtype=np.int64)[None, :] << 32) | values
+    rows = np.repeat(np.arange(len(probes)), bands)
+    band_keys = band_keys.ravel()
+    table = batch.select(PRIORITY_COLUMNS).take(pa.array(owner[rows]))
+    columns = {
+        "bucket": pa.array(_mixed_bucket(band_keys, partitions)),
+        "band_key": pa.array(band_keys),
+        "hash": pa.array(probes[rows]),
+        "plain": pa.array(plain[rows]),
+        **{name: table.column(name) for name in PRIORITY_COLUMNS},
+    }
+    return pa.table(columns, schema=_BAND_ROW)
 
 
 def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
@@ -96,18 +107,18 @@ def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
     hashes = group.column("hash").to_numpy()
     plain = group.column("plain").to_numpy(zero_copy_only=False)
     sample_ids = pc.dictionary_encode(group.column("sample_key")).combine_chunks().indices.to_numpy()
-    info = group.select(PRIORITY_COLUMNS).to_pylist()
     starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
     ends = np.r_[starts[1:], len(band_keys)]
+    shared = np.flatnonzero(ends - starts >= 2)  # band values held by more than one hash
     best: dict[tuple[int, int], int] = {}
-    for start, end in zip(starts, ends):
-        if end - start < 2:
-            continue
+    for start, end in zip(starts[shared], ends[shared]):
         rows = np.arange(start, end)
         first_row = {int(sample_ids[i]): int(i) for i in rows}
         for a, b, distance in near_pairs(sample_ids[rows], hashes[rows], plain[rows], threshold):
             pair = (first_row[a], first_row[b])
             best[pair] = min(distance, best.get(pair, distance))
+    involved = sorted({row for pair in best for row in pair})
+    info = dict(zip(involved, group.select(PRIORITY_COLUMNS).take(pa.array(involved, pa.int64())).to_pylist()))
     out: dict[str, list] = {name: [] for name in _PAIR.names}
     for (i, j), distance in best.items():
         winner, loser = sorted((info[i], info[j]), key=lambda row: priority(row, keep))
