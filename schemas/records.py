@@ -71,7 +71,13 @@ IMAGE_FIELDS = [
 ]
 IMAGE_BYTES = [pa.field("image", pa.binary())]
 
-CLIP_FIELDS = [pa.field("clip_score", pa.float32()), pa.field("clip_model", pa.string())]
+CLIP_FIELDS = [
+    pa.field("clip_score", pa.float32()),
+    pa.field("clip_model", pa.string()),
+    # zero-shot figure type from the image alone (stages/clip/zero_shot.py), when clip_score is asked for it
+    pa.field("clip_figure_type", pa.string()),
+    pa.field("clip_figure_type_confidence", pa.float32()),
+]
 CLIP_EMBEDDINGS = [pa.field("image_embedding", pa.list_(pa.float32())), pa.field("text_embedding", pa.list_(pa.float32()))]
 CLIP_PIXELS = [pa.field("clip_pixels", pa.binary()), pa.field("clip_pixels_dtype", pa.string())]
 

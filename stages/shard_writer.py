@@ -82,6 +82,8 @@ def sample_metadata(row: dict) -> dict:
             "label": row.get("figure_type"),
             "source": row.get("figure_type_source"),
             "confidence": row.get("figure_type_confidence"),
+            "clip": row.get("clip_figure_type"),
+            "clip_confidence": row.get("clip_figure_type_confidence"),
         },
         "abbreviations": row.get("abbreviations") or [],
         "quality": {

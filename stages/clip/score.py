@@ -18,6 +18,7 @@ from schemas.records import SCORED
 from stages.base import Row, Stage, StageSpec
 from stages.clip.model import ClipModelSettings, load, model_label
 from stages.clip.preprocess import ClipPreprocessSpec
+from stages.clip.zero_shot import ZeroShotTypes
 from stages.registry import register
 
 
@@ -39,6 +40,10 @@ class ClipScoreSpec(StageSpec):
     )
     preprocess_num_cpus: float = Field(1.0, gt=0, description="CPUs per preprocessing task (decode, resize, crop)")
     preprocess_batch_size: int = Field(32, ge=1)
+    zero_shot_figure_types: bool = Field(
+        False, description="also label each image with a figure type by zero-shot prompts of the taxonomy "
+        "(clip_figure_type); samples whose caption gave no type evidence take it as their figure_type (source clip)",
+    )
 
     @model_validator(mode="after")
     def _one_filter(self) -> ClipScoreSpec:
@@ -73,6 +78,7 @@ class ClipScore(Stage):
         self.device = "cuda" if spec.num_gpus > 0 and torch.cuda.is_available() else "cpu"
         self.model, self.transform, self.tokenizer, has_weights = load(spec.clip, device=self.device)
         self.label = model_label(spec.clip, has_weights)
+        self.zero_shot = ZeroShotTypes(self.model, self.tokenizer, self.device) if spec.zero_shot_figure_types else None
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         scorable, rejected = [], []
@@ -89,16 +95,22 @@ class ClipScore(Stage):
         except Exception:  # noqa: BLE001 - isolate the bad record by scoring one at a time
             yield from super()._process_all(scorable)
             return
-        for row, score, image, text in zip(scorable, scores, image_features, text_features):
-            yield from self._finish(row, float(score), image, text)
+        types = self.zero_shot.label(image_features) if self.zero_shot and scorable else [None] * len(scorable)
+        for row, score, image, text, figure_type in zip(scorable, scores, image_features, text_features, types):
+            yield from self._finish(row, float(score), image, text, figure_type)
 
     def process(self, row: Row):
         scores, image_features, text_features = self.encode([row])
-        yield from self._finish(row, float(scores[0]), image_features[0], text_features[0])
+        figure_type = self.zero_shot.label(image_features)[0] if self.zero_shot else None
+        yield from self._finish(row, float(scores[0]), image_features[0], text_features[0], figure_type)
 
-    def _finish(self, row: Row, score: float, image: np.ndarray, text: np.ndarray) -> Iterator[Row]:
+    def _finish(self, row: Row, score: float, image: np.ndarray, text: np.ndarray, figure_type: tuple[str, float] | None) -> Iterator[Row]:
         out = {k: v for k, v in row.items() if k not in ("clip_pixels", "clip_pixels_dtype")}
         out.update(clip_score=score, clip_model=self.label)
+        if figure_type is not None:
+            out.update(clip_figure_type=figure_type[0], clip_figure_type_confidence=figure_type[1])
+            if out.get("figure_type_source") in (None, "none"):  # the caption said nothing about the type
+                out.update(figure_type=figure_type[0], figure_type_source="clip", figure_type_confidence=figure_type[1])
         if self.spec.embeddings:
             out.update(image_embedding=image.tolist(), text_embedding=text.tolist())
         if self.spec.min_score is not None and score < self.spec.min_score:

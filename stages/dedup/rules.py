@@ -64,17 +64,19 @@ def near_pairs(samples: np.ndarray, hashes: np.ndarray, plain: np.ndarray, thres
 
     ``samples[i]`` says which sample hash ``hashes[i]`` belongs to, ``plain[i]`` whether it is the
     sample's plain pHash (not a probe); the rows are those of one LSH bucket. A pair needs at least
-    one plain hash. Each sample pair comes once, with its smallest distance.
+    one plain hash, so only plain rows are compared with the others. Each sample pair comes once
+    (a < b), with its smallest distance.
     """
-    if len(hashes) < 2:
+    plain_rows = np.flatnonzero(plain)
+    if len(hashes) < 2 or not len(plain_rows):
         return []
-    distances = hamming(hashes[:, None], hashes[None, :])
-    comparable = (samples[:, None] != samples[None, :]) & (plain[:, None] | plain[None, :])
-    close = np.argwhere((distances <= threshold) & comparable)
+    distances = hamming(hashes[plain_rows][:, None], hashes[None, :])
+    close = np.argwhere((distances <= threshold) & (samples[plain_rows][:, None] != samples[None, :]))
     best: dict[tuple[int, int], int] = {}
-    for i, j in close:
-        pair = (int(min(samples[i], samples[j])), int(max(samples[i], samples[j])))
-        distance = int(distances[i, j])
+    for p, j in close:
+        a, b = int(samples[plain_rows[p]]), int(samples[j])
+        pair = (min(a, b), max(a, b))
+        distance = int(distances[p, j])
         if distance < best.get(pair, threshold + 1):
             best[pair] = distance
     return [(a, b, d) for (a, b), d in best.items()]

@@ -111,3 +111,30 @@ def test_embeddings_are_normalised_and_give_the_score():
         assert np.linalg.norm(image) == pytest.approx(1, abs=1e-5) and np.linalg.norm(text) == pytest.approx(1, abs=1e-5)
         assert float(image @ text) == pytest.approx(row["clip_score"], abs=1e-5)
     assert run_clip(sample_table())[0]["image_embedding"] is None
+
+
+def test_zero_shot_types_are_the_models_nearest_prompt_ensemble():
+    from stages.clip.zero_shot import ZeroShotTypes
+    from stages.figure_types.taxonomy import TAXONOMY
+
+    table = sample_table()
+    rows = [{**row, "figure_type": "gel_blot", "figure_type_source": "caption", "figure_type_confidence": 0.9} for row in table.to_pylist()]
+    rows[0].update(figure_type="other", figure_type_source="none", figure_type_confidence=0.0)
+    scored = {r["sample_key"]: r for r in run_clip(pa.Table.from_pylist(rows, schema=SAMPLE.append(pa.field("figure_type", pa.string())).append(pa.field("figure_type_source", pa.string())).append(pa.field("figure_type_confidence", pa.float32()))), transfer_dtype="float32", zero_shot_figure_types=True)}
+    model, transform, tokenizer, _ = load(SETTINGS)
+    names = [entry.name for entry in TAXONOMY if entry.clip_prompts]
+    for source in rows:
+        with torch.inference_mode():
+            image = model.encode_image(transform(Image.open(__import__("io").BytesIO(source["image"])).convert("RGB")).unsqueeze(0), normalize=True)
+            similarities = []
+            for entry in TAXONOMY:
+                if entry.clip_prompts:
+                    mean = model.encode_text(tokenizer(list(entry.clip_prompts)), normalize=True).mean(dim=0)
+                    similarities.append(float((image[0] * mean / mean.norm()).sum()))
+        row = scored[source["sample_key"]]
+        assert row["clip_figure_type"] == names[int(np.argmax(similarities))]
+        assert 0 < row["clip_figure_type_confidence"] <= 1
+    first = scored[rows[0]["sample_key"]]
+    assert (first["figure_type"], first["figure_type_source"]) == (first["clip_figure_type"], "clip")  # no caption evidence
+    assert all(scored[r["sample_key"]]["figure_type_source"] == "caption" for r in rows[1:])  # caption labels stay
+    assert len(ZeroShotTypes(model, tokenizer, "cpu").names) == len(names) and "other" not in names
