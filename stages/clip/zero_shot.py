@@ -3,7 +3,8 @@
 Each type's prompts (``stages/figure_types/taxonomy.py``) are encoded once per actor, normalised,
 averaged and normalised again (prompt ensembling). A sample's label is the type whose embedding
 is closest to its image embedding; its confidence is that type's share of a softmax over all
-types at the model's own logit scale. ``other`` has no prompts and is never the answer here.
+types at the model's own logit scale. ``other``'s generic prompts ("a figure from a scientific
+article") make it the catch-all class.
 """
 
 from __future__ import annotations
