@@ -60,7 +60,10 @@ class EvalSet(BaseModel):
 class DecontaminateSpec(StageSpec):
     enabled: bool = False
     eval_sets: list[EvalSet] = Field(default_factory=list, description="the evaluation sets to keep out of the data")
-    hamming_threshold: int = Field(6, ge=0, le=32, description="bits an image's perceptual hash may differ from an evaluation image's")
+    hamming_threshold: int = Field(
+        6, ge=0, le=32, description="bits an image's perceptual hash may differ from an evaluation image's; wider than "
+        "dedup's 4 on purpose: a leaked evaluation image costs more than a look-alike training image",
+    )
     ngram_words: int = Field(8, ge=3, description="consecutive words a caption must share with a question to overlap it")
     min_question_words: int = Field(5, ge=1, description="shorter questions are ignored; up to ngram_words they must appear whole")
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import ray.data
 
 from stages.dedup.hashing import band_values
-from stages.dedup.rules import Keep, decisions_table, exact_losers, near_pairs, priority
+from stages.dedup.rules import Keep, decisions_table, exact_losers, near_pairs, priority, same_figure
 
 PRIORITY_COLUMNS = ["sample_key", "pmcid", "version", "figure_index", "panel_index", "caption_chars"]
 _BAND_ROW = pa.schema(
@@ -121,6 +121,8 @@ def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
     info = dict(zip(involved, group.select(PRIORITY_COLUMNS).take(pa.array(involved, pa.int64())).to_pylist()))
     out: dict[str, list] = {name: [] for name in _PAIR.names}
     for (i, j), distance in best.items():
+        if same_figure(info[i], info[j]):
+            continue
         winner, loser = sorted((info[i], info[j]), key=lambda row: priority(row, keep))
         out["loser_key"].append(loser["sample_key"])
         out["distance"].append(distance)

@@ -10,7 +10,10 @@
   instead of 5). A sample loses (``duplicate_near``) when a near sample comes before it
   by priority; its detail names the first such sample. This is a
   property of pairs, so any partition of the work gives the same answer, and a chain A~B~C with A
-  and C far apart never costs C its place because of A.
+  and C far apart never costs C its place because of A. Samples of one figure (its panels, and
+  the whole figure beside its panels) are never near duplicates of each other: they are distinct
+  by construction, with their own subcaptions, and sibling panels (MRI sequences of one slice)
+  look alike to a 64-bit hash. Exact copies count everywhere.
 - Priority: ``first`` takes the earliest article version by PMCID, then figure and panel order
   (a whole figure before its panels); ``longest_caption`` takes the longest training text first,
   then the same order. The caption never makes two samples duplicates: boilerplate such as
@@ -44,6 +47,10 @@ def priority(row: dict, keep: Keep) -> tuple:
     panel = -1 if row["panel_index"] is None else row["panel_index"]
     order = (int(row["pmcid"][3:]), row["version"], row["figure_index"] or 0, panel, row["sample_key"])
     return (-(row["caption_chars"] or 0), *order) if keep == "longest_caption" else order
+
+
+def same_figure(a: dict, b: dict) -> bool:
+    return (a["pmcid"], a["version"], a["figure_index"]) == (b["pmcid"], b["version"], b["figure_index"])
 
 
 def exact_losers(rows: list[dict], keep: Keep) -> list[tuple[dict, dict]]:
@@ -120,7 +127,7 @@ def find_duplicates(
         for members in buckets.values():
             for (a, hash_a, plain_a), (b, hash_b, plain_b) in combinations(members, 2):
                 distance = (hash_a ^ hash_b).bit_count()
-                if a == b or not (plain_a or plain_b) or distance > threshold:
+                if a == b or not (plain_a or plain_b) or distance > threshold or same_figure(survivors[a], survivors[b]):
                     continue
                 winner, loser = sorted((survivors[a], survivors[b]), key=lambda row: priority(row, keep))
                 offer = (priority(winner, keep), distance, winner["sample_key"])

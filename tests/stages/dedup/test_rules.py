@@ -81,6 +81,16 @@ def test_pairs_sharing_no_band_are_not_compared_until_bands_exceed_their_distanc
     assert decide(rows, bands=5) == {"PMC2v1-f001": ("duplicate_near", "PMC1v1-f001", 4)}  # pigeonhole: 5 bands > 4 bits
 
 
+def test_samples_of_one_figure_are_never_near_duplicates_but_exact_copies_count():
+    whole = candidate(1, 2, None, probes=[A])
+    panels = [candidate(1, 2, 1, probes=[flip(A, 1)]), candidate(1, 2, 2, probes=[flip(A, 2)], sha="same"), candidate(1, 2, 3, probes=[flip(A, 2)], sha="same")]
+    elsewhere = candidate(7, 1, None, probes=[flip(A, 3)])
+    assert decide([whole, *panels, elsewhere]) == {
+        "PMC1v1-f002-p03": ("duplicate_exact", "PMC1v1-f002-p02", 0),
+        "PMC7v1-f001": ("duplicate_near", "PMC1v1-f002", 1),
+    }
+
+
 def test_boilerplate_captions_never_make_different_images_duplicates():
     rows = [candidate(n, probes=[hash_], chars=len("Figure 1.")) for n, hash_ in ((1, A), (2, ~A & (2**64 - 1)), (3, 0x3333_CCCC_3333_CCCC))]
     assert decide(rows) == {}
