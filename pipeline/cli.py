@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
 from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
+from pipeline.evaluate import REALDATA_PMC
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -111,6 +112,14 @@ def _bench_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_parse(args: argparse.Namespace) -> int:
+    from pipeline.bench_parse import bench_parse
+
+    report = bench_parse(Path(args.root), repeat=args.repeat)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def _bench_dedup(args: argparse.Namespace) -> int:
     from pipeline.bench import bench_dedup, bench_image_hashes
 
@@ -194,7 +203,6 @@ def _panels(args: argparse.Namespace) -> int:
 
 
 # Real ground truth lives beside the repository (never copied into it).
-REALDATA_PMC = REALDATA_SUBCAPTIONS.parent / "pmc"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     dedup.add_argument("--hashes", type=int, nargs="+", default=[100_000], help="candidate counts to run (e.g. 100000 1000000)")
     dedup.add_argument("--images", type=int, default=200, help="generated figures hashed for the per-core figure")
     dedup.set_defaults(handler=_bench_dedup)
+    parse = bench_kinds.add_parser("parse", help="JATS figure parsing: documents/s and MB/s per core beside pubmed_parser, and where they disagree")
+    parse.add_argument("root", nargs="?", default=str(REALDATA_PMC), help="a folder searched for .xml/.nxml files (default: the real PMC files)")
+    parse.add_argument("--repeat", type=int, default=20, help="passes over the files in the timed loop")
+    parse.set_defaults(handler=_bench_parse)
     panels = commands.add_parser("panels", help="print the panel boxes found in images as JSON lines")
     panels.add_argument("images", type=Path, nargs="+")
     panels.add_argument("--draw", type=Path, metavar="OUTDIR", help="save a copy of each image with its boxes drawn")

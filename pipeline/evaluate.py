@@ -23,7 +23,9 @@ from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 # Real ground truth lives beside the repository (shared/realdata), never inside it.
-DEFAULT_SUBCAPTION_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "subcaptions"
+REALDATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+DEFAULT_SUBCAPTION_ROOT = REALDATA_ROOT / "subcaptions"
+REALDATA_PMC = REALDATA_ROOT / "pmc"
 
 
 def coverage(predicted: Box, true: Box) -> float:
