@@ -19,11 +19,11 @@ import ray.data
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.records import CURATED
-from stages.base import Row, Stage, StageSpec
-from stages.broadcast import share, shared
+from stages.base import Row, StageSpec
 from stages.context import StageContext
 from stages.decontaminate.eval_sets import EvalIndex, build_index
-from stages.dedup.stage import ImageHashesSpec
+from stages.dedup.stage import with_image_hashes
+from stages.global_stage import GlobalStage
 from stages.registry import register
 
 log = logging.getLogger(__name__)
@@ -77,28 +77,25 @@ class DecontaminateSpec(StageSpec):
 
 
 @register
-class Decontaminate(Stage):
+class Decontaminate(GlobalStage):
+    """Per batch: each live row is checked against the evaluation-set index (``self.value``)."""
+
     name = "decontaminate"
     spec_type = DecontaminateSpec
     output_schema = CURATED
-    execution = "global"
-    optional = True
 
     @classmethod
-    def companions(cls, spec: DecontaminateSpec) -> list[tuple[str, StageSpec]]:
-        return [("image_hashes", ImageHashesSpec(num_cpus=spec.num_cpus))]
-
-    def __init__(self, spec: DecontaminateSpec, context: StageContext, index: EvalIndex):
-        super().__init__(spec, context)
-        self.index = index
+    def companions(cls, spec: StageSpec) -> list[tuple[str, StageSpec]]:
+        return with_image_hashes(spec)
 
     def process(self, row: Row) -> Iterable[Row]:
+        index: EvalIndex = self.value
         match = None
         if row.get("phash_probes"):
-            match = self.index.image_match(row["pixel_sha256"], row["phash_probes"], self.spec.hamming_threshold)
+            match = index.image_match(row["pixel_sha256"], row["phash_probes"], self.spec.hamming_threshold)
         for text in (row.get("caption"), row.get("subcaption")):
             if match is None and text:
-                match = self.index.text_match(text)
+                match = index.text_match(text)
         if match is None:
             yield row
             return
@@ -112,14 +109,4 @@ class Decontaminate(Stage):
             "decontaminate: %d evaluation images, %d question n-grams from %d sets (unreadable images skipped: %s)",
             len(index.item_names), len(index.ngrams), len(spec.eval_sets), index.skipped or "none",
         )  # fmt: skip
-        return dataset.map_batches(
-            check_batch,
-            batch_format="pyarrow",
-            batch_size=spec.batch_size,
-            num_cpus=spec.num_cpus,
-            fn_kwargs={"spec": spec, "context": context, "index": share(index)},
-        )
-
-
-def check_batch(batch: pa.Table, *, spec: DecontaminateSpec, context: StageContext, index: list) -> pa.Table:
-    return Decontaminate(spec, context, shared(index, lambda value: value))(batch)
+        return cls.mark(dataset, spec, context, index)

@@ -20,7 +20,14 @@ import pyarrow.compute as pc
 import ray.data
 
 from stages.dedup.hashing import band_values
-from stages.dedup.rules import Keep, decisions_table, exact_losers, near_pairs, priority, same_figure
+from stages.dedup.rules import (
+    Keep,
+    decisions_table,
+    exact_losers,
+    near_pairs,
+    priority,
+    same_figure,
+)
 
 PRIORITY_COLUMNS = ["sample_key", "pmcid", "version", "figure_index", "panel_index", "caption_chars"]
 _BAND_ROW = pa.schema(

@@ -25,10 +25,10 @@ from pydantic import Field
 
 from schemas.records import CURATED, DEDUP_CANDIDATE, conform
 from stages.base import Row, Stage, StageSpec
-from stages.broadcast import share, shared
 from stages.context import StageContext
 from stages.dedup.distributed import find_duplicates_distributed, partitions_for
 from stages.dedup.hashing import pixel_sha256, probe_hashes
+from stages.global_stage import GlobalStage
 from stages.registry import register
 from stages.shard_writer import dedup_candidates
 
@@ -71,27 +71,32 @@ class DedupSpec(StageSpec):
     partitions: int | None = Field(None, ge=1, description="groups the work is spread over; null: about 10,000 samples each")
 
 
+def with_image_hashes(spec: StageSpec) -> list[tuple[str, StageSpec]]:
+    """The companion of every stage that compares images: ``image_hashes`` right before it."""
+    return [("image_hashes", ImageHashesSpec(num_cpus=spec.num_cpus))]
+
+
 @register
-class Dedup(Stage):
+class Dedup(GlobalStage):
+    """Per batch: each considered row is marked kept or dropped by the run's decisions (``self.value``)."""
+
     name = "dedup"
     spec_type = DedupSpec
     output_schema = CURATED
-    execution = "global"
-    optional = True
 
     @classmethod
-    def companions(cls, spec: DedupSpec) -> list[tuple[str, StageSpec]]:
-        return [("image_hashes", ImageHashesSpec(num_cpus=spec.num_cpus))]
+    def companions(cls, spec: StageSpec) -> list[tuple[str, StageSpec]]:
+        return with_image_hashes(spec)
 
-    def __init__(self, spec: DedupSpec, context: StageContext, decisions: dict[str, tuple[str, str, int]]):
-        super().__init__(spec, context)
-        self.decisions = decisions
+    @classmethod
+    def unpack(cls, decisions: pa.Table) -> dict[str, tuple[str, str, int]]:
+        return {row["sample_key"]: (row["reason"], row["winner_key"], row["distance"]) for row in decisions.to_pylist()}
 
     def process(self, row: Row) -> Iterable[Row]:
         if row.get("phash") is None:
             yield row
             return
-        decision = self.decisions.get(row["sample_key"])
+        decision = self.value.get(row["sample_key"])
         if decision is None:
             yield {**row, "dedup_status": "kept"}
             return
@@ -116,21 +121,11 @@ class Dedup(Stage):
             exact=spec.exact,
             near=spec.near,
         )
-        return records.map_batches(
-            apply_decisions,
-            batch_format="pyarrow",
-            batch_size=spec.batch_size,
-            num_cpus=spec.num_cpus,
-            fn_kwargs={"spec": spec, "context": context, "decisions": share(decisions)},
-        )
+        return cls.mark(records, spec, context, decisions)
 
 
 def candidate_rows(batch: pa.Table) -> pa.Table:
     """The live rows that carry hashes: what the dedup weighs."""
     return dedup_candidates(batch.filter(pc.and_(pc.is_null(batch.column("drop_reason")), pc.is_valid(batch.column("phash")))))
 
-
-def apply_decisions(batch: pa.Table, *, spec: DedupSpec, context: StageContext, decisions: list) -> pa.Table:
-    by_key = shared(decisions, lambda table: {row["sample_key"]: (row["reason"], row["winner_key"], row["distance"]) for row in table.to_pylist()})
-    return Dedup(spec, context, by_key)(batch)
 
