@@ -230,12 +230,17 @@ def doc_hits(doc: Any, doc_index: int, definitions: dict[tuple[str, ...], Defini
     return found + index.hits(token_stream(doc, frozenset(masked)))
 
 
-def label_figure(text: str | None, context: str | Sequence[str] | None = "", *, nlp: Any = None) -> FigureLabel:
-    """Label one sample from its own text (a subcaption or the caption) and its context (see module doc)."""
+def label_figure(text: str | None, context: str | Sequence[str] | None = "", *, caption: str | None = None, nlp: Any = None) -> FigureLabel:
+    """Label one sample from its own text (a subcaption or the caption) and its context (see module doc).
+
+    ``caption`` is the figure's caption when ``text`` is a panel's subcaption: it weighs as context,
+    but a label it decides has source "caption", not "mentions".
+    """
     nlp = nlp if nlp is not None else make_nlp()
     index = term_index(nlp)
     contexts = [context] if isinstance(context, str) else list(context or [])
-    docs = [parse(nlp, text or "")] + [parse(nlp, c) for c in contexts if c]
+    captions = [caption] if caption else []
+    docs = [parse(nlp, text or "")] + [parse(nlp, c) for c in [*captions, *contexts] if c]
     definitions = find_definitions(docs, index)
     own = {d.short: d for d in definitions.values() if d.doc_index == 0}
     abbreviations = [(" ".join(short), d.long) for short, d in own.items()]
@@ -246,7 +251,7 @@ def label_figure(text: str | None, context: str | Sequence[str] | None = "", *, 
         tier = 1.0 if doc_index == 0 else CONTEXT_WEIGHT
         for hit in doc_hits(doc, doc_index, definitions, index):
             scores[hit.figure_type] += tier * hit.weight
-            if doc_index == 0:
+            if doc_index <= len(captions):
                 caption_scores[hit.figure_type] += hit.weight
 
     ranked = sorted(FIGURE_TYPES, key=lambda name: -scores[name])  # stable: ties keep taxonomy order

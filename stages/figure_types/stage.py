@@ -43,10 +43,8 @@ class FigureType(Stage):
         subcaption = row.get("subcaption") or ""
         is_panel = row.get("panel_index") is not None and bool(subcaption.strip())
         text = subcaption if is_panel else caption
-        context = [caption] if is_panel else []
-        if self.spec.use_mentions:
-            context += row.get("mentions") or []
-        label = label_figure(text, context, nlp=self.nlp)
+        context = (row.get("mentions") or []) if self.spec.use_mentions else []
+        label = label_figure(text, context, caption=caption if is_panel else None, nlp=self.nlp)
         yield {
             **row,
             "figure_type": label.figure_type,

@@ -60,7 +60,7 @@ def test_panel_without_subcaption_falls_back_to_the_caption_and_one_with_a_vague
     empty, vague = rows[sample_key("PMC1", 1, 1, 1)], rows[sample_key("PMC1", 1, 1, 2)]
     # The caption names H&E and CT equally; the tie goes to the first in taxonomy order.
     assert (empty["figure_type"], empty["figure_type_source"]) == ("radiology.ct", "caption")
-    assert (vague["figure_type"], vague["figure_type_source"]) == ("radiology.ct", "mentions")
+    assert (vague["figure_type"], vague["figure_type_source"]) == ("radiology.ct", "caption")  # decided by the figure caption, at context weight
     assert vague["figure_type_confidence"] < empty["figure_type_confidence"]
 
 
