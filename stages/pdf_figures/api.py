@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from .limits import PdfError, PdfLimits
 from .sandbox import run_worker
 
-# A PDF file starts with this marker within its first 1024 bytes (readers tolerate leading junk).
+# A PDF starts with this marker within its first 1024 bytes (readers tolerate leading junk) and
+# ends with the end marker within its last 1024 bytes. MuPDF silently repairs a truncated file and
+# renders what is left; a half-drawn figure is worse than a drop, so a missing end marker is one.
 _PDF_MARKER = b"%PDF-"
+_END_MARKER = b"%%EOF"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ def find_figures(pdf_bytes: bytes, labels: list[str | None], limits: PdfLimits |
         raise PdfError("pdf_too_large", f"{len(pdf_bytes)} bytes, more than max_bytes={limits.max_bytes}")
     if _PDF_MARKER not in pdf_bytes[:1024]:
         raise PdfError("pdf_unreadable", "no %PDF- marker in the first 1024 bytes")
+    if _END_MARKER not in pdf_bytes[-1024:]:
+        raise PdfError("pdf_unreadable", "truncated: no %%EOF marker in the last 1024 bytes")
     wanted = list(dict.fromkeys(label for label in labels if label is not None and label.strip()))
     if not wanted:
         return {}

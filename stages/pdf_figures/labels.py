@@ -62,7 +62,6 @@ def match_caption(pattern: LabelPattern, line: str) -> CaptionMatch | None:
         return None
     rest = line[match.end() :]
     punctuated = rest.strip() == "" or re.match(r"\s*" + _CAPTION_PUNCTUATION, rest) is not None
-    if not pattern.numbered:
-        if not punctuated or re.match(r"\s*" + _CAPTION_PUNCTUATION + r"?\s*\d", rest):
-            return None  # "Figure shows ..." or "Figure 3" is not the unnumbered "Figure."
+    if not pattern.numbered and (not punctuated or re.match(r"\s*" + _CAPTION_PUNCTUATION + r"?\s*\d", rest)):
+        return None  # "Figure shows ..." or "Figure 3" is not the unnumbered "Figure."
     return CaptionMatch(punctuated)

@@ -74,13 +74,14 @@ def _method(members: list[Graphic]) -> str:
 
 def figure_by_graphics(caption: pymupdf.Rect, graphics: list[Graphic]) -> tuple[pymupdf.Rect, str] | None:
     """The region of the graphics nearest above the caption (or below it when none are above)."""
-    for side_above in (True, False):
-        if side_above:
-            side = [g for g in graphics if g.rect.y1 <= caption.y0 + TOUCH_MARGIN / 2]
-            gap = lambda g: caption.y0 - g.rect.y1  # noqa: E731
-        else:
-            side = [g for g in graphics if g.rect.y0 >= caption.y1 - TOUCH_MARGIN / 2]
-            gap = lambda g: g.rect.y0 - caption.y1  # noqa: E731
+    def gap_above(graphic: Graphic) -> float:
+        return caption.y0 - graphic.rect.y1
+
+    def gap_below(graphic: Graphic) -> float:
+        return graphic.rect.y0 - caption.y1
+
+    for gap in (gap_above, gap_below):
+        side = [g for g in graphics if gap(g) >= -TOUCH_MARGIN / 2]
         near = [g for g in side if gap(g) <= MAX_CAPTION_GAP and _x_overlap(g.rect, caption) >= MIN_COLUMN_OVERLAP]
         if not near:
             continue

@@ -16,7 +16,7 @@ from .labels import label_pattern
 from .protocol import pack, unpack
 
 # MuPDF reports a failed allocation as an error whose message says so.
-_MEMORY_WORDS = ("out of memory", "malloc", "cannot allocate", "memory")
+_MEMORY_WORDS = ("malloc", "calloc", "realloc", "out of memory", "cannot allocate")
 
 
 def _die_with_parent() -> None:
@@ -73,13 +73,13 @@ def find(pdf: bytes, labels: list[str], limits: dict) -> tuple[list[dict], list[
 
     try:
         doc = pymupdf.open(stream=pdf, filetype="pdf")
-    except Exception as error:  # MuPDF raises several types for a broken file
+    except Exception as error:  # noqa: BLE001 - MuPDF raises several types for a broken file
         raise _failure(error, "open") from None
     if doc.needs_pass:
         raise WorkerFailure("pdf_encrypted", "the PDF needs a password")
     try:
         page_count = doc.page_count
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - as for open
         raise _failure(error, "page count") from None
     if page_count == 0:
         raise WorkerFailure("pdf_unreadable", "the PDF has no pages")
@@ -94,7 +94,7 @@ def find(pdf: bytes, labels: list[str], limits: dict) -> tuple[list[dict], list[
             break  # every label has a caption-like match; captions appear once
         try:
             found = candidates_on_page(doc.load_page(number), [p for p in patterns if p.label not in best or not best[p.label].punctuated])
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - one broken page must not lose the others' figures
             failure = _failure(error, f"page {number}")
             if failure.reason == "pdf_out_of_memory":
                 raise failure from None
@@ -112,7 +112,7 @@ def find(pdf: bytes, labels: list[str], limits: dict) -> tuple[list[dict], list[
         try:
             pixmap = render(doc.load_page(candidate.page), candidate.rect, limits["dpi"], limits["max_side"])
             png = pixmap.tobytes("png")
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - as for open
             raise _failure(error, f"render {label!r} on page {candidate.page}") from None
         figures.append(
             {
