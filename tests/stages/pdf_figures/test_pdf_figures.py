@@ -223,3 +223,35 @@ def test_limits_are_frozen_and_strict():
         PdfLimits(timeout_s=0)
     with pytest.raises(ValidationError):
         limits.dpi = 300
+
+
+def test_worker_dies_with_a_caller_that_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    pdf_path = tmp_path / "slow.pdf"
+    pdf_path.write_bytes(fan_out_pdf())
+    caller_code = (
+        "import sys; from stages.pdf_figures import PdfLimits, find_figures; "
+        f"find_figures(open({str(pdf_path)!r}, 'rb').read(), ['Figure 1'], PdfLimits(timeout_s=60))"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", caller_code], cwd=Path(__file__).resolve().parents[3])
+    try:
+        workers: list[int] = []
+        deadline = time.monotonic() + 10
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+            workers = [int(pid) for task in Path(f"/proc/{caller.pid}/task").iterdir() for pid in (task / "children").read_text().split()]
+        assert workers, "the caller never started a PDF worker"
+        time.sleep(0.5)  # let the worker arm its death signal and get into the slow page
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{workers[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{workers[0]}").exists(), "the PDF worker outlived its killed caller"
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.wait()
