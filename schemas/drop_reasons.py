@@ -45,6 +45,13 @@ DROP_REASONS: dict[str, str] = {
     "clip_below_threshold": "the image-text cosine similarity is below the configured minimum",
     # subfigures / subcaptions
     "panel_too_small": "a panel cropped from a compound figure is smaller than the configured minimum side",
+    # pdf_figures: figures taken from the article's PDF (missing media, historical OCR scans)
+    "pdf_unreadable": "the PDF is not a PDF, or is corrupt or truncated past repair (or crashed the PDF worker)",
+    "pdf_encrypted": "the PDF needs a password to open",
+    "pdf_too_large": "the PDF has more bytes or more pages than the configured caps",
+    "pdf_timeout": "reading the PDF took longer than the configured time limit (the PDF worker was killed)",
+    "pdf_out_of_memory": "reading the PDF needed more memory than the configured bound of the PDF worker",
+    "pdf_figure_not_found": "no caption with the figure's label, or no image region by that caption, was found in the PDF",
     # internal
     "worker_crash": "the record killed its worker process repeatedly (segfault, OOM, exit) and was quarantined",
     "stage_error": "an unexpected error in stage code for this record (a bug; detail has the traceback tail)",
