@@ -37,6 +37,9 @@ ARTICLE_META = [
     pa.field("is_manuscript", pa.bool_()),
     pa.field("is_retracted", pa.bool_()),
     pa.field("article_type", pa.string()),  # <article article-type>: research-article, correction, ...
+    # the article's PDF, where the source has one: the figure fallback reads it when a media file is missing
+    pa.field("pdf_key", pa.string()),
+    pa.field("pdf_md5", pa.string()),
 ]
 
 MEDIA_ENTRY = pa.struct([("name", pa.string()), ("key", pa.string()), ("md5", pa.string())])
@@ -56,6 +59,7 @@ FIGURE_FIELDS = [
     pa.field("graphic_href", pa.string()),
     pa.field("media_key", pa.string()),
     pa.field("media_md5", pa.string()),
+    pa.field("media_source", pa.string()),  # "file" (the article's media file) or "pdf" (cropped from its PDF)
 ]
 
 MEDIA_BYTES = [pa.field("media_bytes", pa.binary())]

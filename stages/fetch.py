@@ -68,6 +68,7 @@ class Fetch(Stage):
                 raise ValueError("metadata must be an object with an xml_url string")
             xml_key, xml_md5 = split_object_url(meta["xml_url"])
             media = [self._media_entry(url) for url in meta.get("media_urls") or []]
+            pdf_key, pdf_md5 = split_object_url(meta["pdf_url"]) if isinstance(meta.get("pdf_url"), str) else (None, None)
         except (ValueError, KeyError, TypeError) as error:
             raise Drop("metadata_invalid", f"{prefix}: {type(error).__name__}: {error}") from None
         check_selection(meta, self.context.selection)  # before the XML: excluded articles cost one read
@@ -85,6 +86,8 @@ class Fetch(Stage):
             "xml_key": xml_key,
             "xml_bytes": xml_bytes,
             "media": media,
+            "pdf_key": pdf_key,
+            "pdf_md5": pdf_md5,
         }
 
     def _from_package(self, row: Row) -> Row:
@@ -121,6 +124,7 @@ class Fetch(Stage):
             "xml_bytes": xml_bytes,
             # No md5 in a package: the media are read from the same file the listing came from.
             "media": [{"name": name, "key": f"{prefix}/{name}", "md5": None} for name in scan.members if name != xml_name],
+            "pdf_key": next((f"{prefix}/{name}" for name in scan.members if name.lower().endswith(".pdf")), None),
         }
 
     @staticmethod

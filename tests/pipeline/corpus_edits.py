@@ -40,3 +40,39 @@ def jpeg(image: Image.Image, quality: int = 70) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def attach_pdf(root: Path, article: dict, pdf: bytes) -> None:
+    """Give an article version a PDF: the file in its folder and ``pdf_url`` in both metadata copies."""
+    from pipeline.demo_corpus.layout import s3_url
+
+    folder = f"{article['pmcid']}.{article['version']}"
+    name = f"{folder}.pdf"
+    (root / folder / name).write_bytes(pdf)
+    for path in (root / folder / f"{folder}.json", root / "metadata" / f"{folder}.json"):
+        meta = json.loads(path.read_text())
+        meta["pdf_url"] = s3_url(folder, name, hashlib.md5(pdf).hexdigest())
+        path.write_text(json.dumps(meta, indent=2))
+
+
+def figure_pdf(image: Image.Image, caption: str) -> bytes:
+    """A one-page PDF holding ``image`` with ``caption`` set as text under it."""
+    import pymupdf
+
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    page.insert_image(pymupdf.Rect(72, 90, 523, 90 + 451 * image.height / image.width), stream=buffer.getvalue())
+    page.insert_text((72, 130 + 451 * image.height / image.width), caption, fontsize=10)
+    return document.tobytes()
+
+
+def remove_media(root: Path, figure: dict) -> None:
+    """Delete a figure's image file and its entry in the metadata, as if the package never had it."""
+    folder = f"{figure['pmcid']}.{figure['version']}"
+    (root / folder / figure["media_name"]).unlink()
+    for path in (root / folder / f"{folder}.json", root / "metadata" / f"{folder}.json"):
+        meta = json.loads(path.read_text())
+        meta["media_urls"] = [url for url in meta["media_urls"] if f"/{figure['media_name']}?" not in url]
+        path.write_text(json.dumps(meta, indent=2))

@@ -5,7 +5,7 @@ import pytest
 from builders import article_table, context, figure_row, figure_table
 
 from stages.fetch import Fetch, FetchSpec
-from stages.fetch_media import FetchMedia
+from stages.fetch_media import FetchMedia, FetchMediaSpec
 
 
 def md5(data: bytes) -> str:
@@ -92,7 +92,7 @@ def test_fetch_media_verifies_and_reports_missing(tmp_path):
         figure_row(3, media_key="PMC1.1/absent.jpg", media_md5=None),
         figure_row(4, media_key="../../etc/passwd", media_md5=None),
     ]
-    out = {r["figure_index"]: r for r in FetchMedia(FetchSpec(), context(tmp_path))(figure_table(rows)).to_pylist()}
+    out = {r["figure_index"]: r for r in FetchMedia(FetchMediaSpec(), context(tmp_path))(figure_table(rows)).to_pylist()}
     assert out[1]["media_bytes"] == b"good" and out[1]["drop_reason"] is None
     assert out[2]["drop_reason"] == "fetch_checksum_mismatch"
     assert out[3]["drop_reason"] == "fetch_not_found"
