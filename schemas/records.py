@@ -37,6 +37,15 @@ ARTICLE_META = [
     pa.field("is_manuscript", pa.bool_()),
     pa.field("is_retracted", pa.bool_()),
     pa.field("article_type", pa.string()),  # <article article-type>: research-article, correction, ...
+    # from the JATS front matter (parse_jats), for every source
+    pa.field("journal", pa.string()),
+    pa.field("year", pa.int32()),
+    pa.field("subjects", pa.list_(pa.string())),
+    pa.field("keywords", pa.list_(pa.string())),
+    # what the article holds besides figures, counted and left out: table images, formula images, supplements
+    pa.field("article_table_images", pa.int32()),
+    pa.field("article_formula_images", pa.int32()),
+    pa.field("article_supplements", pa.int32()),
     # the article's PDF, where the source has one: the figure fallback reads it when a media file is missing
     pa.field("pdf_key", pa.string()),
     pa.field("pdf_md5", pa.string()),
@@ -56,6 +65,8 @@ FIGURE_FIELDS = [
     pa.field("caption_title", pa.string()),
     pa.field("caption", pa.string()),
     pa.field("mentions", pa.list_(pa.string())),
+    pa.field("mention_panels", pa.list_(pa.string())),  # panel letters the mentions name (Figure 2B, Figs. 2C-E), lower case
+    pa.field("figure_license", pa.string()),  # the figure's own <permissions>, when it overrides the article's license
     pa.field("graphic_href", pa.string()),
     pa.field("media_key", pa.string()),
     pa.field("media_md5", pa.string()),

@@ -103,3 +103,38 @@ def article_metadata(root: etree._Element) -> dict:
         "license_code": license_code,
         "license_raw": license_raw,
     }
+
+
+def article_details(root: etree._Element) -> dict:
+    """Journal, year, subjects, keywords and what the article holds besides figures."""
+    meta = root.find("front/article-meta")
+    journal = root.find("front/journal-meta")
+    journal_title = None
+    if journal is not None:
+        title = journal.find(".//journal-title")
+        journal_title = element_text(title) or None
+    years = {}
+    for date in meta.findall("pub-date") if meta is not None else []:
+        year = element_text(date.find("year"))
+        if year.isdigit():
+            years.setdefault(date.get("pub-type") or date.get("date-type") or "", int(year))
+    year = next((years[kind] for kind in ("epub", "pub", "ppub", "collection") if kind in years), min(years.values(), default=None))
+    subjects = [element_text(s) for s in meta.iterfind("article-categories//subject")] if meta is not None else []
+    keywords = [element_text(k) for k in meta.iterfind(".//kwd-group/kwd")] if meta is not None else []
+    return {
+        "journal": journal_title,
+        "year": year,
+        "subjects": [s for s in subjects if s],
+        "keywords": [k for k in keywords if k],
+        "article_table_images": sum(1 for table in root.iter("table-wrap") if table.find(".//graphic") is not None),
+        "article_formula_images": sum(1 for _ in root.iterfind(".//disp-formula//graphic")) + sum(1 for _ in root.iter("inline-graphic")),
+        "article_supplements": sum(1 for _ in root.iter("supplementary-material")),
+    }
+
+
+def figure_license(fig: etree._Element) -> str | None:
+    """The license of a figure's own ``<permissions>`` (None when it has none: the article's applies)."""
+    if fig.find("permissions") is None:
+        return None
+    code, _ = article_license(fig)
+    return code

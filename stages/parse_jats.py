@@ -22,7 +22,9 @@ from stages.jats_text import (
     normalise_space,
     parse_xml,
 )
+from stages.jats_meta import article_details, figure_license
 from stages.registry import register
+from stages.subcaptions.align import figure_number, mentioned_letters
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # Figures that are not figures for our purposes live inside these.
@@ -50,7 +52,7 @@ class ParseJats(Stage):
             raise Drop("no_figures", row["xml_key"])
         mentions = collect_mentions(root)
         article = {k: v for k, v in row.items() if k not in ("xml_bytes", "xml_key", "media")}
-        article["article_type"] = root.get("article-type") or None
+        article.update(article_type=root.get("article-type") or None, **article_details(root))
         media_by_name = {entry["name"]: entry for entry in row["media"] or []}
         for index, fig in enumerate(figures, start=1):
             yield self._figure_record(article, index, fig, mentions, media_by_name)
@@ -64,7 +66,9 @@ class ParseJats(Stage):
             "fig_id": fig_id,
             "label": element_text(fig.find("label")) or None,
             "mentions": mentions.get(fig_id, []),
+            "figure_license": figure_license(fig),
         }
+        record["mention_panels"] = sorted(mentioned_letters(record["mentions"], figure_number(record["label"])))
         caption = fig.find("caption")
         title = element_text(caption.find("title")) if caption is not None else ""
         paragraphs = [element_text(p) for p in caption.iter("p")] if caption is not None else []

@@ -61,6 +61,14 @@ def sample_metadata(row: dict) -> dict:
         "title": row["title"],
         "license": row["license"],
         "license_raw": row["license_raw"],
+        "figure_license": row.get("figure_license"),
+        "article": {
+            "type": row.get("article_type"),
+            "journal": row.get("journal"),
+            "year": row.get("year"),
+            "subjects": row.get("subjects") or [],
+            "keywords": row.get("keywords") or [],
+        },
         "figure_index": row["figure_index"],
         "panel_index": row["panel_index"],
         "fig_id": row["fig_id"],
@@ -68,6 +76,7 @@ def sample_metadata(row: dict) -> dict:
         "caption_title": row["caption_title"],
         "caption": row["caption"],
         "mentions": row["mentions"] or [],
+        "mention_panels": row.get("mention_panels") or [],
         "image": {
             "width": row["image_width"],
             "height": row["image_height"],
@@ -96,7 +105,13 @@ def sample_metadata(row: dict) -> dict:
             "phash": None if row.get("phash") is None else f"{row['phash']:016x}",
             "dedup_status": row.get("dedup_status"),
         },
-        "provenance": {"prefix": row["source_prefix"], "media_key": row["media_key"], "media_md5": row["media_md5"]},
+        "provenance": {
+            "prefix": row["source_prefix"],
+            "media_key": row["media_key"],
+            "media_md5": row["media_md5"],
+            "media_source": row.get("media_source"),
+            "pdf_key": row.get("pdf_key"),
+        },
         "panel": {
             "box": row.get("panel_box"),
             "label": row.get("panel_label"),

@@ -33,7 +33,7 @@ def test_missing_media_comes_from_the_pdf_and_a_pdf_without_the_label_is_a_drop(
 
     index = {row["sample_key"]: row for row in pq.read_table(tmp_path / "out" / "index").to_pylist()}
     key = sample_key(missing["pmcid"], missing["version"], missing["figure_index"])
-    assert index[key]["media_source"] == "pdf"
+    assert index[key]["media_source"] == "pdf" and index[key]["pdf_key"].endswith(".pdf")
     assert {row["media_source"] for k, row in index.items() if k != key} == {"file"}  # a PDF never replaces a file that exists
     rejects = {r["key"]: r for r in pq.read_table(tmp_path / "out" / "rejects").to_pylist()}
     assert key not in rejects

@@ -9,7 +9,7 @@ from builders import identity
 from schemas.records import ARTICLE
 from stages.context import StageContext
 from stages.fetch import Fetch, FetchSpec
-from stages.fetch_media import FetchMedia
+from stages.fetch_media import FetchMedia, FetchMediaSpec
 from stages.jats_meta import article_metadata
 from stages.jats_text import parse_xml
 from stages.parse_jats import ParseJats, ParseJatsSpec
@@ -29,7 +29,7 @@ def rows():
     versions = list_packages(REALDATA)
     table = pa.Table.from_pylist([identity(v.pmcid, v.version) for v in versions], schema=ARTICLE)
     fetched = Fetch(FetchSpec(), context)(table)
-    figures = FetchMedia(FetchSpec(), context)(ParseJats(ParseJatsSpec(), context)(fetched))
+    figures = FetchMedia(FetchMediaSpec(), context)(ParseJats(ParseJatsSpec(), context)(fetched))
     return versions, fetched.to_pylist(), figures.to_pylist()
 
 

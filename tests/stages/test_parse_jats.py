@@ -88,3 +88,32 @@ def test_mentions_collect_citing_sentences_with_rid_lists():
     mentions = {r["fig_id"]: r["mentions"] for r in rows}
     assert mentions["F1"] == ["As shown in Figure 1A, cells grow.", "Both Figs. 1 and 2 agree."]
     assert mentions["F2"] == ["Both Figs. 1 and 2 agree."]
+
+
+def test_article_details_figure_license_and_mentioned_panels():
+    front = (
+        "<front><journal-meta><journal-title-group><journal-title>Demo J</journal-title></journal-title-group></journal-meta>"
+        '<article-meta><article-id pub-id-type="pmcid">PMC1</article-id>'
+        "<article-categories><subj-group><subject>Research Article</subject><subj-group><subject>Oncology</subject></subj-group></subj-group></article-categories>"
+        '<pub-date pub-type="ppub"><year>2013</year></pub-date><pub-date pub-type="epub"><year>2012</year></pub-date>'
+        "<kwd-group><kwd>cancer</kwd><kwd>stage</kwd></kwd-group></article-meta></front>"
+    )
+    permissions = '<permissions><license xlink:href="https://creativecommons.org/licenses/by-nc/4.0/"><license-p>NC</license-p></license></permissions>'
+    own = f'<fig id="F2"><label>Figure 2</label><caption><p>Reused.</p></caption>{permissions}<graphic xlink:href="b2"/></fig>'
+    body = (
+        '<sec><p>As Figure 1B shows, and in Figs. 1C-E, growth slowed (<xref ref-type="fig" rid="F1">Figure 1B</xref>). '
+        'Then <xref ref-type="fig" rid="F1">Fig. 1C&#x2013;E</xref> confirm it.</p>'
+        f"{fig('F1', 'Figure 1', href='b1')}{own}"
+        '<table-wrap id="T1"><graphic xlink:href="t1"/></table-wrap><disp-formula><graphic xlink:href="e1"/></disp-formula>'
+        '<p>Inline <inline-graphic xlink:href="i1"/>.</p><supplementary-material id="S1"><media xlink:href="s1.pdf"/></supplementary-material></sec>'
+    )
+    xml = jats(body=body).replace(b'<front><article-meta><article-id pub-id-type="pmcid">PMC1</article-id></article-meta></front>', front.encode())
+    xml = xml.replace(b"<article ", b'<article article-type="research-article" ')
+    first, second = parse(xml, media("b1.jpg", "b2.jpg"))
+    for row in (first, second):
+        assert (row["journal"], row["year"], row["subjects"], row["keywords"]) == ("Demo J", 2012, ["Research Article", "Oncology"], ["cancer", "stage"])
+        assert (row["article_table_images"], row["article_formula_images"], row["article_supplements"]) == (1, 2, 1)
+        assert row["article_type"] == "research-article"
+    assert first["mention_panels"] == ["b", "c", "d", "e"]
+    assert second["mention_panels"] == []
+    assert (first["figure_license"], second["figure_license"]) == (None, "CC BY-NC")

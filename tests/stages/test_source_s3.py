@@ -17,7 +17,7 @@ from s3_bucket import (
 from schemas.records import ARTICLE
 from stages.context import ArticleSelection, StageContext
 from stages.fetch import Fetch, FetchSpec
-from stages.fetch_media import FetchMedia
+from stages.fetch_media import FetchMedia, FetchMediaSpec
 from stages.parse_jats import ParseJats, ParseJatsSpec
 from stages.s3_store import S3Store
 from stages.source_local import ArticleVersion, SourceError, list_article_versions
@@ -159,7 +159,7 @@ def test_real_articles_flow_through_enumeration_fetch_and_parse(s3_endpoint):
     assert by_id["PMC12419688"]["drop_reason"] is None
     assert by_id["PMC12419688"]["xml_bytes"] == (REALDATA / "stencila/extracted/PMC12419688/koaf197.nxml").read_bytes()
 
-    figures = FetchMedia(FetchSpec(), context)(ParseJats(ParseJatsSpec(), context)(fetched)).to_pylist()
+    figures = FetchMedia(FetchMediaSpec(), context)(ParseJats(ParseJatsSpec(), context)(fetched)).to_pylist()
     live = {(r["pmcid"], r["label"]): r for r in figures if r["drop_reason"] is None and r["figure_index"] is not None}
     koaf = live[("PMC12419688", "Figure.")]
     assert koaf["media_key"] == "PMC12419688.1/koaf197f1.jpg"
