@@ -15,6 +15,7 @@ from lxml import etree
 from schemas.keys import sample_key
 from schemas.records import FIGURE
 from stages.base import Drop, Row, Stage, StageSpec
+from stages.jats_meta import article_details, figure_license
 from stages.jats_text import (
     XLINK_HREF,
     element_text,
@@ -22,7 +23,6 @@ from stages.jats_text import (
     normalise_space,
     parse_xml,
 )
-from stages.jats_meta import article_details, figure_license
 from stages.registry import register
 from stages.subcaptions.align import figure_number, mentioned_letters
 
