@@ -20,11 +20,7 @@ import re
 import time
 from pathlib import Path
 
-import pyarrow as pa
-
-from schemas.records import FETCHED_ARTICLE
-from stages.context import StageContext
-from stages.parse_jats import ParseJats, ParseJatsSpec
+from pipeline.figures import figure_records
 
 _SPACES = re.compile(r"\s+")
 
@@ -35,21 +31,11 @@ def real_xml_files(root: Path) -> list[Path]:
 
 def ours(path: Path) -> dict[str, str]:
     """fig id -> caption (the parser stage's own output for the file)."""
-    row = {"pmcid": "PMC0", "version": 1, "work_unit": 0, "source_prefix": path.parent.name, "xml_key": path.name, "xml_bytes": path.read_bytes(), "media": []}
-    figures = {}
-    for record in _stage()(pa.Table.from_pylist([row], schema=FETCHED_ARTICLE)).to_pylist():
-        if record.get("fig_id") is not None and record.get("drop_reason") in (None, "caption_missing", "graphic_missing"):
-            figures[record["fig_id"]] = record.get("caption") or ""
-    return figures
-
-
-_STAGE: list[ParseJats] = []
-
-
-def _stage() -> ParseJats:
-    if not _STAGE:
-        _STAGE.append(ParseJats(ParseJatsSpec(), StageContext()))
-    return _STAGE[0]
+    return {
+        record["fig_id"]: record.get("caption") or ""
+        for record in figure_records(path)
+        if record.get("fig_id") is not None and record.get("drop_reason") in (None, "caption_missing", "graphic_missing")
+    }
 
 
 def theirs(path: Path) -> dict[str, str]:

@@ -112,6 +112,27 @@ def _bench_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from pipeline.figures import figure_records, shown, xml_file
+
+    failed = 0
+    for path in args.paths:
+        try:
+            records = figure_records(path)
+        except (FileNotFoundError, OSError) as error:
+            print(json.dumps({"file": str(path), "error": str(error)}))
+            failed += 1
+            continue
+        folder = xml_file(path).parent
+        for record in records:
+            if record.get("fig_id") is None:  # the whole article was dropped (malformed, no figures)
+                print(json.dumps({"file": str(path), "error": f"{record['drop_reason']}: {record['drop_detail']}"}))
+                failed += record["drop_reason"] != "no_figures"
+            else:
+                print(json.dumps({"file": str(path), **shown(record, folder)}, ensure_ascii=False))
+    return 1 if failed else 0
+
+
 def _bench_parse(args: argparse.Namespace) -> int:
     from pipeline.bench_parse import bench_parse
 
@@ -248,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo_corpus)
 
+    figures = commands.add_parser("figures", help="print the figure records of JATS files (or per-version folders) as JSON lines")
+    figures.add_argument("paths", nargs="+", type=Path, help=".xml/.nxml files, or folders holding one with its media")
+    figures.set_defaults(handler=_figures)
     bench = commands.add_parser("bench", help="measure parts of the pipeline")
     bench_kinds = bench.add_subparsers(dest="bench", required=True)
     fetch = bench_kinds.add_parser("fetch", help="S3 reads per second against a loopback S3 server (needs moto[server])")

@@ -17,7 +17,19 @@ def parse_xml(data: bytes) -> etree._Element:
     character references still resolve.
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
-    return etree.fromstring(data, parser)
+    root = etree.fromstring(data, parser)
+    for entity in list(root.iter(etree.Entity)):  # unexpanded references (&xxe;) carry no text we can trust
+        _remove_keeping_tail(entity)
+    return root
+
+
+def _remove_keeping_tail(node) -> None:
+    parent, previous = node.getparent(), node.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + (node.tail or "")
+    else:
+        parent.text = (parent.text or "") + (node.tail or "")
+    parent.remove(node)
 
 
 def normalise_space(text: str) -> str:
@@ -26,10 +38,47 @@ def normalise_space(text: str) -> str:
 
 
 def element_text(element: etree._Element | None) -> str:
-    """All text inside ``element`` with inline markup flattened, nothing added or removed between nodes."""
+    """All text inside ``element`` with inline markup flattened, nothing added or removed between nodes.
+
+    MathML reads as plain text: ``x^2``, ``x_i``, ``a/b``, ``sqrt(x)``; TeX alternatives and
+    MathML annotations, which repeat the formula, are left out. (Unexpanded entity references are
+    removed by ``parse_xml``.)
+    """
     if element is None:
         return ""
-    return normalise_space("".join(element.itertext()))
+    if next(element.iter(*_FORMULA_TAGS), None) is None:
+        return normalise_space("".join(element.itertext()))  # no formula inside: the fast path
+    return normalise_space(_text(element))
+
+
+_FORMULA_TAGS = ("{*}math", "math", "{*}tex-math", "tex-math")
+
+
+_MATH_FORMS = {"msup": "{0}^{1}", "msub": "{0}_{1}", "msubsup": "{0}_{1}^{2}", "mfrac": "{0}/{1}", "mroot": "root({0}, {1})"}
+_SKIPPED = {"annotation", "annotation-xml"}
+
+
+def _text(element: etree._Element) -> str:
+    name = local_name(element)
+    children = [child for child in element if isinstance(child.tag, str)]
+    if name in _MATH_FORMS and len(children) >= _MATH_FORMS[name].count("{"):
+        return _MATH_FORMS[name].format(*(_text(child).strip() for child in children))
+    if name == "msqrt":
+        return f"sqrt({''.join(_text(child) for child in children).strip()})"
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and not _skipped(child):
+            parts.append(_text(child))
+        parts.append(child.tail or "")  # comments and processing instructions keep only their tail
+    return "".join(parts)
+
+
+def _skipped(child: etree._Element) -> bool:
+    name = local_name(child)
+    if name in _SKIPPED:
+        return True
+    # <alternatives> holding both: read the MathML, not the TeX
+    return name == "tex-math" and any(local_name(sibling) == "math" for sibling in child.getparent())
 
 
 def local_name(element: etree._Element) -> str:
