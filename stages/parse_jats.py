@@ -6,7 +6,6 @@ alternatives, labels in odd places) replaces the figure finding here without cha
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -24,9 +23,9 @@ from stages.jats_text import (
     parse_xml,
 )
 from stages.registry import register
+from stages.sentences import split_sentences
 from stages.subcaptions.align import figure_number, mentioned_letters
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # Figures that are not figures for our purposes live inside these.
 _NOT_FIGURE_PARENTS = {"table-wrap", "disp-formula", "supplementary-material"}
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
@@ -116,7 +115,7 @@ def collect_mentions(root) -> dict[str, list[str]]:
         xrefs = [x for x in paragraph.iter("xref") if x.get("ref-type") == "fig"]
         if not xrefs or any(local_name(a) == "caption" for a in paragraph.iterancestors()):
             continue
-        sentences = _SENTENCE_END.split(element_text(paragraph))
+        sentences = split_sentences(element_text(paragraph))
         for xref in xrefs:
             cited = element_text(xref)
             sentence = next((s for s in sentences if cited and cited in s), None)
