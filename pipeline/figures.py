@@ -16,7 +16,7 @@ from stages.parse_jats import ParseJats, ParseJatsSpec
 
 # What `figcurate figures` prints of each record (no bytes).
 SHOWN = (
-    "fig_id", "label", "caption_title", "caption", "mentions", "mention_panels", "graphic_href", "figure_license",
+    "fig_id", "label", "caption_title", "caption", "mentions", "mention_panels", "graphic_href", "graphic_hrefs", "figure_license",
     "article_type", "journal", "year", "subjects", "keywords", "article_table_images", "article_formula_images", "article_supplements",
 )  # fmt: skip
 _PARSER: list[ParseJats] = []

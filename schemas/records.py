@@ -68,6 +68,7 @@ FIGURE_FIELDS = [
     pa.field("mention_panels", pa.list_(pa.string())),  # panel letters the mentions name (Figure 2B, Figs. 2C-E), lower case
     pa.field("figure_license", pa.string()),  # the figure's own <permissions>, when it overrides the article's license
     pa.field("graphic_href", pa.string()),
+    pa.field("graphic_hrefs", pa.list_(pa.string())),  # every <graphic> of the figure (several, or <alternatives>)
     pa.field("media_key", pa.string()),
     pa.field("media_md5", pa.string()),
     pa.field("media_source", pa.string()),  # "file" (the article's media file) or "pdf" (cropped from its PDF)

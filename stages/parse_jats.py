@@ -68,18 +68,20 @@ class ParseJats(Stage):
             "figure_license": figure_license(fig),
         }
         record["mention_panels"] = sorted(mentioned_letters(record["mentions"], figure_number(record["label"])))
-        caption = fig.find("caption")
-        title = element_text(caption.find("title")) if caption is not None else ""
-        paragraphs = [element_text(p) for p in caption.iter("p")] if caption is not None else []
-        text = normalise_space(" ".join([title, *paragraphs]))
+        title, text = caption_text(fig.find("caption"))
+        group = fig.getparent()
+        if local_name(group) == "fig-group" and group.find("caption") is not None:
+            # A fig-group's own caption is shared context of each of its figures: it comes first.
+            text = normalise_space(" ".join([caption_text(group.find("caption"))[1], text]))
         record.update(caption_title=title or None, caption=text or None)
         if not text:
             return self.dropped(record, "caption_missing", f"{fig_id} has no caption text")
-        graphic = fig.find(".//graphic")
-        href = graphic.get(XLINK_HREF) if graphic is not None else None
-        if not href:
+        hrefs = [href for graphic in fig.iter("graphic") if (href := (graphic.get(XLINK_HREF) or "").strip())]
+        record["graphic_hrefs"] = hrefs
+        if not hrefs:
             return self.dropped(record, "graphic_missing", f"{fig_id} has no graphic")
-        entry = resolve_media(href, media_by_name)
+        # Several graphics (or <alternatives>): the first that resolves to a full-size raster file.
+        href, entry = next(((h, e) for h in hrefs if (e := resolve_media(h, media_by_name)) is not None), (hrefs[0], None))
         record["graphic_href"] = href
         if entry is None:
             # Not listed in the metadata: try the conventional name; fetch_media records it if absent.
@@ -87,6 +89,15 @@ class ParseJats(Stage):
         else:
             record.update(media_key=entry["key"], media_md5=entry["md5"])
         return record
+
+
+def caption_text(caption) -> tuple[str, str]:
+    """(title, whole text) of a ``<caption>``: the title and every paragraph, joined with spaces."""
+    if caption is None:
+        return "", ""
+    title = element_text(caption.find("title"))
+    paragraphs = [element_text(p) for p in caption.iter("p")]
+    return title, normalise_space(" ".join([title, *paragraphs]))
 
 
 def _inside_non_figure(fig) -> bool:

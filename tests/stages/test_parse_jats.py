@@ -117,3 +117,27 @@ def test_article_details_figure_license_and_mentioned_panels():
     assert first["mention_panels"] == ["b", "c", "d", "e"]
     assert second["mention_panels"] == []
     assert (first["figure_license"], second["figure_license"]) == (None, "CC BY-NC")
+
+
+def test_fig_group_caption_is_shared_context_and_several_graphics_take_the_resolvable_one():
+    group = (
+        '<fig-group id="G1"><caption><p>Shared context.</p></caption>'
+        f"{fig('F1', 'Figure 1A', '<p>Left.</p>', 'g.1a')}{fig('F2', 'Figure 1B', '<p>Right.</p>', 'g.1b')}</fig-group>"
+    )
+    several = (
+        '<fig id="F3"><label>Figure 2</label><caption><p>Two files.</p></caption>'
+        '<alternatives><graphic xlink:href="g.2-print"/><graphic xlink:href="g.2"/></alternatives></fig>'
+    )
+    rows = {r["fig_id"]: r for r in parse(jats(body=f"<sec>{group}{several}</sec>"), media("g.1a.jpg", "g.1b.jpg", "g.2.jpg"))}
+    assert (rows["F1"]["caption"], rows["F2"]["caption"]) == ("Shared context. Left.", "Shared context. Right.")
+    assert (rows["F3"]["graphic_hrefs"], rows["F3"]["graphic_href"], rows["F3"]["media_key"]) == (["g.2-print", "g.2"], "g.2", "PMC1.1/g.2.jpg")
+
+
+def test_sub_article_figures_are_kept_with_unique_keys():
+    sub = f'<sub-article id="SA1" article-type="reply"><body><sec>{fig("F1", "Figure R1", href="r1")}</sec></body></sub-article>'
+    xml = jats(body=f"<sec>{fig('F1', 'Figure 1', href='m1')}</sec>").replace(b"</article>", sub.encode() + b"</article>")
+    rows = parse(xml, media("m1.jpg", "r1.jpg"))
+    assert [(r["label"], r["sample_key"], r["media_key"]) for r in rows] == [
+        ("Figure 1", "PMC1v1-f001", "PMC1.1/m1.jpg"),
+        ("Figure R1", "PMC1v1-f002", "PMC1.1/r1.jpg"),
+    ]
