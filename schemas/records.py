@@ -34,6 +34,9 @@ ARTICLE_META = [
     pa.field("citation", pa.string()),
     pa.field("license", pa.string()),
     pa.field("license_raw", pa.string()),
+    # where the license was read: metadata_json (the bucket's JSON), or the JATS element (license_ref,
+    # license_href, license_type, license_text, copyright_statement) for sources without the JSON
+    pa.field("license_source", pa.string()),
     pa.field("is_manuscript", pa.bool_()),
     pa.field("is_retracted", pa.bool_()),
     pa.field("article_type", pa.string()),  # <article article-type>: research-article, correction, ...

@@ -81,6 +81,7 @@ class Fetch(Stage):
             "citation": _text(meta.get("citation")),
             "license": normalise_license(meta.get("license_code")),
             "license_raw": _text(meta.get("license_code")),
+            "license_source": "metadata_json" if meta.get("license_code") else None,
             "is_manuscript": bool(meta.get("is_manuscript", False)),
             "is_retracted": bool(meta.get("is_retracted", False)),
             "xml_key": xml_key,
@@ -115,7 +116,7 @@ class Fetch(Stage):
         check_selection(meta, self.context.selection)
         return {
             **row,
-            **{field: meta[field] for field in ("pmid", "doi", "title", "license_raw")},
+            **{field: meta[field] for field in ("pmid", "doi", "title", "license_raw", "license_source")},
             "citation": None,
             "license": meta["license_code"],
             "is_manuscript": False,

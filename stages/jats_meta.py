@@ -54,33 +54,40 @@ def license_from_text(text: str) -> str | None:
 def article_license(article_meta) -> tuple[str, str | None]:
     """(normalised code, the raw value it came from) of an ``<article-meta>``'s ``<permissions>``
     (NLM 2.x files put the ``<copyright-statement>`` directly in ``<article-meta>``)."""
+    code, raw, _ = license_with_source(article_meta)
+    return code, raw
+
+
+def license_with_source(article_meta) -> tuple[str, str | None, str | None]:
+    """``article_license`` and the element it was read from: license_ref, license_href,
+    license_type, license_text or copyright_statement (None when there is nothing)."""
     if article_meta is None:
-        return "unknown", None
+        return "unknown", None, None
     permissions = article_meta.find("permissions")
     for license in (permissions.iter("license") if permissions is not None else ()):
         for ref in license.iter():
             if local_name(ref) == "license_ref" and ref.text:
                 code = license_from_url(ref.text)
                 if code:
-                    return code, ref.text.strip()
+                    return code, ref.text.strip(), "license_ref"
         href = license.get(XLINK_HREF)
         if href and license_from_url(href):
-            return license_from_url(href), href
+            return license_from_url(href), href, "license_href"
         license_type = license.get("license-type")
         if license_type and normalise_license(license_type) in KNOWN:
-            return normalise_license(license_type), license_type
+            return normalise_license(license_type), license_type, "license_type"
         links = [link.get(XLINK_HREF) or "" for link in license.iter("ext-link")]
         text = element_text(license)
         for candidate in [*links, text]:
             code = license_from_text(candidate)
             if code:
-                return code, (candidate if candidate in links else text[:200])
+                return code, (candidate if candidate in links else text[:200]), "license_text"
     holder = permissions if permissions is not None and permissions.find("copyright-statement") is not None else article_meta
     statement = element_text(holder.find("copyright-statement"))
     code = license_from_text(statement) if statement else None
     if code:
-        return code, statement[:200]
-    return ("other", statement[:200]) if statement else ("unknown", None)
+        return code, statement[:200], "copyright_statement"
+    return ("other", statement[:200], "copyright_statement") if statement else ("unknown", None, None)
 
 
 def article_metadata(root: etree._Element) -> dict:
@@ -93,7 +100,9 @@ def article_metadata(root: etree._Element) -> dict:
             if id_type and value and id_type not in ids:
                 ids[id_type] = value
     pmc = next((ids[t] for t in _PMC_ID_TYPES if t in ids), None)
-    license_code, license_raw = article_license(meta_element)
+    if pmc is None and "pmcid-ver" in ids:  # PMC123.2: the id without its version
+        pmc = ids["pmcid-ver"].split(".")[0]
+    license_code, license_raw, license_source = license_with_source(meta_element)
     title = element_text(meta_element.find("title-group/article-title")) if meta_element is not None else ""
     return {
         "pmcid": None if pmc is None else "PMC" + pmc.upper().removeprefix("PMC"),
@@ -102,6 +111,7 @@ def article_metadata(root: etree._Element) -> dict:
         "title": title or None,
         "license_code": license_code,
         "license_raw": license_raw,
+        "license_source": license_source,
     }
 
 

@@ -61,6 +61,7 @@ def sample_metadata(row: dict) -> dict:
         "title": row["title"],
         "license": row["license"],
         "license_raw": row["license_raw"],
+        "license_source": row.get("license_source"),
         "figure_license": row.get("figure_license"),
         "article": {
             "type": row.get("article_type"),

@@ -48,6 +48,7 @@ def test_fetch_reads_metadata_xml_and_media_list(tmp_path):
     assert row["drop_reason"] is None
     assert row["xml_bytes"] == b"<article/>"
     assert (row["license"], row["license_raw"], row["pmid"]) == ("CC BY-NC", "cc-by-nc", "123")
+    assert row["license_source"] == "metadata_json"
     assert row["media"] == [{"name": "a.g001.jpg", "key": "PMC1.1/a.g001.jpg", "md5": md5(b"jpgbytes")}]
 
 

@@ -45,3 +45,20 @@ def test_license_ref_wins_over_wording_and_ids_accept_both_spellings():
     meta = article_metadata(parse_xml(xml))
     assert (meta["pmcid"], meta["pmid"], meta["license_code"]) == ("PMC77", "5", "CC BY-ND")
     assert article_metadata(parse_xml(jats()))["license_code"] == "unknown"
+
+
+def test_license_source_names_the_element_and_pmcid_ver_is_accepted():
+    from lxml import etree
+
+    from stages.jats_meta import article_metadata
+
+    def meta(permissions: str, ids: str) -> dict:
+        xml = f'<article xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:ali="http://www.niso.org/schemas/ali/1.0/"><front><article-meta>{ids}<permissions>{permissions}</permissions></article-meta></front></article>'
+        return article_metadata(etree.fromstring(xml.encode()))
+
+    ref = meta("<license><ali:license_ref>https://creativecommons.org/licenses/by/4.0/</ali:license_ref></license>", '<article-id pub-id-type="pmcid-ver">PMC123.2</article-id>')
+    assert (ref["license_code"], ref["license_source"], ref["pmcid"]) == ("CC BY", "license_ref", "PMC123")
+    typed = meta('<license license-type="cc-by-nc"/>', '<article-id pub-id-type="pmc">77</article-id>')
+    assert (typed["license_code"], typed["license_source"], typed["pmcid"]) == ("CC BY-NC", "license_type", "PMC77")
+    statement = meta("<copyright-statement>All rights reserved.</copyright-statement>", "")
+    assert (statement["license_code"], statement["license_source"]) == ("other", "copyright_statement")

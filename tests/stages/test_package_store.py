@@ -165,6 +165,7 @@ def test_metadata_comes_from_the_xml_and_media_from_the_members(tmp_path):
     write_package(tmp_path / "PMC13.tar.gz", healthy_members(13, figures=2))
     row = run_fetch(tmp_path, 13)["PMC13"]
     assert (row["license"], row["license_raw"]) == ("CC BY-NC", "https://creativecommons.org/licenses/by-nc/4.0/")
+    assert row["license_source"] == "license_ref"
     assert row["xml_key"] == "PMC13.1/pkg.nxml"
     assert {m["name"] for m in row["media"]} == {"pkg.g001.jpg", "pkg.g001.gif", "pkg.g002.jpg", "pkg.g002.gif", "pkg.pdf"}
     assert all(m["md5"] is None and m["key"] == f"PMC13.1/{m['name']}" for m in row["media"])
