@@ -6,6 +6,8 @@ alternatives, labels in odd places) replaces the figure finding here without cha
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -119,21 +121,28 @@ def resolve_media(href: str, media_by_name: dict[str, dict]) -> dict | None:
     return None
 
 
+# Each citation is marked in a copy of its paragraph with one character of Unicode's private use
+# plane, so that after flattening and splitting it is found in its own sentence by position, never
+# by searching for its text (which "Figure <xref>1</xref>" or a repeated "Fig. 2B" would defeat).
+_MARK_BASE = 0xF0000
+_MARKS = re.compile("[\U000F0000-\U000FFFFD]")
+
+
 def collect_mentions(root) -> dict[str, list[str]]:
     """Figure id -> the sentences of the body that cite it through ``<xref ref-type="fig">``."""
     mentions: dict[str, list[str]] = {}
     for paragraph in root.iter("p"):
-        xrefs = [x for x in paragraph.iter("xref") if x.get("ref-type") == "fig"]
-        if not xrefs or any(local_name(a) == "caption" for a in paragraph.iterancestors()):
+        if not any(x.get("ref-type") == "fig" for x in paragraph.iter("xref")) or any(local_name(a) == "caption" for a in paragraph.iterancestors()):
             continue
-        sentences = split_sentences(element_text(paragraph))
-        for xref in xrefs:
-            cited = element_text(xref)
-            sentence = next((s for s in sentences if cited and cited in s), None)
-            if sentence is None:
-                continue
-            for rid in (xref.get("rid") or "").split():
-                bucket = mentions.setdefault(rid, [])
-                if sentence not in bucket:
-                    bucket.append(sentence)
+        marked = copy.deepcopy(paragraph)
+        xrefs = [x for x in marked.iter("xref") if x.get("ref-type") == "fig"]
+        for number, xref in enumerate(xrefs):
+            xref.text = (xref.text or "") + chr(_MARK_BASE + number)  # at the end: a sentence may start with the citation
+        for sentence in split_sentences(element_text(marked)):
+            clean = normalise_space(_MARKS.sub("", sentence))
+            for mark in _MARKS.findall(sentence):
+                for rid in (xrefs[ord(mark) - _MARK_BASE].get("rid") or "").split():
+                    bucket = mentions.setdefault(rid, [])
+                    if clean not in bucket:
+                        bucket.append(clean)
     return mentions

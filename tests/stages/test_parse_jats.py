@@ -141,3 +141,14 @@ def test_sub_article_figures_are_kept_with_unique_keys():
         ("Figure 1", "PMC1v1-f001", "PMC1.1/m1.jpg"),
         ("Figure R1", "PMC1v1-f002", "PMC1.1/r1.jpg"),
     ]
+
+
+def test_mentions_are_found_by_the_citations_position_not_their_text():
+    body = (
+        '<sec><p>We used 1 mM drug in 2019. Growth fell (Figure <xref ref-type="fig" rid="F1">1</xref>). '
+        'Mice lost weight (<xref ref-type="fig" rid="F2">Fig. 2B</xref>). Rats did too (<xref ref-type="fig" rid="F2">Fig. 2B</xref>).</p>'
+        f"{fig('F1', 'Figure 1', href='a1')}{fig('F2', 'Figure 2', href='a2')}</sec>"
+    )
+    first, second = parse(jats(body=body), media("a1.jpg", "a2.jpg"))
+    assert first["mentions"] == ["Growth fell (Figure 1)."]  # not the first sentence holding a "1"
+    assert second["mentions"] == ["Mice lost weight (Fig. 2B).", "Rats did too (Fig. 2B)."]  # the same citation twice

