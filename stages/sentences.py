@@ -18,7 +18,6 @@ ABBREVIATIONS = {
 }  # fmt: skip
 # A candidate boundary: terminal punctuation (with closing quotes or brackets), whitespace, then what may start a sentence.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'\u201d)\]]*\s+(?=[A-Z\u0391-\u03a9(\[\"'\u201c]|\(?(?:[a-h]|[ivx]{1,4})[.)]\s)")
-_LAST_WORD = re.compile(r"(\S+)\s*$")
 _LONE_LABEL = re.compile(r"^\(?[A-Za-z]{1,2}\d?\)?[.:]$|^\(?[ivx]{1,4}\)?[.:]$")
 
 
@@ -38,6 +37,6 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _ends_in_abbreviation(sentence: str) -> bool:
-    last = _LAST_WORD.search(sentence)
-    word = last.group(1).lower().strip("(\"'[") if last else ""
+    words = sentence.rsplit(maxsplit=1)
+    word = words[-1].lower().strip("(\"'[") if words else ""
     return word.endswith(".") and word[:-1] in ABBREVIATIONS
