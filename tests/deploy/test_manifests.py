@@ -40,10 +40,10 @@ def check_entrypoint(command: str) -> None:
 
 def test_dockerfile_builds_on_rays_image_of_the_pinned_version_with_the_vllm_extra():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(rf"^FROM rayproject/ray:{re.escape(RAY_VERSION)}-py311-cu\d+$", text, re.M)
+    assert re.search(rf"^FROM rayproject/ray:{re.escape(RAY_VERSION)}-py311-cu\d+$", text, re.MULTILINE)
     assert 'pip install --no-cache-dir ".[vllm]"' in text
     for folder in ("pipeline", "stages", "schemas", "configs"):
-        assert re.search(rf"^COPY .*\b{folder} \./{folder}$", text, re.M), folder
+        assert re.search(rf"^COPY .*\b{folder} \./{folder}$", text, re.MULTILINE), folder
     assert "AWS_" not in text  # no credentials in the image
 
 
