@@ -65,6 +65,7 @@ class EvalIndex:
     plain: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
     probes: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.uint64))
     ngrams: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)  # words -> (set, question)
+    ngram_lengths: tuple[int, ...] = ()  # the lengths present in ngrams, longest first
     skipped: dict[str, int] = field(default_factory=dict)  # unreadable images per set
 
     def image_match(self, pixel_sha: str, sample_probes: list[int], threshold: int) -> tuple[str, str] | None:
@@ -87,7 +88,7 @@ class EvalIndex:
     def text_match(self, text: str) -> tuple[str, str] | None:
         """(set, what matched) for a text that shares a question's n-gram."""
         tokens = words(text)
-        for length in sorted({len(gram) for gram in self.ngrams}, reverse=True):
+        for length in self.ngram_lengths:
             for start in range(len(tokens) - length + 1):
                 found = self.ngrams.get(tuple(tokens[start : start + length]))
                 if found is not None:
@@ -125,6 +126,7 @@ def build_index(eval_sets: list, images_spec: ImagesSpec, ngram_words: int, min_
                 length = min(ngram_words, len(tokens))
                 for start in range(len(tokens) - length + 1):
                     index.ngrams.setdefault(tuple(tokens[start : start + length]), (eval_set.name, question))
+    index.ngram_lengths = tuple(sorted({len(gram) for gram in index.ngrams}, reverse=True))
     index.plain = np.array(plain, np.uint64)
     index.probes = np.array(probes, np.uint64) if probes else np.empty((0, 0), np.uint64)
     return index
