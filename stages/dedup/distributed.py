@@ -150,20 +150,23 @@ def find_duplicates_distributed(
     keep: Keep,
     threshold: int,
     bands: int,
-    partitions: int,
+    partitions: int | None = None,
     exact: bool = True,
     near: bool = True,
 ) -> pa.Table:
     """Decisions (``rules.DECISION``) for ``candidates``, as ``rules.find_duplicates`` gives them.
 
     ``references`` (``DEDUP_CANDIDATE`` rows of finished work units) take part but get no decision.
+    ``partitions`` defaults to ``partitions_for`` the number of candidates and references.
     """
     if references.num_rows:
         candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names)))
     candidates = candidates.materialize()
     decisions: dict[str, tuple[str, str, int]] = {}
-    if candidates.count() == 0:
+    count = candidates.count()
+    if count == 0:
         return decisions_table(decisions)
+    partitions = partitions or partitions_for(count)
     if exact:
         grouped = candidates.map_batches(_with_exact_bucket, batch_format="pyarrow", fn_kwargs={"partitions": partitions})
         exact_pairs = grouped.groupby("bucket", num_partitions=partitions).map_groups(

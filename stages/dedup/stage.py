@@ -26,7 +26,7 @@ from pydantic import Field
 from schemas.records import CURATED, DEDUP_CANDIDATE, conform
 from stages.base import Row, Stage, StageSpec
 from stages.context import StageContext
-from stages.dedup.distributed import find_duplicates_distributed, partitions_for
+from stages.dedup.distributed import find_duplicates_distributed
 from stages.dedup.hashing import pixel_sha256, probe_hashes
 from stages.global_stage import GlobalStage
 from stages.registry import register
@@ -110,14 +110,13 @@ class Dedup(GlobalStage):
     ) -> ray.data.Dataset:
         records = dataset.materialize()
         references = conform(dedup_references, DEDUP_CANDIDATE) if dedup_references is not None else DEDUP_CANDIDATE.empty_table()
-        candidates = records.map_batches(candidate_rows, batch_format="pyarrow").materialize()
         decisions = find_duplicates_distributed(
-            candidates,
+            records.map_batches(candidate_rows, batch_format="pyarrow"),
             references,
             keep=spec.keep,
             threshold=spec.hamming_threshold,
             bands=spec.bands,
-            partitions=spec.partitions or partitions_for(candidates.count() + references.num_rows),
+            partitions=spec.partitions,
             exact=spec.exact,
             near=spec.near,
         )
