@@ -117,20 +117,19 @@ def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
     starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
     ends = np.r_[starts[1:], len(band_keys)]
     shared = np.flatnonzero(ends - starts >= 2)  # band values held by more than one hash
-    best: dict[tuple[int, int], int] = {}
+    best: dict[tuple[int, int], int] = {}  # (sample a, sample b) -> smallest distance in this bucket
     for start, end in zip(starts[shared], ends[shared]):
-        rows = np.arange(start, end)
-        first_row = {int(sample_ids[i]): int(i) for i in rows}
-        for a, b, distance in near_pairs(sample_ids[rows], hashes[rows], plain[rows], threshold):
-            pair = (first_row[a], first_row[b])
-            best[pair] = min(distance, best.get(pair, distance))
-    involved = sorted({row for pair in best for row in pair})
-    info = dict(zip(involved, group.select(PRIORITY_COLUMNS).take(pa.array(involved, pa.int64())).to_pylist()))
+        for a, b, distance in near_pairs(sample_ids[start:end], hashes[start:end], plain[start:end], threshold):
+            best[(a, b)] = min(distance, best.get((a, b), distance))
+    _, first_row = np.unique(sample_ids, return_index=True)  # any row of a sample carries its priority fields
+    involved = sorted({sample for pair in best for sample in pair})
+    rows = group.select(PRIORITY_COLUMNS).take(pa.array(first_row[involved], pa.int64())).to_pylist()
+    info = dict(zip(involved, rows))
     out: dict[str, list] = {name: [] for name in _PAIR.names}
-    for (i, j), distance in best.items():
-        if same_figure(info[i], info[j]):
+    for (a, b), distance in best.items():
+        if same_figure(info[a], info[b]):
             continue
-        winner, loser = sorted((info[i], info[j]), key=lambda row: priority(row, keep))
+        winner, loser = sorted((info[a], info[b]), key=lambda row: priority(row, keep))
         out["loser_key"].append(loser["sample_key"])
         out["distance"].append(distance)
         for name in PRIORITY_COLUMNS:
