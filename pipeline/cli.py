@@ -11,6 +11,8 @@ from pathlib import Path
 from pipeline.config import ConfigError, load_config
 from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
 from pipeline.evaluate import REALDATA_PMC
+from pipeline.logs import FORMATS
+from pipeline.logs import configure as configure_logging
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -34,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     except (OutputExistsError, SourceError, IncrementalError, StoreTimeout, StoreUnavailable) as error:
         print(f"figcurate run: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - a failed run: say so plainly, keep the details in the log
+    except Exception as error:
         logging.getLogger("figcurate").debug("run failed", exc_info=True)
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[-1][:500]
         print(
@@ -43,8 +45,26 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    logging.getLogger("figcurate").info(
+        "run %r finished: %d samples in %d shards", stats["run"]["name"], stats["samples"], stats["units"],
+        extra={"event": "run_finished", "samples": stats["samples"], "rejects": stats["rejects"], "drops_by_reason": stats["drops_by_reason"], "timing": stats["timing"]},
+    )  # fmt: skip
     print()
     print(runner.summary(stats))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from pipeline.progress import NotAnOutput, read_status, render_status
+    from stages.output_location import OutputTarget
+
+    location = OutputTarget(uri=str(args.output), endpoint_url=args.endpoint_url).open()
+    try:
+        status = read_status(location)
+    except NotAnOutput as error:
+        print(f"figcurate status: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(status, indent=2) if args.json else render_status(status))
     return 0
 
 
@@ -229,6 +249,7 @@ def _panels(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="figcurate", description="Curate PMC Open Access figures into vision-language training data.")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", choices=FORMATS, help="text lines or one JSON object per line (default: $FIGCURATE_LOG_FORMAT or text)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a config and exit")
@@ -245,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--since", type=Path, metavar="PREVIOUS_OUTPUT", help="process only article versions new or changed since that run (compared by ETag)")
     run.set_defaults(handler=_run)
+
+    status = commands.add_parser("status", help="a run's progress from its output folder: units done, samples, rate, ETA, drops so far")
+    status.add_argument("output", help="the run's output folder, or s3://bucket/prefix")
+    status.add_argument("--endpoint-url", help="S3-compatible endpoint of an s3:// output")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=_status)
 
     verify = commands.add_parser("verify", help="check every shard of an output against its manifest and index")
     verify.add_argument("output", type=Path)
@@ -313,10 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Never let request-level logs (which can carry credentials) through.
-    for name in ("botocore", "boto3", "urllib3"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+    try:
+        configure_logging(args.log_level, args.log_format)
+    except ValueError as error:
+        print(f"figcurate: {error}", file=sys.stderr)
+        return 2
     try:
         return args.handler(args)
     except ConfigError as error:

@@ -25,6 +25,7 @@ from pipeline.incremental import (
 )
 from pipeline.manifest import manifest
 from pipeline.plan import build_dataset, planned_stages
+from pipeline.progress import RunProgress
 from pipeline.sources import describe, enumerate_source, stage_context
 from pipeline.stats import merge_units, render_summary
 from pipeline.units import (
@@ -41,7 +42,7 @@ from stages.shard_writer import shard_name
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "_work", "consumed.parquet", "retracted.json")
+MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "progress.json", "_work", "consumed.parquet", "retracted.json")
 
 
 class OutputExistsError(Exception):
@@ -113,7 +114,8 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     if consumed_before is not None:
         log.info("--since %s: %d of %d article versions are new or changed", since, len(articles), len(enumerated))
     units = split_units(articles, config.output.articles_per_shard)
-    todo = [unit for unit in units if not (resumed and is_done(output, unit, run_fingerprint))]
+    earlier = {unit.index: read_unit_record(output, unit.index) for unit in units} if resumed else {}
+    todo = [unit for unit in units if not is_done(unit, run_fingerprint, earlier.get(unit.index), output)]
     scratch = output.local_scratch() or str(Path(tempfile.gettempdir()) / f"figcurate-work-{run_fingerprint}")
     context = stage_context(config.source).model_copy(update={"scratch_dir": scratch})
     previous = (read_json(output, "run.json") or {}) if resumed else {}
@@ -133,43 +135,47 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     )  # fmt: skip
 
     pipeline_started = time.monotonic()
-    if todo:
-        init_ray(config.ray)
-        ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-        running = {unit.index for unit in todo}
-        done = [unit for unit in units if unit.index not in running]
-        references = dedup_references(output, done) if done and config.stage_spec("dedup").enabled else None
-        build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint, references).take_all()
-    pipeline_seconds = time.monotonic() - pipeline_started
+    running = {unit.index for unit in todo}
+    done = [unit for unit in units if unit.index not in running]
+    progress = RunProgress(output, len(units), len(done), sum(earlier[unit.index]["samples"] for unit in done))
+    with progress.tracking():
+        if todo:
+            init_ray(config.ray)
+            ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
+            references = dedup_references(output, done) if done and config.stage_spec("dedup").enabled else None
+            dataset = build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint, references)
+            for finished in dataset.iter_rows():
+                progress.unit_finished(finished)
+        pipeline_seconds = time.monotonic() - pipeline_started
 
-    records = [read_unit_record(output, unit.index) for unit in units]
-    missing = [unit.index for unit, record in zip(units, records) if record is None]
-    if missing:
-        raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")
-    write_json(output, "shards/sizes.json", {record["shard"]: record["samples"] for record in records})
-    write_json(output, "manifest.json", manifest(run_fingerprint, records))
-    write_consumed(output, articles, consumed_before)
-    retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
-    write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
-    stats = {
-        "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
-        "source": {
-            **describe(config.source),
-            "article_versions": len(articles),
-            "enumerated": len(enumerated),
-            "since": str(since) if since else None,
-        },
-        "resume": {
-            "units_total": len(units),
-            "units_run": len(todo),
-            "units_skipped": len(units) - len(todo),
-            "samples_run": sum(records[unit.index]["samples"] for unit in todo),
-        },
-        **merge_units(records),
-        "clip_cutoff": clip_cutoff,
-        "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
-    }
-    write_json(output, "stats.json", stats)
+        records = [read_unit_record(output, unit.index) for unit in units]
+        missing = [unit.index for unit, record in zip(units, records) if record is None]
+        if missing:
+            raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")
+        write_json(output, "shards/sizes.json", {record["shard"]: record["samples"] for record in records})
+        write_json(output, "manifest.json", manifest(run_fingerprint, records))
+        write_consumed(output, articles, consumed_before)
+        retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
+        write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
+        stats = {
+            "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
+            "source": {
+                **describe(config.source),
+                "article_versions": len(articles),
+                "enumerated": len(enumerated),
+                "since": str(since) if since else None,
+            },
+            "resume": {
+                "units_total": len(units),
+                "units_run": len(todo),
+                "units_skipped": len(units) - len(todo),
+                "samples_run": sum(records[unit.index]["samples"] for unit in todo),
+            },
+            **merge_units(records),
+            "clip_cutoff": clip_cutoff,
+            "timing": {"pipeline_seconds": round(pipeline_seconds, 3), "total_seconds": round(time.monotonic() - started, 3)},
+        }
+        write_json(output, "stats.json", stats)
     return stats
 
 

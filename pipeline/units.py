@@ -66,8 +66,8 @@ def read_unit_record(location: OutputLocation, index: int) -> dict | None:
     return read_json(location, f"units/{shard_name(index)}.json")
 
 
-def is_done(location: OutputLocation, unit: WorkUnit, run_fingerprint: str) -> bool:
-    record = read_unit_record(location, unit.index)
+def is_done(unit: WorkUnit, run_fingerprint: str, record: dict | None, location: OutputLocation) -> bool:
+    """Whether ``record`` (the unit's ``units/<n>.json``, None when absent) marks this unit finished by this run."""
     if record is None or record.get("fingerprint") != run_fingerprint or record.get("articles_sha256") != unit.articles_sha256:
         return False
     return location.size(f"shards/{record['shard']}") == record["bytes"]

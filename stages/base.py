@@ -23,6 +23,7 @@ from schemas.keys import article_key
 from schemas.records import conform
 from stages.context import StageContext
 from stages.crash_guard import CrashGuard
+from stages.metrics import record_batch
 
 Row = dict[str, Any]
 
@@ -90,8 +91,10 @@ class Stage:
         schema = self.output_schema or batch.schema
         live_mask = pc.is_null(batch.column("drop_reason"))
         passed_through = conform(batch.filter(pc.invert(live_mask)), schema)
-        out_rows = list(self._process_all(batch.filter(live_mask).to_pylist()))
+        live_rows = batch.filter(live_mask).to_pylist()
+        out_rows = list(self._process_all(live_rows))
         processed = pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
+        record_batch(self.name, len(live_rows), processed)
         return pa.concat_tables([processed, passed_through])
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:

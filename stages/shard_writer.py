@@ -285,7 +285,11 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         "eval_overlap": eval_overlap_counts(group),
     }
     location.write_bytes(f"units/{name}.json", json.dumps(record, indent=1).encode())
-    return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows]})
+    drops: dict[str, int] = defaultdict(int)
+    for stage in record["funnel"].values():
+        for reason, n in stage["dropped"].items():
+            drops[reason] += n
+    return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows], "drops": [json.dumps(dict(drops))]})
 
 
 def eval_overlap_counts(group: pa.Table) -> dict[str, int]:

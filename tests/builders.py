@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ def jats(body: str = "", floats: str = "", back: str = "", doctype: str = DOCTYP
         '<article xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:mml="http://www.w3.org/1998/Math/MathML">'
         "<front><article-meta><article-id pub-id-type=\"pmcid\">PMC1</article-id></article-meta></front>"
         f"<body>{body}</body><back>{back}</back>{floats}</article>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def fig(fig_id: str, label: str | None = None, caption: str | None = "<p>A caption.</p>", href: str | None = None) -> str:
@@ -102,3 +104,21 @@ def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
         " subfigures: {enabled: false}, subcaptions: {enabled: false}, filters: {min_side: 48}}\n"
     )
     return path
+
+
+def scrape_ray_metrics(needle: str, containing: str = "", timeout_s: float = 60) -> list[str]:
+    """The Prometheus lines that start with ``needle`` and hold ``containing`` on this Ray node's metrics port, once they appear."""
+    import ray
+
+    port = ray.nodes()[0]["MetricsExportPort"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        except OSError:
+            body = ""
+        lines = [line for line in body.splitlines() if line.startswith(needle) and containing in line]
+        if lines:
+            return lines
+        time.sleep(1)
+    return []

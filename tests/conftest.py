@@ -17,9 +17,14 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 @pytest.fixture(scope="session")
 def ray_local():
     import ray
+    from s3_bucket import free_port
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024, log_to_driver=False)
+        # The metrics agent exports on a known port, reported every second, so a test can scrape the stage counters.
+        ray.init(
+            num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024, log_to_driver=False,
+            _metrics_export_port=free_port(), _system_config={"metrics_report_interval_ms": 1000},
+        )  # fmt: skip
     yield ray
     ray.shutdown()
 

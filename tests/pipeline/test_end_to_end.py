@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.dataset as pads
 import pytest
 import webdataset as wds
-from builders import TINY_CLIP, run_config
+from builders import TINY_CLIP, run_config, scrape_ray_metrics
 from PIL import Image
 
 from pipeline import runner
@@ -99,6 +99,9 @@ def test_rerun_resumes_only_unfinished_units_with_identical_results(run_output, 
         name: mtime for name, (_, mtime) in before.items() if name != "000001.tar"
     }
     assert resumed["samples"] == first["samples"] and resumed["drops_by_reason"] == first["drops_by_reason"]
+    progress = json.loads((output / "progress.json").read_text())
+    assert (progress["state"], progress["units_done_before"], progress["units_run"]) == ("finished", first["units"] - 1, 1)
+    assert progress["samples"] == first["samples"] and progress["samples_this_run"] == resumed["resume"]["samples_run"]
 
 
 def test_changed_settings_are_refused_and_overwrite_reproduces_identical_shards(run_output):
@@ -218,3 +221,17 @@ def test_keep_top_fraction_keeps_that_share_of_the_whole_run(corpus, tmp_path, r
     assert stats["stages"]["clip_score"]["dropped"]["clip_below_threshold"] == scored - stats["samples"]
     index = pads.dataset(tmp_path / "top" / "index", format="parquet").to_table().column("clip_score").to_pylist()
     assert min(index) >= cut["cutoff"] - 1e-6
+
+
+def test_each_stage_of_a_run_reports_its_rows_to_ray_metrics(run_output):
+    output, _, _ = run_output
+    stats = json.loads((output / "stats.json").read_text())
+    lines = scrape_ray_metrics("ray_figcurate_stage_rows_in_total")
+    exported = {}
+    for line in lines:
+        stage = line.split('stage="', 1)[1].split('"', 1)[0]
+        exported[stage] = exported.get(stage, 0) + float(line.rsplit(" ", 1)[1])
+    for name, counts in stats["stages"].items():
+        if name != "shard_writer" and counts["in"]:
+            # counters add up over every run of this test session, so at least this run's rows
+            assert exported.get(name, 0) >= counts["in"], (name, exported)

@@ -106,10 +106,13 @@ def test_killed_driver_then_rerun_gives_exactly_the_clean_samples_and_keeps_fini
     kept = {name: (output / "shards" / f"{name}.tar") for name in finished}
     before = {name: (path.read_bytes(), path.stat().st_mtime_ns) for name, path in kept.items()}
     assert not (output / "manifest.json").exists()
+    during = json.loads(run_to_end("status", str(output), "--json"))
+    assert during["state"] == "running" and during["units_done"] <= len(finished), during  # killed, so never marked finished
 
     out = run_to_end("run", str(config))
     stats = json.loads((output / "stats.json").read_text())
     assert stats["resume"]["units_skipped"] >= len(finished), f"seed {seed}: {out[-2000:]}"
+    assert during["units_total"] == stats["units"]
     keys = shard_keys(output)
     assert len(keys) == len(set(keys)), f"duplicate keys (seed {seed})"
     assert sorted(keys) == live_keys(corpus), f"seed {seed}"

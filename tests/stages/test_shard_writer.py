@@ -48,7 +48,9 @@ def unit_group():
 
 def test_write_unit_publishes_verified_shard_index_rejects_and_unit_record(tmp_path):
     summary = write_unit(unit_group(), output=OutputTarget(uri=str(tmp_path)), stage_units=STAGE_UNITS, fingerprint="f", splits=SPLITS)
-    assert summary.to_pylist() == [{"unit": 7, "samples": 3, "rejects": 2}]
+    summary_row = summary.to_pylist()[0]
+    assert {k: summary_row[k] for k in ("unit", "samples", "rejects")} == {"unit": 7, "samples": 3, "rejects": 2}
+    assert json.loads(summary_row["drops"]) == {"fetch_not_found": 1, "image_decode_error": 1}
     shard = tmp_path / "shards" / "000007.tar"
     samples = list(wds.WebDataset(str(shard), shardshuffle=False))
     assert [s["__key__"] for s in samples] == ["PMC2v1-f001", "PMC2v1-f002", "PMC3v1-f001"]
