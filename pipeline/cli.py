@@ -54,6 +54,29 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from pipeline.estimate import estimate, render
+    from stages.source_local import SourceError
+
+    config = load_config(args.config)
+    try:
+        gpu_rates = dict(_stage_rate(item) for item in args.gpu_rate)
+        result = estimate(config, sample_size=args.sample, articles_total=args.articles_total, cpus=args.cpus, gpus=args.gpus, gpu_rates=gpu_rates)
+    except (ValueError, SourceError) as error:
+        print(f"figcurate plan: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.as_dict(), indent=2) if args.json else render(result))
+    return 0
+
+
+def _stage_rate(item: str) -> tuple[str, float]:
+    stage, _, rate = item.partition("=")
+    try:
+        return stage, float(rate)
+    except ValueError:
+        raise ValueError(f"--gpu-rate {item!r}: write STAGE=ITEMS_PER_S, e.g. clip_score=2500") from None
+
+
 def _status(args: argparse.Namespace) -> int:
     from pipeline.progress import NotAnOutput, read_status, render_status
     from stages.output_location import OutputTarget
@@ -266,6 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--since", type=Path, metavar="PREVIOUS_OUTPUT", help="process only article versions new or changed since that run (compared by ETag)")
     run.set_defaults(handler=_run)
+
+    plan = commands.add_parser("plan", help="estimate a run: articles, figures, panels, output size, core-hours and GPU-hours per stage, from a measured sample")
+    plan.add_argument("config", type=Path)
+    plan.add_argument("--sample", type=int, default=50, help="article versions run through the stages here to measure costs (spread over the source)")
+    plan.add_argument("--articles-total", type=int, help="size of the whole set, when it is larger than what the config enumerates (e.g. max_articles)")
+    plan.add_argument("--cpus", type=int, default=64, help="CPU cores of the cluster the wall time is estimated for")
+    plan.add_argument("--gpus", type=int, default=1, help="GPUs of that cluster")
+    plan.add_argument("--gpu-rate", action="append", default=[], metavar="STAGE=ITEMS_PER_S", help="throughput per GPU of a GPU stage this machine cannot run")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(handler=_plan)
 
     status = commands.add_parser("status", help="a run's progress from its output folder: units done, samples, rate, ETA, drops so far")
     status.add_argument("output", help="the run's output folder, or s3://bucket/prefix")
