@@ -1,0 +1,92 @@
+"""What the report reads of a run's output folder: stats, index, rejects, the run's config, shards.
+
+A finished run has ``stats.json``; a run still in progress (or stopped) has only the records of
+its finished units, whose funnels are merged the way the runner merges them at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from pipeline.stats import merge_units
+from schemas.records import INDEX, REJECT
+
+
+class ReportError(Exception):
+    """The folder cannot be reported on (not a figcurate output, or unreadable)."""
+
+
+@dataclass
+class RunOutput:
+    root: Path
+    stats: dict
+    finished: bool
+    index: pa.Table
+    rejects: pa.Table
+    run_info: dict
+
+    @property
+    def name(self) -> str:
+        return (self.run_info.get("config") or {}).get("name") or self.stats.get("run", {}).get("name") or self.root.name
+
+    def shard_path(self, shard: str) -> Path:
+        return self.root / "shards" / shard
+
+    def source_file(self, relative: str | None) -> Path | None:
+        """The file at ``relative`` in a local source's folder, when the run read one and it is still there."""
+        source = (self.run_info.get("config") or {}).get("source") or {}
+        if not relative or source.get("kind") != "local" or not source.get("root"):
+            return None
+        root = Path(source["root"]).resolve()
+        path = (root / relative).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+
+    def source_folder(self, prefix: str | None) -> Path | None:
+        source = (self.run_info.get("config") or {}).get("source") or {}
+        if not prefix or source.get("kind") != "local" or not source.get("root"):
+            return None
+        root = Path(source["root"]).resolve()
+        path = (root / prefix).resolve()
+        return path if path.is_relative_to(root) and path.is_dir() else None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_parts(folder: Path, schema: pa.Schema) -> pa.Table:
+    if not folder.is_dir() or not any(folder.glob("*.parquet")):
+        return schema.empty_table()
+    return pads.dataset(folder, format="parquet", schema=schema).to_table()
+
+
+def load_run_output(root: Path) -> RunOutput:
+    root = Path(root)
+    if str(root).startswith("s3:"):
+        raise ReportError("reads a local output; copy an s3:// output first (aws s3 sync s3://... DIR)")
+    if not root.is_dir():
+        raise ReportError(f"{root} is not a folder")
+    run_info = _read_json(root / "run.json")
+    if run_info is None or "fingerprint" not in run_info:
+        raise ReportError(f"{root} is not a figcurate output (no readable run.json)")
+    stats = _read_json(root / "stats.json")
+    finished = stats is not None
+    if stats is None:
+        units = [record for path in sorted((root / "units").glob("*.json")) if (record := _read_json(path)) is not None]
+        stats = merge_units(units)
+    return RunOutput(
+        root=root,
+        stats=stats,
+        finished=finished,
+        index=_read_parts(root / "index", INDEX),
+        rejects=_read_parts(root / "rejects", REJECT),
+        run_info=run_info,
+    )
