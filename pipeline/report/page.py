@@ -36,8 +36,9 @@ img.panel{max-width:45%;border:2px solid #ffbf00;vertical-align:top}
 dl{display:grid;grid-template-columns:auto 1fr;gap:0 8px;font-size:12px;margin:4px 0}dt{color:#666}dd{margin:0}
 """
 
-# Marks the page once the browser has laid the charts out and decoded the images, which is what the
-# headless browser test reads back from the DOM; the filter box narrows the gallery by any text.
+# Marks the page once the browser has laid the charts out and decoded the images (and how long the
+# load took), which is what the headless browser test reads back from the DOM. The filter box narrows
+# the gallery by any text.
 SCRIPT = """
 window.addEventListener('load', function () {
   var charts = Array.prototype.slice.call(document.querySelectorAll('svg.chart'));
@@ -46,6 +47,7 @@ window.addEventListener('load', function () {
   var decoded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
   document.body.setAttribute('data-charts-rendered', drawn.length + '/' + charts.length);
   document.body.setAttribute('data-images-decoded', decoded.length + '/' + images.length);
+  document.body.setAttribute('data-load-ms', Math.round(performance.now()));
   var filter = document.getElementById('gallery-filter');
   if (filter) filter.addEventListener('input', function () {
     var needle = filter.value.toLowerCase();
