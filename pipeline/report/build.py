@@ -34,20 +34,22 @@ class ReportResult:
 def build_report(output: Path, destination: Path | None = None, *, gallery_size: int = 48, seed: int = 0) -> ReportResult:
     run = load_run_output(output)
     destination = destination or run.root / "report.html"
-    shard_of = dict(zip(run.index.column("sample_key").to_pylist(), run.index.column("shard").to_pylist()))
-    reader = ShardReader(run, shard_of)
-    cards = sample_cards(run, pick_samples(run.index, gallery_size, seed), reader)
-    examples = pick_rejects(run.rejects, REJECTS_PER_REASON, seed)
+    counts = run.rows("SELECT count(*) AS samples, count(DISTINCT shard) AS shards FROM samples")[0]
+    samples, shards = counts["samples"], counts["shards"]
+    rejects = run.scalar("SELECT count(*) FROM rejects")
+    reader = ShardReader(run)
+    cards = sample_cards(run, pick_samples(run, gallery_size, seed), reader)
+    examples = pick_rejects(run, REJECTS_PER_REASON, seed)
     rejected = reject_cards(run, [row for rows in examples.values() for row in rows], reader)
-    charts = all_charts(run.index)
+    charts = all_charts(run)
     html = page.document(
         f"figcurate report: {run.name}",
         [
-            page.header(run.name, str(run.root), run.stats, run.finished, len(set(shard_of.values()))),
+            page.header(run.name, str(run.root), run.stats, run.finished, shards),
             page.funnel(run.stats.get("stages", {})),
             page.drop_reasons(run.stats, examples),
             page.distributions(charts),
-            page.gallery(cards, run.index.num_rows, seed),
+            page.gallery(cards, samples, seed),
             page.rejects(rejected),
         ],
     )
@@ -56,8 +58,8 @@ def build_report(output: Path, destination: Path | None = None, *, gallery_size:
     return ReportResult(
         path=destination,
         bytes=destination.stat().st_size,
-        samples=run.index.num_rows,
-        rejects=run.rejects.num_rows,
+        samples=samples,
+        rejects=rejects,
         gallery=len(cards),
         reject_examples=len(rejected),
         charts=sum(chart.svg is not None for chart in charts),

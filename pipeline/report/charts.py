@@ -6,7 +6,6 @@ rendered with a non-empty box (what the browser test reads back). All text is es
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 BAR_COLOR = "#4c78a8"
@@ -41,25 +40,13 @@ def bar_chart(name: str, title: str, rows: list[tuple[str, float, str]]) -> str:
     return _svg(name, title, max(ROW_HEIGHT, ROW_HEIGHT * len(rows)), body)
 
 
-def histogram_bins(values: list[float], bins: int) -> list[tuple[float, float, int]]:
-    """(low, high, count) for ``bins`` equal-width bins over the values' range."""
-    low, high = min(values), max(values)
-    if math.isclose(low, high):
-        return [(low, high, len(values))]
-    step = (high - low) / bins
-    counts = [0] * bins
-    for value in values:
-        counts[min(int((value - low) / step), bins - 1)] += 1
-    return [(low + i * step, low + (i + 1) * step, n) for i, n in enumerate(counts)]
-
-
 def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
 
 
-def histogram(name: str, title: str, values: list[float], x_label: str, bins: int = 20) -> str:
+def histogram(name: str, title: str, counts: list[tuple[float, float, int]], x_label: str) -> str:
+    """Vertical bars of (low, high, count) bins, in order."""
     height, bottom, left = 220, 180, 50
-    counts = histogram_bins(values, bins)
     largest = max(n for _, _, n in counts) or 1
     bar_width = (WIDTH - left - 10) / len(counts)
     body = [
@@ -77,6 +64,6 @@ def histogram(name: str, title: str, values: list[float], x_label: str, bins: in
     body += [
         f'<text x="{left}" y="{bottom + 16}" class="value">{_number(counts[0][0])}</text>',
         f'<text x="{WIDTH - 10}" y="{bottom + 16}" text-anchor="end" class="value">{_number(counts[-1][1])}</text>',
-        f'<text x="{(left + WIDTH) / 2:.0f}" y="{bottom + 34}" text-anchor="middle" class="label">{escape(x_label)} (n = {len(values)})</text>',
+        f'<text x="{(left + WIDTH) / 2:.0f}" y="{bottom + 34}" text-anchor="middle" class="label">{escape(x_label)} (n = {sum(n for _, _, n in counts)})</text>',
     ]
     return _svg(name, title, height, body)

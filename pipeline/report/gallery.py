@@ -1,21 +1,18 @@
 """The sample gallery and the rejected-sample examples: which records, and their thumbnails.
 
-Gallery samples are drawn at random with a seed (the same seed, the same cards). Each card shows
-its figure with every panel box found on it; a panel sample also shows its own crop, and its
-figure is the original from a local source when that file is still there, else rebuilt from the
-panel crops in the shard. Rejects keep no bytes, so a rejected figure's thumbnail comes from a
-local source's media file when there is one; a duplicate also shows the sample kept instead.
+Gallery samples and reject examples are drawn by a seeded hash of their keys (the same seed, the
+same cards), in SQL so that only the chosen rows leave DuckDB. Each card shows its figure with
+every panel box found on it; a panel sample also shows its own crop, and its figure is the original
+from a local source when that file is still there, else rebuilt from the panel crops in the shard.
+Rejects keep no bytes, so a rejected figure's thumbnail comes from a local source's media file
+when there is one; a duplicate also shows the sample kept instead.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.figures import figure_records
 from pipeline.report.run_output import RunOutput
@@ -28,14 +25,15 @@ from pipeline.report.thumbnails import (
 )
 
 KEY_IN_TEXT = re.compile(r"PMC\d+v\d+-f\d{3,}(?:-p\d{2,})?")
+FIGURE = "coalesce(parent_key, sample_key)"
 
 
 @dataclass
 class SampleCard:
     row: dict
-    image: str | None = None  # the sample itself (a panel's crop); None for a whole figure, shown as ``figure``
+    image: str | None = None  # a panel's own crop; a whole figure is shown as ``figure`` only
     figure: str | None = None
-    figure_size: tuple[int, int] = (1, 1)  # the coordinate space of the panel boxes: the source image's pixels
+    figure_size: tuple[int, int] = (1, 1)  # the panel boxes' coordinates: the source image's pixels
     figure_note: str = ""
 
 
@@ -49,40 +47,41 @@ class RejectCard:
 
 @dataclass
 class ShardReader:
-    """Sample images by key, each shard read at most once for everything the report asks of it."""
+    """Sample images by key, each shard read once for everything asked of it at a time."""
 
     run: RunOutput
-    shard_of: dict[str, str]
     images: dict[str, bytes] = field(default_factory=dict)
 
-    def load(self, keys: set[str]) -> None:
+    def load(self, rows: list[dict]) -> None:
         by_shard = defaultdict(set)
-        for key in keys - set(self.images):
-            if key in self.shard_of:
-                by_shard[self.shard_of[key]].add(key)
+        for row in rows:
+            if row["sample_key"] not in self.images:
+                by_shard[row["shard"]].add(row["sample_key"])
         for shard, wanted in sorted(by_shard.items()):
             path = self.run.shard_path(shard)
             if path.is_file():
                 self.images.update(shard_images(path, wanted))
 
 
-def pick_samples(index: pa.Table, count: int, seed: int) -> list[dict]:
-    keys = sorted(index.column("sample_key").to_pylist())
-    chosen = set(random.Random(seed).sample(keys, min(count, len(keys))))
-    rows = index.filter(pc.is_in(index.column("sample_key"), pa.array(sorted(chosen)))).to_pylist()
-    return sorted(rows, key=lambda row: row["sample_key"])
+def _samples(run: RunOutput, keys: list[str]) -> list[dict]:
+    if not keys:
+        return []
+    return run.rows("SELECT * FROM samples WHERE list_contains(?, sample_key) ORDER BY sample_key", [keys])
 
 
-def _figure_key(row: dict) -> str:
-    return row.get("parent_key") or row["sample_key"]
+def pick_samples(run: RunOutput, count: int, seed: int) -> list[dict]:
+    chosen = run.rows("SELECT sample_key FROM samples ORDER BY md5(sample_key || ':' || ?), sample_key LIMIT ?", [str(seed), count])
+    return _samples(run, [row["sample_key"] for row in chosen])
 
 
 def sample_cards(run: RunOutput, rows: list[dict], reader: ShardReader) -> list[SampleCard]:
+    parents = sorted({row["parent_key"] for row in rows if row["panel_index"] is not None})
     siblings = defaultdict(list)
-    for sibling in run.index.select(["sample_key", "parent_key", "panel_box"]).to_pylist():
-        siblings[_figure_key(sibling)].append(sibling)
-    reader.load({row["sample_key"] for row in rows} | {s["sample_key"] for row in rows if row["panel_index"] is not None for s in siblings[_figure_key(row)]})
-    return [sample_card(run, row, siblings[_figure_key(row)], reader.images) for row in rows]
+    if parents:
+        for sibling in run.rows(f"SELECT sample_key, parent_key, panel_box, shard FROM samples WHERE list_contains(?, {FIGURE})", [parents]):
+            siblings[sibling["parent_key"]].append(sibling)
+    reader.load(rows + [sibling for group in siblings.values() for sibling in group])
+    return [sample_card(run, row, siblings.get(row["parent_key"], []), reader.images) for row in rows]
 
 
 def sample_card(run: RunOutput, row: dict, siblings: list[dict], images: dict[str, bytes]) -> SampleCard:
@@ -105,24 +104,21 @@ def sample_card(run: RunOutput, row: dict, siblings: list[dict], images: dict[st
     return card
 
 
-def pick_rejects(rejects: pa.Table, per_reason: int, seed: int) -> dict[str, list[dict]]:
+def pick_rejects(run: RunOutput, per_reason: int, seed: int) -> dict[str, list[dict]]:
     """Up to ``per_reason`` rejected records of each reason, drawn with the seed, in key order."""
+    rows = run.rows(
+        "SELECT * FROM rejects QUALIFY row_number() OVER (PARTITION BY reason ORDER BY md5(key || ':' || ?), key) <= ? ORDER BY reason, key",
+        [str(seed), per_reason],
+    )
     by_reason = defaultdict(list)
-    for row in rejects.to_pylist():
+    for row in rows:
         by_reason[row["reason"]].append(row)
-    generator = random.Random(seed)
-    return {
-        reason: sorted(generator.sample(rows, min(per_reason, len(rows))), key=lambda row: row["key"])
-        for reason, rows in sorted(by_reason.items())
-    }
+    return dict(by_reason)
 
 
 def reject_cards(run: RunOutput, rows: list[dict], reader: ShardReader) -> list[RejectCard]:
-    winners = {row["key"]: match.group(0) for row in rows if (match := KEY_IN_TEXT.search(row.get("detail") or "")) and match.group(0) in reader.shard_of}
-    kept = {}
-    if winners:
-        winner_rows = run.index.filter(pc.is_in(run.index.column("sample_key"), pa.array(sorted(set(winners.values()))))).to_pylist()
-        kept = {card.row["sample_key"]: card for card in sample_cards(run, winner_rows, reader)}
+    winners = {row["key"]: match.group(0) for row in rows if (match := KEY_IN_TEXT.search(row.get("detail") or ""))}
+    kept = {card.row["sample_key"]: card for card in sample_cards(run, _samples(run, sorted(set(winners.values()))), reader)}
     return [RejectCard(row, *_rejected_image(run, row), kept_instead=kept.get(winners.get(row["key"]))) for row in rows]
 
 

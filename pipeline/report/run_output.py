@@ -1,4 +1,6 @@
-"""What the report reads of a run's output folder: stats, index, rejects, the run's config, shards.
+"""What the report reads of a run's output folder: stats, the run's config, and the index and
+rejects Parquet parts as DuckDB views (``samples``, ``rejects``), so that a run of millions of
+samples is aggregated by DuckDB without loading its index into memory.
 
 A finished run has ``stats.json``; a run still in progress (or stopped) has only the records of
 its finished units, whose funnels are merged the way the runner merges them at the end.
@@ -10,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 from pipeline.stats import merge_units
 from schemas.records import INDEX, REJECT
@@ -26,9 +28,14 @@ class RunOutput:
     root: Path
     stats: dict
     finished: bool
-    index: pa.Table
-    rejects: pa.Table
     run_info: dict
+    database: duckdb.DuckDBPyConnection | None = None
+
+    def rows(self, sql: str, parameters: list | None = None) -> list[dict]:
+        return self.database.sql(sql, params=parameters or None).to_arrow_table().to_pylist()
+
+    def scalar(self, sql: str, parameters: list | None = None):
+        return self.database.sql(sql, params=parameters or None).fetchall()[0][0]
 
     @property
     def name(self) -> str:
@@ -37,22 +44,22 @@ class RunOutput:
     def shard_path(self, shard: str) -> Path:
         return self.root / "shards" / shard
 
-    def source_file(self, relative: str | None) -> Path | None:
-        """The file at ``relative`` in a local source's folder, when the run read one and it is still there."""
+    def _local_source(self, relative: str | None) -> Path | None:
         source = (self.run_info.get("config") or {}).get("source") or {}
         if not relative or source.get("kind") != "local" or not source.get("root"):
             return None
         root = Path(source["root"]).resolve()
         path = (root / relative).resolve()
-        return path if path.is_relative_to(root) and path.is_file() else None
+        return path if path.is_relative_to(root) else None
+
+    def source_file(self, relative: str | None) -> Path | None:
+        """The file at ``relative`` in a local source's folder, when the run read one and it is still there."""
+        path = self._local_source(relative)
+        return path if path is not None and path.is_file() else None
 
     def source_folder(self, prefix: str | None) -> Path | None:
-        source = (self.run_info.get("config") or {}).get("source") or {}
-        if not prefix or source.get("kind") != "local" or not source.get("root"):
-            return None
-        root = Path(source["root"]).resolve()
-        path = (root / prefix).resolve()
-        return path if path.is_relative_to(root) and path.is_dir() else None
+        path = self._local_source(prefix)
+        return path if path is not None and path.is_dir() else None
 
 
 def _read_json(path: Path) -> dict | None:
@@ -62,10 +69,12 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _read_parts(folder: Path, schema: pa.Schema) -> pa.Table:
-    if not folder.is_dir() or not any(folder.glob("*.parquet")):
-        return schema.empty_table()
-    return pads.dataset(folder, format="parquet", schema=schema).to_table()
+def _view(database: duckdb.DuckDBPyConnection, name: str, folder: Path, schema: pa.Schema) -> None:
+    parts = sorted(str(path) for path in folder.glob("*.parquet"))
+    if parts:
+        database.read_parquet(parts, union_by_name=True).create_view(name)
+    else:
+        database.register(name, schema.empty_table())
 
 
 def load_run_output(root: Path) -> RunOutput:
@@ -82,11 +91,10 @@ def load_run_output(root: Path) -> RunOutput:
     if stats is None:
         units = [record for path in sorted((root / "units").glob("*.json")) if (record := _read_json(path)) is not None]
         stats = merge_units(units)
-    return RunOutput(
-        root=root,
-        stats=stats,
-        finished=finished,
-        index=_read_parts(root / "index", INDEX),
-        rejects=_read_parts(root / "rejects", REJECT),
-        run_info=run_info,
-    )
+    database = duckdb.connect()
+    try:
+        _view(database, "samples", root / "index", INDEX)
+        _view(database, "rejects", root / "rejects", REJECT)
+    except duckdb.Error as error:
+        raise ReportError(f"{root}: the index or rejects parts cannot be read ({error})") from None
+    return RunOutput(root=root, stats=stats, finished=finished, run_info=run_info, database=database)

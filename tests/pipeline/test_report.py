@@ -135,6 +135,17 @@ def test_an_unfinished_run_is_reported_from_its_unit_records(run_output, tmp_pat
     assert "in progress or stopped" in write_report(output, tmp_path / "report.html")
 
 
+def test_a_run_without_samples_or_rejects_still_reports(run_output, tmp_path):
+    output = edited_copy(run_output, tmp_path)
+    for folder in ("index", "rejects"):
+        shutil.rmtree(output / folder)
+    result = build_report(output, tmp_path / "report.html")
+    html = result.path.read_text()
+    assert (result.samples, result.rejects, result.gallery, result.charts) == (0, 0, 0, 0)
+    assert html.count("not in this run") == result.charts_skipped == 8
+    assert html.count('<svg class="chart"') == 2  # the funnel and the drop reasons, from stats.json
+
+
 def test_a_folder_that_is_no_output_is_one_line_error(tmp_path, capsys):
     (tmp_path / "stats.json").write_text("{}")
     assert main(["report", str(tmp_path)]) == 2
@@ -175,7 +186,7 @@ def panel_rows() -> tuple[dict, list[dict], dict[str, bytes]]:
 
 def test_a_panel_is_shown_on_its_figure_rebuilt_from_the_panels(tmp_path):
     row, siblings, images = panel_rows()
-    run = RunOutput(root=tmp_path, stats={}, finished=True, index=None, rejects=None, run_info={})  # no local source to read
+    run = RunOutput(root=tmp_path, stats={}, finished=True, run_info={})  # no local source to read
     card = sample_card(run, row, siblings, images)
     assert card.image and card.figure and "rebuilt from its panels" in card.figure_note
     with Image.open(io.BytesIO(base64.b64decode(card.figure.partition(",")[2]))) as figure:
