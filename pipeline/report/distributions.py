@@ -15,8 +15,12 @@ from pipeline.report.run_output import RunOutput
 TOP_CATEGORIES = 15
 HISTOGRAM_BINS = 20
 FIGURE = "coalesce(parent_key, sample_key)"  # a figure kept whole is its own parent
-# One row per figure: the first sample of each.
-FIGURES = f"(SELECT * FROM samples QUALIFY row_number() OVER (PARTITION BY {FIGURE} ORDER BY sample_key) = 1)"
+# One row per figure (its panels share the caption and the source image), aggregated rather than
+# windowed so that DuckDB never holds the captions of a large run.
+FIGURES = (
+    "(SELECT max(length(caption)) AS caption_chars, max(greatest(source_width, source_height)) AS longest_side"
+    f" FROM samples GROUP BY {FIGURE})"
+)
 
 
 @dataclass
@@ -94,8 +98,8 @@ def all_charts(run: RunOutput) -> list[Chart]:
         category_chart(run, "license", "License (samples)"),
         category_chart(run, "year", "Publication year (samples)", by_count=False),
         category_chart(run, "journal", "Journal (samples)"),
-        histogram_chart(run, "caption_length", "Caption length, per figure", "length(caption)", "caption characters", "caption", FIGURES),
-        histogram_chart(run, "image_size", "Source image size, per figure", "greatest(source_width, source_height)", "longest side in pixels", "source_width", FIGURES),
+        histogram_chart(run, "caption_length", "Caption length, per figure", "caption_chars", "caption characters", "caption", FIGURES),
+        histogram_chart(run, "image_size", "Source image size, per figure", "longest_side", "longest side in pixels", "source_width", FIGURES),
         panels_per_figure(run),
         histogram_chart(run, "clip_score", "CLIP image-text score (samples)", "clip_score", "cosine similarity", "clip_score"),
     ]

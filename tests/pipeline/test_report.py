@@ -110,6 +110,15 @@ def test_columns_the_run_lacks_get_a_note_not_a_chart(report):
         assert f'<svg class="chart" data-chart="{drawn}"' in html
 
 
+def test_histograms_count_every_figure_once(report, run_output):
+    html, _ = report
+    index = pq.read_table(run_output[0] / "index").to_pylist()
+    figures = len({row["parent_key"] or row["sample_key"] for row in index})
+    assert f"caption characters (n = {figures})" in html and f"longest side in pixels (n = {figures})" in html
+    bars = re.search(r'data-chart="caption_length".*?</svg>', html).group(0)
+    assert sum(int(n) for n in re.findall(r"<title>[^<]*: (\d+)</title></rect>", bars)) == figures
+
+
 def test_captions_cannot_inject_markup(run_output, tmp_path):
     output = edited_copy(run_output, tmp_path)
     part = min((output / "index").glob("*.parquet"))
