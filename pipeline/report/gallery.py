@@ -135,5 +135,5 @@ def _rejected_image(run: RunOutput, row: dict) -> tuple[str | None, str]:
     media = next((r["media_key"] for r in records if r.get("figure_index") == row["figure_index"]), None)
     path = run.source_file(f"{row['source_prefix']}/{media}") if media else None
     if path is None:
-        return None, "no media file for this figure in the local source"
+        return None, "the figure's media file could not be found again in the local source"
     return thumbnail_of_file(path)
