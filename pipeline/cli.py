@@ -283,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     reshard.set_defaults(handler=_reshard)
 
     report = commands.add_parser("report", help="write one self-contained HTML file: funnel, drop reasons, distributions, sample gallery")
-    report.add_argument("output", type=Path, help="a run's output folder (finished or in progress)")
-    report.add_argument("--output", dest="file", type=Path, metavar="FILE", help="where to write the HTML (default: OUTPUT/report.html)")
+    report.add_argument("output", type=Path, metavar="OUT", help="a run's output folder (finished or in progress)")
+    report.add_argument("--output", dest="file", type=Path, metavar="FILE", help="where to write the HTML (default: OUT/report.html)")
     report.add_argument("--gallery", type=int, default=48, metavar="N", help="samples in the gallery (default 48)")
     report.add_argument("--seed", type=int, default=0, help="seed of the random draw of gallery samples and reject examples")
     report.set_defaults(handler=_report)
