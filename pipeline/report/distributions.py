@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.report.charts import bar_chart, histogram
-from pipeline.report.run_output import RunOutput
+from pipeline.report.run_output import FIGURE_KEY, RunOutput
 
 TOP_CATEGORIES = 15
 HISTOGRAM_BINS = 20
-FIGURE = "coalesce(parent_key, sample_key)"  # a figure kept whole is its own parent
 # One row per figure (its panels share the caption and the source image), aggregated rather than
 # windowed so that DuckDB never holds the captions of a large run.
 FIGURES = (
     "(SELECT max(length(caption)) AS caption_chars, max(greatest(source_width, source_height)) AS longest_side"
-    f" FROM samples GROUP BY {FIGURE})"
+    f" FROM samples GROUP BY {FIGURE_KEY})"
 )
 
 
@@ -85,7 +84,7 @@ def panels_per_figure(run: RunOutput) -> Chart:
     name, title = "panels_per_figure", "Panels per figure (1: kept whole)"
     counts = [
         (f"{row['panels']} panel{'s' if row['panels'] != 1 else ''}", row["figures"])
-        for row in run.rows(f"SELECT panels, count(*) AS figures FROM (SELECT count(*) AS panels FROM samples GROUP BY {FIGURE}) GROUP BY 1 ORDER BY 1")
+        for row in run.rows(f"SELECT panels, count(*) AS figures FROM (SELECT count(*) AS panels FROM samples GROUP BY {FIGURE_KEY}) GROUP BY 1 ORDER BY 1")
     ]
     if not counts:
         return _missing(name, title, "sample")

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.figures import figure_records
-from pipeline.report.run_output import RunOutput
+from pipeline.report.run_output import FIGURE_KEY, RunOutput
 from pipeline.report.thumbnails import (
     data_uri,
     decode,
@@ -25,7 +25,6 @@ from pipeline.report.thumbnails import (
 )
 
 KEY_IN_TEXT = re.compile(r"PMC\d+v\d+-f\d{3,}(?:-p\d{2,})?")
-FIGURE = "coalesce(parent_key, sample_key)"
 
 
 @dataclass
@@ -78,7 +77,7 @@ def sample_cards(run: RunOutput, rows: list[dict], reader: ShardReader) -> list[
     parents = sorted({row["parent_key"] for row in rows if row["panel_index"] is not None})
     siblings = defaultdict(list)
     if parents:
-        for sibling in run.rows(f"SELECT sample_key, parent_key, panel_box, shard FROM samples WHERE list_contains(?, {FIGURE})", [parents]):
+        for sibling in run.rows(f"SELECT sample_key, parent_key, panel_box, shard FROM samples WHERE list_contains(?, {FIGURE_KEY})", [parents]):
             siblings[sibling["parent_key"]].append(sibling)
     reader.load(rows + [sibling for group in siblings.values() for sibling in group])
     return [sample_card(run, row, siblings.get(row["parent_key"], []), reader.images) for row in rows]

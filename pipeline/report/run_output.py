@@ -8,7 +8,6 @@ its finished units, whose funnels are merged the way the runner merges them at t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,10 @@ import pyarrow as pa
 
 from pipeline.stats import merge_units
 from schemas.records import INDEX, REJECT
+from stages.output_location import LocalOutput, read_json
+
+# A sample's figure: its parent for a panel, itself for a figure kept whole.
+FIGURE_KEY = "coalesce(parent_key, sample_key)"
 
 
 class ReportError(Exception):
@@ -62,13 +65,6 @@ class RunOutput:
         return path if path is not None and path.is_dir() else None
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _view(database: duckdb.DuckDBPyConnection, name: str, folder: Path, schema: pa.Schema) -> None:
     parts = sorted(str(path) for path in folder.glob("*.parquet"))
     if parts:
@@ -83,14 +79,15 @@ def load_run_output(root: Path) -> RunOutput:
         raise ReportError("reads a local output; copy an s3:// output first (aws s3 sync s3://... DIR)")
     if not root.is_dir():
         raise ReportError(f"{root} is not a folder")
-    run_info = _read_json(root / "run.json")
-    if run_info is None or "fingerprint" not in run_info:
+    location = LocalOutput(root)
+    run_info = read_json(location, "run.json")
+    if not isinstance(run_info, dict) or "fingerprint" not in run_info:
         raise ReportError(f"{root} is not a figcurate output (no readable run.json)")
-    stats = _read_json(root / "stats.json")
+    stats = read_json(location, "stats.json")
     finished = stats is not None
     if stats is None:
-        units = [record for path in sorted((root / "units").glob("*.json")) if (record := _read_json(path)) is not None]
-        stats = merge_units(units)
+        units = [read_json(location, f"units/{path.name}") for path in sorted((root / "units").glob("*.json"))]
+        stats = merge_units([unit for unit in units if unit is not None])
     database = duckdb.connect()
     try:
         _view(database, "samples", root / "index", INDEX)
