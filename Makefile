@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_ARTICLES ?= 300
 DEMO_SEED ?= 0
 
-.PHONY: demo test install install-test clean
+.PHONY: demo test install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "figcurate needs Python 3.11, found " + sys.version'
@@ -23,7 +23,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test browser
+
+# Headless Chromium for tests/pipeline/test_report_browser.py (Debian's package). Tried only as root
+# where apt-get exists, and never fatal: without it the browser test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update && apt-get install -y --no-install-recommends chromium) \
+	      || echo "chromium could not be installed; browser tests will skip"; \
+	  else echo "chromium not installed (needs root and apt-get); browser tests will skip"; fi; }
 
 demo: $(VENV)/.installed
 	$(BIN)/figcurate demo-corpus out/demo-corpus --articles $(DEMO_ARTICLES) --seed $(DEMO_SEED)

@@ -133,6 +133,25 @@ def _reshard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.report import ReportError, build_report
+
+    if args.gallery < 0:
+        print("figcurate report: --gallery must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        result = build_report(args.output, args.file, gallery_size=args.gallery, seed=args.seed)
+    except ReportError as error:
+        print(f"figcurate report: {error}", file=sys.stderr)
+        return 2
+    print(f"{result.path}: {result.bytes / 1e6:.2f} MB")
+    print(
+        f"  {result.samples} samples, {result.rejects} rejected records; gallery {result.gallery} samples, "
+        f"{result.reject_examples} rejected examples; {result.charts} charts ({result.charts_skipped} not in this run)"
+    )
+    return 0
+
+
 def _demo_corpus(args: argparse.Namespace) -> int:
     from pipeline.demo_corpus import generate_corpus
 
@@ -322,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     reshard.add_argument("--to", required=True, type=Path, help="destination folder (gets shards/, sizes.json, manifest.json)")
     reshard.add_argument("--samples-per-shard", type=int, default=5000)
     reshard.set_defaults(handler=_reshard)
+
+    report = commands.add_parser("report", help="write one self-contained HTML file: funnel, drop reasons, distributions, sample gallery")
+    report.add_argument("output", type=Path, metavar="OUT", help="a run's output folder (finished or in progress)")
+    report.add_argument("--output", dest="file", type=Path, metavar="FILE", help="where to write the HTML (default: OUT/report.html)")
+    report.add_argument("--gallery", type=int, default=48, metavar="N", help="samples in the gallery (default 48)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the random draw of gallery samples and reject examples")
+    report.set_defaults(handler=_report)
 
     demo = commands.add_parser("demo-corpus", help="generate a PMC-like corpus with known figures and broken inputs")
     demo.add_argument("out", type=Path)
