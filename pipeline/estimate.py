@@ -240,7 +240,9 @@ def render(result: Estimate) -> str:
         f"  figures {totals['figures']:,}, panels {totals['panels']:,}, samples {totals['samples']:,} ({result.samples_per_article:.2f} per article)",
         f"  output: {totals['shard_gb']:.1f} GB of shards ({result.shard_bytes_per_sample / 1e3:.0f} kB per sample), {totals['index_gb']:.2f} GB of index",
         f"  compute: {totals['cpu_core_hours']:,.0f} CPU core-hours, {totals['gpu_hours']:,.1f} GPU-hours",
-        f"  on {result.cpus} CPUs and {result.gpus} GPUs: about {totals['wall_hours']:.1f} h of wall time (the slower resource bounds it;"
-        " fetch latency from S3 and model loading not included)",
+        (
+            f"  on {result.cpus} CPUs and {result.gpus} GPUs: about {totals['wall_hours']:.1f} h of wall time"
+            " (the slower resource bounds it; fetch latency from S3 and model loading not included)"
+        ),
     ]
     return "\n".join(lines)
