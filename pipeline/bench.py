@@ -19,6 +19,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 from PIL import Image
@@ -129,8 +130,6 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
     Memory is sampled every 0.2 s over the driver and all its child processes (Ray's workers and
     object store included).
     """
-    import threading
-
     import psutil
     import pyarrow.compute as pc
     import ray
@@ -144,27 +143,13 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             _write_candidates(Path(folder), size, duplicate_share, np.random.default_rng(seed), DEDUP_CANDIDATE)
-            driver = psutil.Process()
-            peaks = {"all": 0, "driver": 0}
-            baseline = _tree_rss(driver)
-            done = threading.Event()
-
-            def sample() -> None:
-                while not done.is_set():
-                    peaks["all"] = max(peaks["all"], _tree_rss(driver) - baseline)
-                    peaks["driver"] = max(peaks["driver"], driver.memory_info().rss)
-                    time.sleep(0.2)
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            started = time.perf_counter()
-            candidates = ray.data.read_parquet(folder)
-            decisions = find_duplicates_distributed(
-                candidates, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=partitions_for(size)
-            )
-            seconds = time.perf_counter() - started
-            done.set()
-            sampler.join()
+            with PeakMemory(psutil.Process()) as peaks:
+                started = time.perf_counter()
+                candidates = ray.data.read_parquet(folder)
+                decisions = find_duplicates_distributed(
+                    candidates, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=partitions_for(size)
+                )
+                seconds = time.perf_counter() - started
             reasons = pc.value_counts(decisions.column("reason")).to_pylist() if decisions.num_rows else []
             results.append({
                 "hashes": size,
@@ -173,12 +158,43 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
                 "partitions": partitions_for(size),
                 "duplicates_found": {item["values"]: item["counts"] for item in reasons},
                 "duplicates_planted": int(size * duplicate_share),
-                "peak_rss_all_processes_mb": round(peaks["all"] / 2**20),
-                "peak_rss_driver_mb": round(peaks["driver"] / 2**20),
+                "peak_rss_all_processes_mb": round(peaks.all / 2**20),
+                "peak_rss_driver_mb": round(peaks.root / 2**20),
                 "input_mb": round(sum(p.stat().st_size for p in Path(folder).glob("*.parquet")) / 2**20, 1),
                 "cpus": int(ray.cluster_resources().get("CPU", 0)),
             })  # fmt: skip
     return results
+
+
+class PeakMemory:
+    """Peak resident memory of a process (``root``) and of it with all its descendants (``all``, above
+    what they held at the start), sampled every ``every_s`` seconds while the block runs."""
+
+    def __init__(self, process, every_s: float = 0.2):
+        self.process, self.every_s = process, every_s
+        self.all = self.root = 0
+
+    def __enter__(self) -> Self:
+        import threading
+
+        self._baseline = _tree_rss(self.process)
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._sampler.join()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.all = max(self.all, _tree_rss(self.process) - self._baseline)
+            try:
+                self.root = max(self.root, self.process.memory_info().rss)
+            except Exception:  # noqa: BLE001 - the process ended while being sampled
+                return
+            time.sleep(self.every_s)
 
 
 def _tree_rss(process) -> int:

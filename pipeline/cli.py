@@ -217,6 +217,38 @@ def _bench_shards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_cpu_path(args: argparse.Namespace) -> int:
+    from pipeline.bench_suite import bench_cpu_path
+
+    print(json.dumps(bench_cpu_path(args.articles, args.cpus), indent=2))
+    return 0
+
+
+def _bench_scaling(args: argparse.Namespace) -> int:
+    from pipeline.bench_suite import bench_scaling
+
+    print(json.dumps(bench_scaling(args.articles, args.factor, args.cpus), indent=2))
+    return 0
+
+
+def _bench_panels(args: argparse.Namespace) -> int:
+    from pipeline.bench_suite import bench_panels
+
+    print(json.dumps(bench_panels(args.figures), indent=2))
+    return 0
+
+
+def _bench_suite(args: argparse.Namespace) -> int:
+    from pipeline.bench_suite import render_suite, run_suite
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    results = run_suite(articles=args.articles, cpus=args.cpus)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2))
+    print(render_suite(results))
+    return 0
+
+
 def _eval_panels(args: argparse.Namespace) -> int:
     from pipeline.evaluate import evaluate_panels
     from stages.subfigures.split import SplitParams
@@ -376,6 +408,23 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("root", nargs="?", default=str(REALDATA_PMC), help="a folder searched for .xml/.nxml files (default: the real PMC files)")
     parse.add_argument("--repeat", type=int, default=20, help="passes over the files in the timed loop")
     parse.set_defaults(handler=_bench_parse)
+    cpu_path = bench_kinds.add_parser("cpu-path", help="the CPU stages' figures/s per core beside a bare decode-resize-encode loop over the same images")
+    cpu_path.add_argument("--articles", type=int, default=200, help="articles of the generated corpus")
+    cpu_path.add_argument("--cpus", type=int, default=2)
+    cpu_path.set_defaults(handler=_bench_cpu_path)
+    scaling = bench_kinds.add_parser("scaling", help="the same kind of corpus at 1x and FACTORx: time and peak memory of whole runs")
+    scaling.add_argument("--articles", type=int, default=100, help="articles of the 1x corpus")
+    scaling.add_argument("--factor", type=int, default=4)
+    scaling.add_argument("--cpus", type=int, default=2)
+    scaling.set_defaults(handler=_bench_scaling)
+    bench_panels = bench_kinds.add_parser("panels", help="panel splitting's figures/s on one core and its accuracy on generated figures")
+    bench_panels.add_argument("--figures", type=int, default=300)
+    bench_panels.set_defaults(handler=_bench_panels)
+    suite = bench_kinds.add_parser("suite", help="every bench at a modest size, printed as one table")
+    suite.add_argument("--articles", type=int, default=200, help="articles of the CPU-path corpus (scaling uses a quarter of it, then 4x)")
+    suite.add_argument("--cpus", type=int, default=2)
+    suite.add_argument("--json-out", type=Path, help="also write every figure as JSON here")
+    suite.set_defaults(handler=_bench_suite)
     panels = commands.add_parser("panels", help="print the panel boxes found in images as JSON lines")
     panels.add_argument("images", type=Path, nargs="+")
     panels.add_argument("--draw", type=Path, metavar="OUTDIR", help="save a copy of each image with its boxes drawn")

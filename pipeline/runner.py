@@ -134,13 +134,14 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         len(articles), len(units), len(todo), len(units) - len(todo), [p.name for p in planned_stages(config)],
     )  # fmt: skip
 
+    if todo:
+        init_ray(config.ray)  # before the clock starts: samples/s measures the pipeline, not Ray's start-up
     pipeline_started = time.monotonic()
     running = {unit.index for unit in todo}
     done = [unit for unit in units if unit.index not in running]
     progress = RunProgress(output, len(units), len(done), sum(earlier[unit.index]["samples"] for unit in done))
     with progress.tracking():
         if todo:
-            init_ray(config.ray)
             ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
             references = dedup_references(output, done) if done and config.stage_spec("dedup").enabled else None
             dataset = build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint, references)

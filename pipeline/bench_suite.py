@@ -1,0 +1,199 @@
+"""``figcurate bench cpu-path``, ``bench scaling`` and ``bench suite``: whole-run figures.
+
+- ``cpu-path``: the CPU stages' figures/s per core on a generated corpus, beside a bare loop that
+  only decodes, resizes and re-encodes the same images in one process (the practical limit of any
+  pipeline that must touch every pixel once); their ratio says what the rest costs.
+- ``scaling``: the same kind of corpus at 1x and 4x; time should grow about 4x and peak memory
+  hardly at all, because work units stream through and only finished shards stay behind.
+- ``suite``: every bench at a modest size, and one table of them.
+
+Runs go through ``figcurate run`` in a child process (a fresh Ray, started and stopped as an
+operator's run would), with the memory of its whole process tree sampled.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from PIL import Image
+
+from pipeline.bench import PeakMemory
+from pipeline.demo_corpus import generate_corpus, load_truth
+
+IMAGES = {"max_side": 512, "jpeg_quality": 90}
+
+
+def run_config(corpus: Path, output: Path, cpus: int) -> dict:
+    """The demo's CPU path (panels, subcaptions, filters, figure types, dedup) without models."""
+    return {
+        "name": "bench",
+        "source": {"kind": "local", "root": str(corpus)},
+        "output": {"path": str(output), "articles_per_shard": 50},
+        "ray": {"num_cpus": cpus},
+        "stages": {"images": IMAGES},
+    }
+
+
+def timed_run(corpus: Path, folder: Path, cpus: int) -> dict:
+    """``figcurate run`` in a child process: its stats, wall seconds, and the peak memory of its process tree."""
+    import psutil
+
+    output = folder / "out"
+    config = folder / "run.yaml"
+    config.write_text(yaml.safe_dump(run_config(corpus, output, cpus)))
+    started = time.perf_counter()
+    process = psutil.Popen([sys.executable, "-m", "pipeline.cli", "--log-level", "WARNING", "run", str(config), "--overwrite"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    with PeakMemory(process) as peaks:
+        log, _ = process.communicate()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"bench run failed ({process.returncode}): {log.decode(errors='replace')[-2000:]}")
+    stats = json.loads((output / "stats.json").read_text())
+    return {
+        "stats": stats,
+        "wall_s": round(seconds, 2),
+        "pipeline_s": stats["timing"]["pipeline_seconds"],
+        "peak_rss_mb": round((peaks.all + peaks.root) / 2**20),
+        "figures": stats["stages"]["images"]["in"],
+        "samples": stats["samples"],
+    }
+
+
+def images_stage_inputs(corpus: Path) -> list[Path]:
+    """The figure files a run's images stage decodes: newest versions, of articles and figures that
+    parsing and fetching keep (the generated corpus records what each broken input should lose)."""
+    articles, figures = load_truth(corpus)
+    dropped = {(a["pmcid"], a["version"]) for a in articles if a["expected_drop"]}
+    return [
+        corpus / f"{f['pmcid']}.{f['version']}" / f["media_name"]
+        for f in figures
+        if f["newest"] and (f["pmcid"], f["version"]) not in dropped and (f["expected_drop"] is None or f["expected_drop"]["stage"] == "images")
+    ]
+
+
+def bare_loop(corpus: Path) -> dict:
+    """Decode, resize and re-encode the images the run decodes, in this process, and nothing else."""
+    payloads = [path.read_bytes() for path in images_stage_inputs(corpus)]
+    done = undecodable = 0
+    started = time.perf_counter()
+    for data in payloads:
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image = image.convert("RGB")
+        except (OSError, ValueError):  # the corpus holds broken images on purpose
+            undecodable += 1
+            continue
+        image.thumbnail((IMAGES["max_side"], IMAGES["max_side"]), Image.Resampling.LANCZOS)
+        image.save(io.BytesIO(), format="JPEG", quality=IMAGES["jpeg_quality"])
+        done += 1
+    seconds = time.perf_counter() - started
+    return {"images": done, "undecodable": undecodable, "seconds": round(seconds, 3), "images_per_s_per_core": round(done / seconds, 1)}
+
+
+def bench_cpu_path(articles: int = 200, cpus: int = 2, seed: int = 0) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = Path(folder) / "corpus"
+        generate_corpus(corpus, articles=articles, seed=seed)
+        bare = bare_loop(corpus)
+        run = timed_run(corpus, Path(folder), cpus)
+    per_core = run["figures"] / run["pipeline_s"] / cpus
+    return {
+        "bench": "cpu-path",
+        "articles": articles,
+        "cpus": cpus,
+        "figures": run["figures"],
+        "samples": run["samples"],
+        "pipeline_s": run["pipeline_s"],
+        "wall_s": run["wall_s"],
+        "figures_per_s_per_core": round(per_core, 1),
+        "samples_per_s_per_core": round(run["samples"] / run["pipeline_s"] / cpus, 1),
+        "bare_loop": bare,
+        "ratio_to_bare_loop": round(per_core / bare["images_per_s_per_core"], 3),
+        "peak_rss_mb": run["peak_rss_mb"],
+    }
+
+
+def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int = 0) -> dict:
+    rows = []
+    for size in (articles, articles * factor):
+        with tempfile.TemporaryDirectory() as folder:
+            corpus = Path(folder) / "corpus"
+            generate_corpus(corpus, articles=size, seed=seed)
+            run = timed_run(corpus, Path(folder), cpus)
+        rows.append({key: run[key] for key in ("figures", "samples", "pipeline_s", "wall_s", "peak_rss_mb")} | {"articles": size})
+    small, large = rows
+    return {
+        "bench": "scaling",
+        "cpus": cpus,
+        "runs": rows,
+        "input_ratio": round(large["figures"] / small["figures"], 2),
+        "time_ratio": round(large["pipeline_s"] / small["pipeline_s"], 2),
+        "memory_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+    }
+
+
+def bench_panels(figures: int = 300, seed: int = 0) -> dict:
+    """Panel splitting's figures/s on one core, with its accuracy on the same generated figures."""
+    from pipeline.evaluate import evaluate_panels
+
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = Path(folder) / "corpus"
+        generate_corpus(corpus, articles=max(1, figures // 2), seed=seed)
+        result = evaluate_panels(corpus, limit=figures)
+    return {"bench": "panels", **{key: result[key] for key in ("figures", "figures_per_second", "imageclef_accuracy") if key in result}}
+
+
+def run_suite(*, articles: int = 200, cpus: int = 2) -> dict:
+    from pipeline.bench import bench_dedup, bench_image_hashes, bench_shards
+    from pipeline.bench_parse import bench_parse
+    from pipeline.evaluate import REALDATA_PMC
+
+    results = {"cpu_path": bench_cpu_path(articles, cpus), "scaling": bench_scaling(max(25, articles // 4), 4, cpus), "panels": bench_panels()}
+    try:
+        results["parse"] = bench_parse(REALDATA_PMC, repeat=5) if REALDATA_PMC.is_dir() else {"skipped": f"no real PMC files at {REALDATA_PMC}"}
+    except (ImportError, SystemExit) as missing:  # pubmed_parser is the bench extra
+        results["parse"] = {"skipped": str(missing)}
+    results["shards"] = bench_shards(samples=500)
+    results["image_hashes"] = bench_image_hashes(100)
+    results["dedup"] = bench_dedup((100_000,))
+    try:
+        from pipeline.bench import bench_fetch
+
+        results["fetch"] = bench_fetch(200, 64, (1, 8))
+    except SystemExit as missing:  # moto is a test dependency
+        results["fetch"] = {"skipped": str(missing)}
+    return results
+
+
+def render_suite(results: dict) -> str:
+    cpu, scaling = results["cpu_path"], results["scaling"]
+    lines = [
+        "| bench | figure |",
+        "| --- | --- |",
+        f"| CPU path ({cpu['cpus']} cores, {cpu['figures']} figures) | {cpu['figures_per_s_per_core']} figures/s per core,"
+        f" {cpu['samples_per_s_per_core']} samples/s per core |",
+        f"| bare decode-resize-encode loop | {cpu['bare_loop']['images_per_s_per_core']} images/s on one core |",
+        f"| CPU path / bare loop | {cpu['ratio_to_bare_loop']} |",
+        f"| scaling 1x -> {scaling['input_ratio']}x input | time x{scaling['time_ratio']}, peak memory x{scaling['memory_ratio']}"
+        f" ({scaling['runs'][0]['peak_rss_mb']} -> {scaling['runs'][1]['peak_rss_mb']} MB) |",
+        f"| panel splitting | {results['panels'].get('figures_per_second')} figures/s on one core |",
+    ]
+    parse = results["parse"]
+    if "skipped" not in parse:
+        lines.append(f"| JATS parsing | {parse['figcurate']['documents_per_s']} documents/s on one core ({parse['speed_ratio']} of pubmed_parser's speed) |")
+    lines.append(f"| shard writing | {results['shards']['write_mb_per_s']} MB/s, verify {results['shards']['verify_share_of_write']} of write time |")
+    lines.append(f"| image hashing | {results['image_hashes']['images_per_s_per_core']} figures/s per core |")
+    dedup = results["dedup"][0]
+    lines.append(f"| dedup ({dedup['hashes']:,} candidates) | {dedup['hashes_per_s']:,} candidates/s, peak {dedup['peak_rss_all_processes_mb']} MB |")
+    fetch = results["fetch"]
+    if isinstance(fetch, list):
+        lines.append("| fetch (loopback S3) | " + ", ".join(f"{row['objects_per_s']} objects/s at concurrency {row['concurrency']}" for row in fetch) + " |")
+    return "\n".join(lines)

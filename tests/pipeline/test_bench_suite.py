@@ -1,0 +1,54 @@
+import json
+
+from pipeline.bench_suite import bare_loop, bench_cpu_path, bench_scaling, render_suite
+from pipeline.demo_corpus import generate_corpus, load_truth
+
+
+def test_the_bare_loop_reencodes_the_figures_the_images_stage_gets(tmp_path):
+    generate_corpus(tmp_path, articles=8, seed=2)
+    articles, figures = load_truth(tmp_path)
+    dropped = {(a["pmcid"], a["version"]) for a in articles if a["expected_drop"]}
+    kept = [f for f in figures if f["newest"] and (f["pmcid"], f["version"]) not in dropped]
+    reasons = [(f["expected_drop"] or {}).get("reason") for f in kept]
+    result = bare_loop(tmp_path)
+    assert result["undecodable"] == reasons.count("image_decode_error") == 1
+    # parse and fetch drops never reach the images stage; image_too_small decodes, and is dropped after
+    assert result["images"] == len(kept) - sum(r in {"caption_missing", "fetch_not_found", "fetch_checksum_mismatch", "image_decode_error"} for r in reasons)
+
+
+def test_cpu_path_bench_reports_the_runs_figures_and_its_ratio_to_the_bare_loop():
+    result = bench_cpu_path(articles=6, cpus=2, seed=1)
+    assert result["figures"] > 0 and result["samples"] >= result["figures"] // 2
+    assert result["figures"] == result["bare_loop"]["images"] + result["bare_loop"]["undecodable"]  # the same images
+    per_core = result["figures"] / result["pipeline_s"] / 2
+    assert result["figures_per_s_per_core"] == round(per_core, 1)
+    assert result["ratio_to_bare_loop"] == round(per_core / result["bare_loop"]["images_per_s_per_core"], 3)
+    assert result["peak_rss_mb"] > 100  # a driver, Ray's processes and workers were measured, not just this process
+
+
+def test_scaling_bench_runs_both_sizes_and_relates_them():
+    result = bench_scaling(articles=4, factor=3, cpus=2, seed=1)
+    small, large = result["runs"]
+    assert (small["articles"], large["articles"]) == (4, 12)
+    assert large["figures"] > small["figures"] > 0
+    assert result["input_ratio"] == round(large["figures"] / small["figures"], 2)
+    assert result["time_ratio"] == round(large["pipeline_s"] / small["pipeline_s"], 2)
+    assert result["memory_ratio"] == round(large["peak_rss_mb"] / small["peak_rss_mb"], 2)
+
+
+def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
+    cpu = {"cpus": 2, "figures": 10, "figures_per_s_per_core": 5.0, "samples_per_s_per_core": 9.0, "bare_loop": {"images_per_s_per_core": 50.0}, "ratio_to_bare_loop": 0.1}
+    results = {
+        "cpu_path": cpu,
+        "scaling": {"input_ratio": 4.1, "time_ratio": 3.8, "memory_ratio": 1.05, "runs": [{"peak_rss_mb": 2000}, {"peak_rss_mb": 2100}]},
+        "panels": {"figures_per_second": 40.0},
+        "parse": {"skipped": "no pubmed_parser"},
+        "shards": {"write_mb_per_s": 300.0, "verify_share_of_write": 0.2},
+        "image_hashes": {"images_per_s_per_core": 170.0},
+        "dedup": [{"hashes": 100_000, "hashes_per_s": 7000, "peak_rss_all_processes_mb": 1800}],
+        "fetch": {"skipped": "no moto"},
+    }
+    table = render_suite(json.loads(json.dumps(results)))
+    assert "| CPU path / bare loop | 0.1 |" in table
+    assert "time x3.8, peak memory x1.05 (2000 -> 2100 MB)" in table
+    assert "JATS parsing" not in table and "fetch" not in table
