@@ -178,12 +178,16 @@ def render_suite(results: dict) -> str:
     lines = [
         "| bench | figure |",
         "| --- | --- |",
-        f"| CPU path ({cpu['cpus']} cores, {cpu['figures']} figures) | {cpu['figures_per_s_per_core']} figures/s per core,"
-        f" {cpu['samples_per_s_per_core']} samples/s per core |",
+        (
+            f"| CPU path ({cpu['cpus']} cores, {cpu['figures']} figures) | {cpu['figures_per_s_per_core']} figures/s per core,"
+            f" {cpu['samples_per_s_per_core']} samples/s per core |"
+        ),
         f"| bare decode-resize-encode loop | {cpu['bare_loop']['images_per_s_per_core']} images/s on one core |",
         f"| CPU path / bare loop | {cpu['ratio_to_bare_loop']} |",
-        f"| scaling 1x -> {scaling['input_ratio']}x input | time x{scaling['time_ratio']}, peak memory x{scaling['memory_ratio']}"
-        f" ({scaling['runs'][0]['peak_rss_mb']} -> {scaling['runs'][1]['peak_rss_mb']} MB) |",
+        (
+            f"| scaling 1x -> {scaling['input_ratio']}x input | time x{scaling['time_ratio']}, peak memory x{scaling['memory_ratio']}"
+            f" ({scaling['runs'][0]['peak_rss_mb']} -> {scaling['runs'][1]['peak_rss_mb']} MB) |"
+        ),
         f"| panel splitting | {results['panels'].get('figures_per_second')} figures/s on one core |",
     ]
     parse = results["parse"]
