@@ -133,7 +133,7 @@ def render_status(status: dict) -> str:
         f"run {status['name']!r} ({status['fingerprint']}): {status['state']}",
         f"  units    {status['units_done']} of {status['units_total']} done"
         + (f" ({status['units_done_before']} by an earlier run)" if status["units_done_before"] else ""),
-        f"  samples  {status['samples']} written ({status['samples_this_run']} this run), rejects this run {status['rejects_this_run']}",
+        f"  samples  {status['samples']:,} written ({status['samples_this_run']:,} this run), rejects this run {status['rejects_this_run']:,}",
         f"  rate     {status['samples_per_s']} samples/s over {format_duration(status['elapsed_s'])}",
     ]
     if status["state"] == "running":
@@ -141,7 +141,7 @@ def render_status(status: dict) -> str:
     drops = status.get("drops_by_reason") or status["drops_this_run"]
     if drops:
         top = sorted(drops.items(), key=lambda item: -item[1])
-        lines.append("  drops    " + ", ".join(f"{reason} {n}" for reason, n in top))
+        lines.append("  drops    " + ", ".join(f"{reason} {n:,}" for reason, n in top))
     if status.get("error"):
         lines.append(f"  error    {status['error']}")
     if status.get("warning"):
