@@ -95,7 +95,10 @@ def run_stage(planned: PlannedStage, table: pa.Table, context: StageContext, con
         output = pa.concat_tables(ray.get(dataset.materialize().to_arrow_refs()))
         return output, time.perf_counter() - started, 0.0
     started = time.perf_counter()
-    worker = planned.stage(planned.spec, context)
+    try:
+        worker = planned.stage(planned.spec, context)
+    except Exception as error:  # noqa: BLE001 - a model that cannot load here, a missing file: say which stage
+        raise ValueError(f"stage {planned.name} cannot be built on this machine ({type(error).__name__}: {str(error)[:300]})") from error
     setup = time.perf_counter() - started
     started = time.perf_counter()
     parts = [worker(table.slice(start, planned.spec.batch_size)) for start in range(0, table.num_rows, planned.spec.batch_size)]
@@ -117,8 +120,11 @@ def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: Sta
             rate = gpu_rates.get(planned.name, ASSUMED_GPU_ITEMS_PER_S.get(planned.name))
             if rate is None:
                 raise ValueError(f"stage {planned.name} wants a GPU and this machine has none: give its rate with --gpu-rate {planned.name}=ITEMS_PER_S")
-            note = "not run here (no GPU); its rows pass through and GPU time comes from the stated rate"
-            costs.append(StageCost(planned.name, planned.unit, rows_in, rows_in, 0.0, 0.0, planned.spec.num_cpus, True, False, rate, note))
+            note = "not run here (no GPU); GPU time comes from the stated rate"
+            # a score cut-off by rank keeps that share whatever the scores are; a fixed min_score cannot be foreseen
+            fraction = getattr(planned.spec, "keep_top_fraction", None)
+            kept = round(rows_in * fraction) if fraction else rows_in
+            costs.append(StageCost(planned.name, planned.unit, rows_in, kept, 0.0, 0.0, planned.spec.num_cpus, True, False, rate, note))
             continue
         table, seconds, setup = run_stage(planned, table, context, config)
         rate = rows_in / seconds if wants_gpu and seconds > 0 else None
@@ -168,7 +174,7 @@ def estimate(
         enumerated=len(enumerated),
         sample_articles=len(sample),
         stages=costs,
-        samples_per_article=live_rows(final) / len(sample),
+        samples_per_article=costs[-1].rows_out / len(sample),
         shard_bytes_per_sample=shard_per_sample,
         index_bytes_per_sample=index_per_sample,
         cpus=cpus,

@@ -53,7 +53,9 @@ def test_the_estimate_scales_with_the_set_and_divides_by_the_cluster(whole_corpu
 def gpu_clip_config(run_output, num_gpus: float):
     _, _, config = run_output
     data = json.loads(config.model_dump_json())
-    data["stages"]["clip_score"] = {"enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "num_gpus": num_gpus}
+    data["stages"]["clip_score"] = {
+        "enabled": True, "clip": {"model": f"local-dir:{TINY_CLIP}", "allow_untrained": True}, "num_gpus": num_gpus, "keep_top_fraction": 0.5,
+    }  # fmt: skip
     data["source"]["max_articles"] = 4
     return type(config).model_validate(data)
 
@@ -63,6 +65,8 @@ def test_a_gpu_stage_without_a_gpu_takes_its_gpu_hours_from_the_stated_rate(run_
     result = estimate(config, articles_total=4_000_000, gpus=4, gpu_rates={"clip_score": 1000.0})
     clip = next(row for row in result.per_stage if row["stage"] == "clip_score")
     assert clip["measured"] is False and clip["gpu_items_per_s"] == 1000.0
+    assert clip["out"] == pytest.approx(clip["in"] / 2, abs=1e6)  # keep_top_fraction keeps half, whatever the scores
+    assert result.totals["samples"] == pytest.approx(clip["out"], rel=1e-6)
     assert clip["gpu_hours"] == pytest.approx(clip["in"] / 1000.0 / 3600)
     assert result.totals["gpu_hours"] == pytest.approx(clip["gpu_hours"])
     assert result.totals["wall_hours"] >= clip["gpu_hours"] / 4
