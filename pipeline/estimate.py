@@ -97,7 +97,7 @@ def run_stage(planned: PlannedStage, table: pa.Table, context: StageContext, con
     started = time.perf_counter()
     try:
         worker = planned.stage(planned.spec, context)
-    except Exception as error:  # noqa: BLE001 - a model that cannot load here, a missing file: say which stage
+    except Exception as error:
         raise ValueError(f"stage {planned.name} cannot be built on this machine ({type(error).__name__}: {str(error)[:300]})") from error
     setup = time.perf_counter() - started
     started = time.perf_counter()
