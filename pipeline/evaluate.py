@@ -152,9 +152,10 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5) -> dict:
+def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5, keep_label: bool = False) -> dict:
     """``items``: (caption, [(gold label, gold subcaption), ...]) per figure; an empty gold
-    subcaption scores labels only (SODA panels without a curated caption)."""
+    subcaption scores labels only (SODA panels without a curated caption). ``keep_label``: the
+    gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``)."""
     similarities, f1s, per_figure, cases = [], [], [], []
     label_tp = label_fp = label_fn = 0
     exact_labels = 0
@@ -170,7 +171,7 @@ def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[st
         for label, text in gold:
             if not text:
                 continue
-            ours = split.subcaption(predicted[label.lower()]) if label.lower() in predicted else None
+            ours = split.subcaption(predicted[label.lower()], keep_label) if label.lower() in predicted else None
             score = similarity(_norm(ours), _norm(text)) if ours is not None else 0.0
             scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text) if ours is not None else 0.0)
@@ -219,9 +220,16 @@ def _describe(case, keys: list[str] | None) -> dict:
     }
 
 
+# Annotation conventions: both zou-shaped sets copy the shared opening sentences into every
+# subcaption, but the NLM/zou annotators kept the label marker as written ("(A) Axial CT ...")
+# while the prostate annotators removed it. Scoring must produce the same convention as the gold.
+GOLD_FORMATS = {"zou": {"keep_label": True}, "prostate": {"keep_label": False}, "soda": {"keep_label": False}}
+
+
 def detect_format(path: Path) -> str:
-    """``zou`` (figures keyed by name, each with ``caption`` and ``gt_subfigures``; the prostate file
-    has the same shape) or ``soda`` (a folder of manuscripts, or one, with ``figures[].panels``)."""
+    """``soda`` (a folder of manuscripts, or one, with ``figures[].panels``), or for figures keyed
+    by name with ``caption`` and ``gt_subfigures``: ``zou`` when most gold subcaptions keep their
+    label marker, else ``prostate`` (same shape, markers removed)."""
     path = Path(path)
     if path.is_dir():
         return "soda"
@@ -229,13 +237,23 @@ def detect_format(path: Path) -> str:
     if isinstance(data, dict) and isinstance(data.get("figures"), list):
         return "soda"
     if isinstance(data, dict) and data and all(isinstance(v, dict) and "gt_subfigures" in v and "caption" in v for v in data.values()):
-        return "zou"
+        _, items = _gt_items(path)
+        return "zou" if _keeps_label_markers(items) else "prostate"
     raise ValueError(f"{path}: neither the zou/prostate format nor SODA")
 
 
-def load_gold(path: Path) -> tuple[str, list[str], list[tuple[str, list[tuple[str, str]]]]]:
-    """(format, figure keys, items) for ``score_captions``."""
-    kind = detect_format(path)
+def _keeps_label_markers(items: list[tuple[str, list[tuple[str, str]]]]) -> bool:
+    """Whether most gold subcaptions still hold their own label as a marker: ``(A``, ``A)``, ``A.``."""
+    pairs = [(label, text) for _, gold in items for label, text in gold if text]
+    kept = sum(bool(re.search(rf"\({re.escape(label)}\b|(?<![\w(]){re.escape(label)}[).:]", text)) for label, text in pairs)
+    return kept * 2 > len(pairs)
+
+
+def load_gold(path: Path, gold_format: str | None = None) -> tuple[str, list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    """(format, figure keys, items) for ``score_captions``; ``gold_format`` overrides detection."""
+    kind = gold_format or detect_format(path)
+    if kind not in GOLD_FORMATS:
+        raise ValueError(f"unknown gold format {kind!r}; one of {sorted(GOLD_FORMATS)}")
     if kind == "soda":
         keys, items = _soda_items(Path(path))
     else:
@@ -243,9 +261,9 @@ def load_gold(path: Path) -> tuple[str, list[str], list[tuple[str, list[tuple[st
     return kind, keys, items
 
 
-def score_gold(path: Path, worst: int = 5) -> dict:
-    kind, keys, items = load_gold(path)
-    return {"format": kind, **score_captions(items, keys, worst)}
+def score_gold(path: Path, worst: int = 5, gold_format: str | None = None) -> dict:
+    kind, keys, items = load_gold(path, gold_format)
+    return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind])}
 
 
 def _gt_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
@@ -279,10 +297,8 @@ def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:
     if not root.is_dir():
         return None
     results = {}
-    for name, file in (("zou", "zou_eval_dev.json"), ("prostate", "prostate_data_only_annotated_captions.json")):
-        if (root / file).is_file():
-            results[name] = score_gold(root / file)
-    if (root / "soda").is_dir():
-        # SODA panel captions were rewritten by curators: token F1 is the meaningful number there.
-        results["soda"] = score_gold(root / "soda")
+    for name, file in (("zou", "zou_eval_dev.json"), ("prostate", "prostate_data_only_annotated_captions.json"), ("soda", "soda")):
+        if (root / file).exists():
+            # SODA panel captions were rewritten by curators: token F1 is the meaningful number there.
+            results[name] = score_gold(root / file, gold_format=name)
     return results

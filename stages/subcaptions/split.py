@@ -54,6 +54,13 @@ class Segment:
     labels: tuple[str, ...]
     text: str
     position: bool
+    marker: str = ""  # the marker as written in the caption ("(A)", "B.", "(C and D)"); empty for "Panel A shows"
+    marker_first: bool = True  # the marker comes before its text (prefix style) rather than after it
+
+    def written(self, keep_label: bool) -> str:
+        if not keep_label or not self.marker:
+            return self.text
+        return _join(self.marker, self.text) if self.marker_first else _join(self.text, self.marker)
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,13 @@ class CaptionSplit:
                 seen.setdefault(label.lower(), label)
         return list(seen.values())
 
-    def subcaption(self, label: str) -> str | None:
-        texts = [s.text for s in self.segments if label.lower() in (x.lower() for x in s.labels) and s.text]
-        if not any(s for s in self.segments if label.lower() in (x.lower() for x in s.labels)):
+    def subcaption(self, label: str, keep_label: bool = False) -> str | None:
+        """The label's own text between the shared opening and closing text; ``keep_label`` keeps
+        its marker as written (``(A) Control cells.``), the convention of some annotated sets."""
+        own = [s for s in self.segments if label.lower() in (x.lower() for x in s.labels)]
+        if not own:
             return None
+        texts = [s.written(keep_label) for s in own if s.text]
         return _join(self.preamble, *dict.fromkeys(texts), self.closing)
 
 
@@ -261,19 +271,25 @@ def _at_clause_start(text: str, index: int) -> bool:
         return True
     if before[-1] in ";:":
         return True
-    return before[-1] in ".!?" and not before.lower().endswith(ABBREVIATIONS)
+    return before[-1] in ".!?" and not _ends_with_abbreviation(before)
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    """``... et al.``, ``(Fig.``; a whole word, so ``survival.`` is no ``al.``."""
+    words = text.split()
+    return bool(words) and words[-1].lstrip("([").lower() in ABBREVIATIONS
 
 
 def sentence_start(text: str, index: int) -> int:
     """Offset of the start of the sentence holding ``index``."""
     for match in reversed(list(re.finditer(r"[.!?]\s+", text[:index]))):
-        if not text[: match.start() + 1].lower().endswith(ABBREVIATIONS):
+        if not _ends_with_abbreviation(text[: match.start() + 1]):
             return match.end()
     return 0
 
 
 def split_sentences(text: str) -> list[str]:
-    starts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(*\[])", text) if not text[: m.start() + 1].lower().endswith(ABBREVIATIONS)]
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(*\[])", text) if not _ends_with_abbreviation(text[: m.start() + 1])]
     return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
 
 
@@ -303,7 +319,7 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     if segments:
         segments[-1][1], closing = _take_closing(segments[-1][1])
     preamble = _clean(text[: markers[0].start]) if markers[0].start else ""
-    built = tuple(Segment(m.labels, t, m.position) for m, t in segments)
+    built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end]) for m, t in segments)
     return CaptionSplit(text, preamble, built, closing, "prefix")
 
 
@@ -315,6 +331,6 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
         if k > 0:
             start = max(start, markers[k - 1].end)
         piece = re.sub(r"^(and|while|whereas|or)\s+", "", _clean(text[start : marker.start]))
-        segments.append(Segment(marker.labels, piece, marker.position))
+        segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end], marker_first=False))
     closing = _clean(text[markers[-1].end :])
     return CaptionSplit(text, _clean(text[:first_start]), tuple(segments), closing, "postfix")

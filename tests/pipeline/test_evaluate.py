@@ -39,16 +39,22 @@ def test_score_captions_averages_per_label_and_per_figure_and_names_the_worst():
 def test_gold_format_is_detected(tmp_path):
     zou = tmp_path / "zou.json"
     zou.write_text(json.dumps({"f1.jpg": {"caption": "T. (A) x. (B) y.", "gt_subfigures": [
+        {"label": {"text": "A"}, "caption": "T. (A) x."}, {"label": {"text": "B"}, "caption": "T. (B) y."}]}}))
+    prostate = tmp_path / "prostate.json"
+    prostate.write_text(json.dumps({"f1.jpg": {"caption": "T. (A) x. (B) y.", "gt_subfigures": [
         {"label": {"text": "A"}, "caption": "T. x."}, {"label": {"text": "B"}, "caption": "T. y."}]}}))
     soda = tmp_path / "soda.json"
     soda.write_text(json.dumps({"figures": [{"figure_label": "Figure 1", "figure_caption": "<p><strong>A</strong>, x. <strong>B</strong>, y.</p>",
                                               "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
     other = tmp_path / "other.json"
     other.write_text("[1, 2]")
-    assert detect_format(zou) == "zou" and detect_format(soda) == "soda"
+    assert detect_format(zou) == "zou" and detect_format(prostate) == "prostate" and detect_format(soda) == "soda"
     with pytest.raises(ValueError):
         detect_format(other)
+    # each convention scores 1.0 against its own gold, and less when forced to the other one
     assert score_gold(zou)["mean_levenshtein_similarity"] == 1.0
+    assert score_gold(prostate)["mean_levenshtein_similarity"] == 1.0
+    assert score_gold(zou, gold_format="prostate")["mean_levenshtein_similarity"] < 1.0
     labels_only = score_gold(soda)
     assert labels_only["gold_subcaptions"] == 0 and labels_only["label_recall"] == 1.0
 

@@ -107,3 +107,16 @@ def test_panel_word_stays_in_the_subcaption():
     split = split_caption("Eggs. Panel A shows an intact egg. Panel B shows a broken egg.")
     assert split.subcaption("A") == "Eggs. Panel A shows an intact egg."
     assert split.subcaption("B") == "Eggs. Panel B shows a broken egg."
+
+
+def test_keep_label_writes_the_marker_as_in_the_caption():
+    prefix = split_caption("Leaf sections. (A) Young leaf. (B-C) Old leaf.")
+    assert prefix.subcaption("A", keep_label=True) == "Leaf sections. (A) Young leaf."
+    assert prefix.subcaption("C", keep_label=True) == "Leaf sections. (B-C) Old leaf."
+    postfix = split_caption("Roots of seedlings (a), and of adult plants (b).")
+    assert postfix.subcaption("b", keep_label=True) == "of adult plants (b)"
+
+
+def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
+    # "survival." ends in "al." but is no "et al.": the next label starts a clause
+    assert labels("Curves of survival. a Disease-free survival. b Overall survival") == ["a", "b"]
