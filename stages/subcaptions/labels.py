@@ -8,7 +8,7 @@ ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
 _ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,5})$")
 _RANGE_SEP = re.compile(r"\s*[-–—‐]\s*")
-_LIST_SEP = re.compile(r"\s*(?:,|&|/|\band\b|\bor\b)\s*")
+_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\band\b|\bor\b)\s*")  # "c, d, and e" too
 POSITION_WORDS = {"left": (None, 0), "right": (None, 2), "top": (0, None), "bottom": (2, None), "upper": (0, None),
                   "lower": (2, None), "middle": (1, 1), "center": (1, 1), "centre": (1, 1), "inset": None}
 

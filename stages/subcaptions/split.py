@@ -1,15 +1,18 @@
 """Compound captions -> per-label subcaptions, on spaCy tokens (``spacy.blank("en")``: rules only, no model).
 
 A label marker is a parenthesised label expression (``(A)``, ``(a-c)``, ``(C and D)``, ``(ii)``,
-``(left)``) or, at the start of a sentence or clause, a label followed by ``)``, ``.`` or ``:``
-(``A)``, ``B.``, ``Top:``). A marker right after a figure reference or a word such as ``in``,
-``see`` or ``panel`` cites a panel and is not a split point. Weaker forms count only when they
-continue a run of labels (``a``, then ``b`` ...): a label and a comma at a clause start (``A, anterior;
-B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a Gleason
-grade 2, b Gleason grade 3``), ``B)`` inside a sentence, and ``Panel A shows ...`` (kept in the text). Captions whose markers mostly close
-a clause (``... in controls (A), and in mutants (B).``) are read label-after-text. The opening
-text before the first marker and shared closing sentences (scale bars, statistics) are copied
-into every subcaption; the marker itself is removed.
+``(left)``, ``(Panel a)``) or, at the start of a sentence or clause, a label followed by ``)``, ``.``
+or ``:`` (``A)``, ``B.``, ``Top:``, ``Panel B:``). A marker right after a figure reference or a word
+such as ``see``, ``as`` or ``panel`` cites a panel and is not a split point. Weaker forms count only
+when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in``, ``of``, ``with``
+... (``staining of (A) liver; (B) kidney``) unless another marker names the same panel (``as in
+(A)``), a label with a description (``(C, arrows)``), a label and a comma at a clause start (``A,
+anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
+Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
+...`` (kept in the text). Captions whose markers mostly close a clause (``... in controls (A), and
+in mutants (B).``) are read label-after-text. The opening text before the first marker and shared
+closing sentences (scale bars, statistics) are copied into every subcaption; the marker itself is
+removed unless ``subcaption(..., keep_label=True)`` asks for it as written.
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ from functools import lru_cache
 
 from stages.subcaptions.labels import parse_label_expression, position_label
 
-REFERENCE_WORDS = {
-    "fig", "fig.", "figs", "figs.", "figure", "figures", "panel", "panels", "in", "see", "as", "of", "from", "to",
-    "than", "vs", "vs.", "versus", "with", "like", "cf", "cf.", "compare", "also", "at", "by", "on", "for", "same",
+# A marker right after one of these cites a panel: "see (B)", "Fig. 2 (C)", "as (A)".
+CITING_WORDS = {
+    "fig", "fig.", "figs", "figs.", "figure", "figures", "panel", "panels", "see", "as", "than", "vs", "vs.",
+    "versus", "like", "cf", "cf.", "compare", "also", "same",
 }  # fmt: skip
+# After these it may cite ("as in (A)") or introduce ("staining of (A) liver; (B) lung"): a label
+# only inside a run, and only when no other marker names the same panel.
+RELATION_WORDS = {"in", "of", "from", "to", "with", "at", "by", "on", "for"}
 ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.")
 CLOSERS = re.compile(
     r"^(scale bars?|bars?[,:=]|data (are|represent|show)|error bars|values (are|represent)|results are|"
@@ -31,7 +38,9 @@ CLOSERS = re.compile(
     r"all (data|images|panels|experiments)|experiments were|representative of)",
     re.IGNORECASE,
 )
-_GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?\)|[ivx]{1,4}\))")
+_GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
+# "prostate tissuesA) Evaluation": a title run into the first label.
+_GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
 # "tissues.A Representative", "spots.A) lung": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s))")
@@ -47,6 +56,7 @@ class Marker:
     position: bool  # a position word (left, top, ...) rather than a letter or number
     trailing: bool  # followed by punctuation or the end: the label closes its text
     weak: bool = False  # a form that is a label only when it continues a run of labels
+    related: bool = False  # after "in", "of", "with" ...: a citation when another marker names its panel
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ def split_caption(caption: str) -> CaptionSplit:
     # "tumorigenesis(a) H&E" / "cancer.(a) negative": a label glued to the previous word.
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_SENTENCE.sub(". ", text)
+    text = _GLUED_TITLE_LABEL.sub(" ", text)
     markers = drop_outliers(keep_weak_in_runs(find_markers(text)))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
@@ -126,18 +137,42 @@ def find_markers(text: str) -> list[Marker]:
 def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if tokens[i].text != "(":
         return None
-    close = next((j for j in range(i + 1, min(i + 9, len(tokens))) if tokens[j].text in (")", "(")), None)
+    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text in (")", "(")), None)
     if close is None or tokens[close].text != ")" or close == i + 1:
         return None
-    inner = text[tokens[i + 1].idx : tokens[close].idx]
-    labels = parse_label_expression(inner)
-    position = None if labels else position_label(inner)
+    labels, position, described = _inner_labels(text[tokens[i + 1].idx : tokens[close].idx])
     if not labels and not position:
         return None
-    if i > 0 and _is_reference_context(tokens[i - 1].text, text[: tokens[i].idx]):
+    previous = tokens[i - 1].text.lower() if i > 0 else ""
+    if previous in CITING_WORDS or _FIGURE_NUMBER_END.search(text[: tokens[i].idx]):
+        panel_word = tokens[i - 1].idx if i > 0 else 0
+        if previous in ("panel", "panels") and labels and _at_clause_start(text, panel_word):
+            # "Panel (B) shows ...": the words stay in the text, as for "Panel B shows".
+            return Marker(panel_word, panel_word, tuple(labels), False, False, weak=True), close + 1
         return None
     end = tokens[close].idx + 1
-    return Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end)), close + 1
+    related = previous in RELATION_WORDS
+    marker = Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end), weak=described or related, related=related)
+    return marker, close + 1
+
+
+def _inner_labels(inner: str) -> tuple[list[str] | None, str | None, bool]:
+    """(labels, position word, described) of a parenthesis: ``A-C``, ``Panel a``, ``left``, or labels
+    followed by a description, ``C, in red`` and ``D, upper graph`` (described)."""
+    inner = re.sub(r"^panels?\s+", "", inner.strip(), flags=re.IGNORECASE)
+    labels = parse_label_expression(inner)
+    if labels:
+        return labels, None, False
+    position = position_label(inner)
+    if position:
+        return None, position, False
+    pieces = re.split(r"(?<=[,;])", inner)
+    for cut in range(len(pieces) - 1, 0, -1):
+        head, rest = "".join(pieces[:cut]).rstrip(",; "), "".join(pieces[cut:]).strip()
+        labels = parse_label_expression(head)
+        if labels and rest and not parse_label_expression(rest):
+            return labels, None, True
+    return None, None, False
 
 
 def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
@@ -177,17 +212,23 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None
     clause = _at_clause_start(text, token.idx) or text[: token.idx].rstrip().endswith(",")
     if token.text.lower() in ("panel", "panels") and _at_clause_start(text, token.idx):
-        for width in (4, 2):  # "Panels C and D show", "Panel A shows"
-            if i + width < len(tokens) and _WORD.match(tokens[i + width].text) and tokens[i + width].text.islower():
-                labels = parse_label_expression(text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)])
-                if labels:
-                    return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
+        for width in (4, 2):  # "Panels C and D show", "Panel A shows", "Panel B: ..."
+            if i + width >= len(tokens):
+                continue
+            after = tokens[i + width]
+            labels = parse_label_expression(text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)])
+            if labels and after.text == ":":
+                return Marker(token.idx, after.idx + 1, tuple(labels), False, False), i + width + 1
+            if labels and _WORD.match(after.text) and after.text.islower():
+                return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
         return None
     if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
         return None
     if nxt.text == ")" and _paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
         end = nxt.idx + 1  # "... A) anterior, B) left lateral"
         return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2
+    if nxt.text == ":" and not clause:  # "(neurons and microglia) B: Colon mucosa"
+        return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
     if not clause:
         return None
     for width in (3, 1):  # "A and B, Radial ...", "A–B, humerus", "a, cranial"
@@ -196,8 +237,9 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             if labels:
                 return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
     lone = nxt.text.lower() not in ("and", "or", "to", "is", "was") and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
-    if lone and token.text.isalpha() and _WORD.match(nxt.text) and nxt.idx == token.idx + 2:
-        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1  # "a Parasagittal CT"
+    # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
+    if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
+        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
     return None
 
 
@@ -217,6 +259,7 @@ def _rank(label: str) -> tuple[str, int] | None:
 def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
     """Keep a weak marker only where it continues a run: its label is the first (``a``, ``1``) or
     follows a label seen before it, and the run reaches at least two labels."""
+    markers = [m for m in markers if not (m.related and _named_elsewhere(m, markers))]
     ranks = [[_rank(l) for l in m.labels] for m in markers]
     seen: set[tuple[str, int]] = set()
     kept: list[Marker] = []
@@ -239,6 +282,12 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
     return result
 
 
+def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
+    """``(A) ... the same cells as in (A)``: another marker already names the panel this one cites."""
+    own = {l.lower() for l in marker.labels}
+    return any(own & {l.lower() for l in other.labels} for other in markers if other is not marker)
+
+
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
     letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()})
@@ -253,11 +302,6 @@ def drop_outliers(markers: list[Marker]) -> list[Marker]:
         single = [l for l in marker.labels if len(l) == 1 and l.isalpha()]
         return marker.position or not single or any(ord(l.lower()) <= run_end for l in single)
     return [m for m in markers if inside(m)]
-
-
-def _is_reference_context(previous: str, before: str = "") -> bool:
-    """``in (A)``, ``Fig. 2 (B)``; not ``FCN2 (a)`` or ``day 30 (A)``, where a number ends a name or a value."""
-    return previous.lower() in REFERENCE_WORDS or bool(_FIGURE_NUMBER_END.search(before))
 
 
 def _trailing(text: str, end: int) -> bool:

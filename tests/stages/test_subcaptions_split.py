@@ -120,3 +120,35 @@ def test_keep_label_writes_the_marker_as_in_the_caption():
 def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
     # "survival." ends in "al." but is no "et al.": the next label starts a clause
     assert labels("Curves of survival. a Disease-free survival. b Overall survival") == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "caption, expected",
+    [
+        # after "of", "in", "with" ...: a label when it starts or continues a run nobody else names
+        ("Staining of (A) liver; (B) kidney; (C) heart.", ["A", "B", "C"]),
+        ("Cells in (A) control and (B) mutant mice. Staining for (C) actin and (D) tubulin.", ["A", "B", "C", "D"]),
+        # a label and a description in one parenthesis
+        ("Liver of control mice (A, arrows), and of knockout mice (B, arrowheads).", ["A", "B"]),
+        ("Protein X (Panel a) and protein Y (Panel b) in serum over a week.", ["a", "b"]),
+        ("Rates by age group. Panel A: rates with a fixed cut-off. Panel B: rates without it.", ["A", "B"]),
+        ("Views. (a) One. (b, c, and d) Three more.", ["a", "b", "c", "d"]),
+        ("Two stains.(A,B) First stain. (C,D) Second stain.", ["A", "B", "C", "D"]),
+        ("Expression in tumour tissuesA) First group of patients. B) Second group.", ["A", "B"]),
+        ("Tissue array. A: Brain (neurons) B: Colon (mucosa); C: Liver (bile duct)", ["A", "B", "C"]),
+        ("Findings at surgery. a T2W image of the pelvis. b *20 view of the margin.", ["a", "b"]),
+    ],
+)
+def test_more_label_forms(caption, expected):
+    assert labels(caption) == expected
+
+
+def test_a_panel_cited_after_in_is_not_a_second_marker():
+    split = split_caption("Tumour growth. (A) Wild type. (B) The same region in (A) a week later.")
+    assert split.labels() == ["A", "B"]
+    assert split.subcaption("B") == "Tumour growth. The same region in (A) a week later."
+
+
+def test_panel_colon_marker_is_removed_and_panel_word_kept_otherwise():
+    split = split_caption("Rates by age group. Panel A: rates with a fixed cut-off. Panel B: rates without it.")
+    assert split.subcaption("A") == "Rates by age group. rates with a fixed cut-off."
