@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
@@ -79,6 +80,10 @@ def parse_label_expression(text: str) -> list[str] | None:
             labels += expanded
         else:
             return None
+    letters = [ord(label) for label in labels if len(label) == 1 and label.isalpha()]
+    same_case = len({label.isupper() for label in labels}) == 1
+    if same_case and len(letters) == len(labels) and any(b <= a for a, b in pairwise(letters)):
+        return None  # "H and E" is a stain; panel lists run forwards
     return labels
 
 

@@ -111,12 +111,19 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
-    markers = drop_outliers(keep_weak_in_runs(find_markers(text)))
+    markers = drop_outliers(drop_other_case(keep_weak_in_runs(find_markers(text))))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
-    if sum(m.trailing for m in markers) * 2 > len(markers):
+    if _labels_after_text(text, markers):
         return _postfix(text, markers)
     return _prefix(text, markers)
+
+
+def _labels_after_text(text: str, markers: list[Marker]) -> bool:
+    """Most markers close their clause; half do and none opens a sentence (``tumour (a) and the
+    specimen (b).``)."""
+    trailing = sum(m.trailing for m in markers)
+    return trailing * 2 > len(markers) or (trailing * 2 == len(markers) and not any(_at_clause_start(text, m.start) for m in markers))
 
 
 def find_markers(text: str) -> list[Marker]:
@@ -237,6 +244,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             if labels:
                 return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
     lone = nxt.text.lower() not in ("and", "or", "to", "is", "was") and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
+    lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
     if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
         return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
@@ -286,6 +294,28 @@ def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
     """``(A) ... the same cells as in (A)``: another marker already names the panel this one cites."""
     own = {l.lower() for l in marker.labels}
     return any(own & {l.lower() for l in other.labels} for other in markers if other is not marker)
+
+
+def drop_other_case(markers: list[Marker]) -> list[Marker]:
+    """Drop single-letter markers in the minority case when one case clearly leads: ``(H)`` among
+    ``(a)-(e)``. Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""
+    roman = any(len(l) > 1 and set(l.lower()) <= set("ivx") for m in markers for l in m.labels)
+
+    def case(marker: Marker) -> str | None:
+        single = [l for l in marker.labels if len(l) == 1 and l.isalpha() and not (roman and l.lower() in "ivx")]
+        if not single or marker.position:
+            return None
+        return "lower" if all(l.islower() for l in single) else "upper" if all(l.isupper() for l in single) else None
+
+    counts = {"lower": 0, "upper": 0}
+    for marker in markers:
+        if case(marker):
+            counts[case(marker)] += 1
+    leading = max(counts, key=counts.get)
+    minority = "upper" if leading == "lower" else "lower"
+    if counts[leading] < 2 * max(counts[minority], 1):
+        return markers
+    return [m for m in markers if case(m) != minority]
 
 
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
@@ -354,13 +384,18 @@ def _take_closing(last_text: str) -> tuple[str, str]:
     return " ".join(sentences[:cut]), " ".join(sentences[cut:])
 
 
+def _own_closer(segment_text: str) -> bool:
+    return any(CLOSERS.match(sentence) for sentence in split_sentences(segment_text)[1:])
+
+
 def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     segments = []
     for k, marker in enumerate(markers):
         end = markers[k + 1].start if k + 1 < len(markers) else len(text)
         segments.append([marker, _clean(text[marker.end : end])])
     closing = ""
-    if segments:
+    # When earlier panels carry their own scale bar or magnification, so does the last one.
+    if segments and not any(_own_closer(t) for _, t in segments[:-1]):
         segments[-1][1], closing = _take_closing(segments[-1][1])
     preamble = _clean(text[: markers[0].start]) if markers[0].start else ""
     built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end]) for m, t in segments)

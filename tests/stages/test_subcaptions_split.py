@@ -152,3 +152,26 @@ def test_a_panel_cited_after_in_is_not_a_second_marker():
 def test_panel_colon_marker_is_removed_and_panel_word_kept_otherwise():
     split = split_caption("Rates by age group. Panel A: rates with a fixed cut-off. Panel B: rates without it.")
     assert split.subcaption("A") == "Rates by age group. rates with a fixed cut-off."
+
+
+def test_stain_abbreviation_and_other_case_letters_are_not_labels():
+    # "(H and E)" runs backwards: a stain, not panels H and E; the caption's labels are lowercase
+    assert labels("Stains (H and E) of the tumour. (a) Low power. (b) High power. (c) Margin.") == ["a", "b", "c"]
+
+
+def test_the_article_after_a_comma_is_not_a_label():
+    split = split_caption("Grafts. (A) Line 1, compact growth. (B) Line 2, a looser pattern. (C) Line 3, a cystic mass.")
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("B") == "Grafts. Line 2, a looser pattern."
+
+
+def test_half_the_markers_closing_and_none_opening_reads_label_after_text():
+    split = split_caption("Stain of a tumour from the lung (a) and the resected node (b).")
+    assert split.style == "postfix"
+    assert split.subcaption("b") == "the resected node"
+
+
+def test_closing_stays_with_the_last_panel_when_every_panel_has_its_own():
+    split = split_caption("Glands. (A) Small glands. Original magnification x200. (B) Large glands. Original magnification x400.")
+    assert split.subcaption("A") == "Glands. Small glands. Original magnification x200."
+    assert split.subcaption("B") == "Glands. Large glands. Original magnification x400."
