@@ -11,8 +11,9 @@ anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b
 Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
 ...`` (kept in the text). Captions whose markers mostly close a clause (``... in controls (A), and
 in mutants (B).``) are read label-after-text. The opening text before the first marker and shared
-closing sentences (scale bars, statistics) are copied into every subcaption; the marker itself is
-removed unless ``subcaption(..., keep_label=True)`` asks for it as written.
+closing sentences (scale bars, statistics) are copied into every subcaption, and labels inside a
+sentence share its opening words (``Cells grown on (A) agar and (B) soil``: ``Cells grown on``);
+the marker itself is removed unless ``subcaption(..., keep_label=True)`` asks for it as written.
 """
 
 from __future__ import annotations
@@ -66,11 +67,13 @@ class Segment:
     position: bool
     marker: str = ""  # the marker as written in the caption ("(A)", "B.", "(C and D)"); empty for "Panel A shows"
     marker_first: bool = True  # the marker comes before its text (prefix style) rather than after it
+    head: str = ""  # the opening of a sentence whose labels come inside it: "Staining of" (A) liver; (B) lung.
 
     def written(self, keep_label: bool) -> str:
-        if not keep_label or not self.marker:
-            return self.text
-        return _join(self.marker, self.text) if self.marker_first else _join(self.text, self.marker)
+        marker = self.marker if keep_label else ""
+        if self.marker_first:
+            return _join(self.head, marker, self.text)
+        return _join(self.head, self.text, marker)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class CaptionSplit:
         own = [s for s in self.segments if label.lower() in (x.lower() for x in s.labels)]
         if not own:
             return None
-        texts = [s.written(keep_label) for s in own if s.text]
+        texts = [s.written(keep_label) for s in own if s.text or s.head]
         return _join(self.preamble, *dict.fromkeys(texts), self.closing)
 
 
@@ -389,17 +392,55 @@ def _own_closer(segment_text: str) -> bool:
 
 
 def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
+    heads, cuts = _sentence_heads(text, markers)
     segments = []
     for k, marker in enumerate(markers):
-        end = markers[k + 1].start if k + 1 < len(markers) else len(text)
-        segments.append([marker, _clean(text[marker.end : end])])
+        end = cuts[k + 1] if k + 1 < len(markers) else len(text)
+        segments.append([marker, _clean_end(_clean(text[marker.end : end]))])
     closing = ""
     # When earlier panels carry their own scale bar or magnification, so does the last one.
     if segments and not any(_own_closer(t) for _, t in segments[:-1]):
         segments[-1][1], closing = _take_closing(segments[-1][1])
-    preamble = _clean(text[: markers[0].start]) if markers[0].start else ""
-    built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end]) for m, t in segments)
+    preamble = _clean(text[: cuts[0]]) if cuts[0] else ""
+    built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end], head=h) for (m, t), h in zip(segments, heads))
     return CaptionSplit(text, preamble, built, closing, "prefix")
+
+
+def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[int]]:
+    """Per marker, the opening words of its sentence when its labels come inside the sentence
+    (``Staining of (A) liver; (B) lung.``: both get ``Staining of``), and where the text before the
+    marker's segment ends. A caption's first sentence keeps its opening in the shared preamble."""
+    heads, cuts = [], []
+    for k, marker in enumerate(markers):
+        start = sentence_start(text, marker.start)
+        previous_end = markers[k - 1].end if k else 0
+        if _inside_sentence(text, marker) and start < marker.start and start >= previous_end and start > 0:
+            heads.append(_clean_end(_clean(text[start : marker.start])))
+            cuts.append(start)
+        elif k and start < previous_end and heads[k - 1]:
+            heads.append(heads[k - 1])  # another label of the same sentence
+            cuts.append(marker.start)
+        else:
+            heads.append("")
+            cuts.append(marker.start)
+    return heads, cuts
+
+
+def _inside_sentence(text: str, marker: Marker) -> bool:
+    """A marker that continues its sentence: after a lowercase word (``for (A) liver``), followed by
+    its own words, not by a conjunction (``in size (B) and weight``: label after text) and not by a
+    capitalised word (``20 microns (c) Hematoxylin``: a new sentence that lost its full stop)."""
+    before = re.search(r"([A-Za-z]+),?\s*$", text[: marker.start])
+    after = re.match(r"\s*([^\s]+)", text[marker.end :])
+    if marker.trailing or not before or not before.group(1).islower() or not after:
+        return False
+    word = after.group(1)
+    return word.lower() not in ("and", "or", "while", "whereas") and not re.fullmatch(r"[A-Z][a-z]+[,.;:]?", word)
+
+
+def _clean_end(piece: str) -> str:
+    """Drop a dangling conjunction: ``mefloquine, and`` (C) ... -> ``mefloquine``."""
+    return re.sub(r"(?:[\s,;]+(?:and|or|either|while|whereas))+$", "", piece)
 
 
 def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:

@@ -175,3 +175,22 @@ def test_closing_stays_with_the_last_panel_when_every_panel_has_its_own():
     split = split_caption("Glands. (A) Small glands. Original magnification x200. (B) Large glands. Original magnification x400.")
     assert split.subcaption("A") == "Glands. Small glands. Original magnification x200."
     assert split.subcaption("B") == "Glands. Large glands. Original magnification x400."
+
+
+def test_labels_inside_a_sentence_share_its_opening_words():
+    split = split_caption("Root growth. Seedlings were grown on (A) agar, (B) soil, and (C) sand. Bars, 1 cm.")
+    assert split.subcaption("A") == "Root growth. Seedlings were grown on agar Bars, 1 cm."
+    assert split.subcaption("C") == "Root growth. Seedlings were grown on sand. Bars, 1 cm."
+    assert split.subcaption("B", keep_label=True) == "Root growth. Seedlings were grown on (B) soil Bars, 1 cm."
+
+
+def test_the_next_sentence_opening_does_not_trail_the_previous_panel():
+    split = split_caption("Scans. (A) Axial view of the liver. A cyst was seen in (B) the left lobe and (C) the right lobe.")
+    assert split.subcaption("A") == "Scans. Axial view of the liver."
+    assert split.subcaption("B") == "Scans. A cyst was seen in the left lobe"
+
+
+def test_a_label_after_a_lost_full_stop_starts_its_own_sentence():
+    split = split_caption("Scans. (A) Axial view, slice 5 mm (B) Coronal view of the same lesion.")
+    assert split.subcaption("A") == "Scans. Axial view, slice 5 mm"
+    assert split.subcaption("B") == "Scans. Coronal view of the same lesion."
