@@ -282,13 +282,22 @@ def _soda_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, 
     keys, items = [], []
     for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
         for figure in json.loads(file.read_text(encoding="utf-8")).get("figures", []):
-            caption = html.unescape(re.sub(r"<[^>]+>", " ", figure.get("figure_caption") or ""))
-            title = figure.get("caption_title") or ""
+            caption = _soda_text(figure.get("figure_caption") or "")
+            title = _soda_text(figure.get("caption_title") or "")
             gold = [(p["panel_label"], p.get("panel_caption") or "") for p in figure.get("panels", []) if p.get("panel_label")]
-            if gold and caption.strip():
+            if gold and caption:
                 keys.append(f"{file.stem}/{figure.get('figure_label')}")
-                items.append((_norm(f"{title} {caption}"), gold))
+                # The title is a field of its own; a caption reads it as its first sentence.
+                if title and not caption.startswith(title):
+                    caption = f"{title}{'' if title[-1] in '.!?' else '.'} {caption}"
+                items.append((caption, gold))
     return keys, items
+
+
+def _soda_text(markup: str) -> str:
+    """Caption HTML as the text a JATS caption has: tags dropped without leaving ``A , Flow``."""
+    text = _norm(html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+    return re.sub(r"\s+([,.;:])", r"\1", text)
 
 
 def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:

@@ -114,7 +114,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
-    markers = drop_outliers(drop_other_case(keep_weak_in_runs(find_markers(text))))
+    markers = drop_outliers(drop_other_case(drop_positions_among_letters(keep_weak_in_runs(find_markers(text)))))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     if _labels_after_text(text, markers):
@@ -268,8 +268,8 @@ def _rank(label: str) -> tuple[str, int] | None:
 
 
 def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
-    """Keep a weak marker only where it continues a run: its label is the first (``a``, ``1``) or
-    follows a label seen before it, and the run reaches at least two labels."""
+    """Keep a weak marker only where it continues a run (``_continues_run``) and the run reaches
+    at least two labels."""
     markers = [m for m in markers if not (m.related and _named_elsewhere(m, markers))]
     ranks = [[_rank(l) for l in m.labels] for m in markers]
     seen: set[tuple[str, int]] = set()
@@ -279,8 +279,7 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
             kept.append(marker)
             seen.update(r for r in marker_ranks if r)
             continue
-        first = marker_ranks[0]
-        if first is None or not (first[1] == 1 or (first[0], first[1] - 1) in seen or (first[0] != "digit" and ("upper" if first[0] == "lower" else "lower", first[1] - 1) in seen)):
+        if not _continues_run(marker_ranks[0], seen):
             continue
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
@@ -293,10 +292,28 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
     return result
 
 
+def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> bool:
+    """The first label (``a``, ``1``), or one or two past a label seen before: a panel named only in
+    passing (``B, quantified in C. D, ...``) leaves a gap of one."""
+    if rank is None:
+        return False
+    kind, value = rank
+    kinds = (kind,) if kind == "digit" else ("upper", "lower")
+    return value == 1 or any((k, value - step) in seen for k in kinds for step in (1, 2))
+
+
 def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
     """``(A) ... the same cells as in (A)``: another marker already names the panel this one cites."""
     own = {l.lower() for l in marker.labels}
     return any(own & {l.lower() for l in other.labels} for other in markers if other is not marker)
+
+
+def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:
+    """``(A) ... (left panel) ... (right panel)``: with two or more lettered or numbered markers,
+    position words describe parts of a panel, not panels."""
+    if sum(not m.position for m in markers) < 2:
+        return markers
+    return [m for m in markers if not m.position]
 
 
 def drop_other_case(markers: list[Marker]) -> list[Marker]:

@@ -7,6 +7,7 @@ from pipeline.evaluate import (
     coverage,
     detect_format,
     imageclef_accuracy,
+    load_gold,
     score_captions,
     score_gold,
 )
@@ -65,3 +66,12 @@ def test_real_prostate_similarity_does_not_regress():
     assert result["figures"] == 196
     assert result["mean_levenshtein_similarity"] >= 0.78
     assert len(result["worst"]) == 5
+
+
+def test_soda_caption_html_reads_like_a_caption(tmp_path):
+    soda = tmp_path / "soda.json"
+    soda.write_text(json.dumps({"figures": [{"figure_label": "Figure 1", "caption_title": "Flow responses",
+                                              "figure_caption": "<p><strong>A</strong> , Alignment. <strong>B</strong> , Activation.</p>",
+                                              "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
+    _, _, items = load_gold(soda)
+    assert items[0][0] == "Flow responses. A, Alignment. B, Activation."

@@ -194,3 +194,13 @@ def test_a_label_after_a_lost_full_stop_starts_its_own_sentence():
     split = split_caption("Scans. (A) Axial view, slice 5 mm (B) Coronal view of the same lesion.")
     assert split.subcaption("A") == "Scans. Axial view, slice 5 mm"
     assert split.subcaption("B") == "Scans. Coronal view of the same lesion."
+
+
+def test_position_words_among_lettered_panels_describe_parts_of_a_panel():
+    caption = "Uptake. A. Cells imaged live (left panel) and fixed (right panel). B. Quantification of uptake."
+    assert labels(caption) == ["A", "B"]
+
+
+def test_a_run_survives_a_panel_named_only_in_passing():
+    caption = "Flow responses. A, Alignment of cells. B, Kinase activation, quantified in C. D, Rescue by re-expression."
+    assert labels(caption) == ["A", "B", "D"]
