@@ -11,7 +11,7 @@ anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b
 Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
 ...`` (kept in the text). Captions whose markers mostly close a clause (``... in controls (A), and
 in mutants (B).``) are read label-after-text. The opening text before the first marker and shared
-closing sentences (scale bars, statistics) are copied into every subcaption, and labels inside a
+closing sentences (see ``_take_closing``) are copied into every subcaption, and labels inside a
 sentence share its opening words (``Cells grown on (A) agar and (B) soil``: ``Cells grown on``);
 the marker itself is removed unless ``subcaption(..., keep_label=True)`` asks for it as written.
 """
@@ -395,17 +395,22 @@ def _join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
-def _take_closing(last_text: str) -> tuple[str, str]:
-    """Split shared closing sentences (scale bars, statistics) off the last segment's text."""
+def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
+    """Split the shared closing sentences off the last segment's text. Where every earlier panel
+    is told in one sentence, the last panel's further sentences are notes on the whole figure
+    (statistics, abbreviations, provenance) and all are shared; where earlier panels run to more
+    sentences, only closing notes (scale bars, statistics: ``CLOSERS``) are, and only when no
+    earlier panel carries such a note of its own."""
     sentences = split_sentences(last_text)
+    earlier_sentences = [split_sentences(text) for text in earlier]
+    if all(len(s) <= 1 for s in earlier_sentences):
+        return " ".join(sentences[:1]), " ".join(sentences[1:])
+    if any(CLOSERS.match(sentence) for s in earlier_sentences for sentence in s[1:]):
+        return last_text, ""
     cut = len(sentences)
     while cut > 1 and CLOSERS.match(sentences[cut - 1]):
         cut -= 1
     return " ".join(sentences[:cut]), " ".join(sentences[cut:])
-
-
-def _own_closer(segment_text: str) -> bool:
-    return any(CLOSERS.match(sentence) for sentence in split_sentences(segment_text)[1:])
 
 
 def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
@@ -414,10 +419,7 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     for k, marker in enumerate(markers):
         end = cuts[k + 1] if k + 1 < len(markers) else len(text)
         segments.append([marker, _clean_end(_clean(text[marker.end : end]))])
-    closing = ""
-    # When earlier panels carry their own scale bar or magnification, so does the last one.
-    if segments and not any(_own_closer(t) for _, t in segments[:-1]):
-        segments[-1][1], closing = _take_closing(segments[-1][1])
+    segments[-1][1], closing = _take_closing(segments[-1][1], [t for _, t in segments[:-1]])
     preamble = _clean(text[: cuts[0]]) if cuts[0] else ""
     built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end], head=h) for (m, t), h in zip(segments, heads))
     return CaptionSplit(text, preamble, built, closing, "prefix")

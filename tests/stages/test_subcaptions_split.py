@@ -204,3 +204,16 @@ def test_position_words_among_lettered_panels_describe_parts_of_a_panel():
 def test_a_run_survives_a_panel_named_only_in_passing():
     caption = "Flow responses. A, Alignment of cells. B, Kinase activation, quantified in C. D, Rescue by re-expression."
     assert labels(caption) == ["A", "B", "D"]
+
+
+def test_notes_after_one_sentence_panels_are_shared():
+    split = split_caption("Liver sections. (A) Control liver. (B) Fibrotic liver. Images are representative of five mice.")
+    assert split.subcaption("A") == "Liver sections. Control liver. Images are representative of five mice."
+
+
+def test_notes_after_multi_sentence_panels_stay_with_the_last_panel_unless_closing_notes():
+    caption = ("Liver sections. (A) Control liver. Cells are small. (B) Fibrotic liver. Collagen fills the lobule. "
+               "Scale bar, 50 µm.")
+    split = split_caption(caption)
+    assert split.subcaption("A") == "Liver sections. Control liver. Cells are small. Scale bar, 50 µm."
+    assert split.subcaption("B") == "Liver sections. Fibrotic liver. Collagen fills the lobule. Scale bar, 50 µm."
