@@ -463,13 +463,30 @@ def _clean_end(piece: str) -> str:
 
 
 def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
+    """Each label takes the words before it back to the previous label or its sentence start. A
+    label opening a sentence in such a caption (``(a) An overview. Cells chosen ... (b).``) takes
+    the rest of that sentence instead. What follows the last label is shared."""
     segments = []
     first_start = sentence_start(text, markers[0].start)
+    used = 0  # the caption up to here belongs to earlier labels
     for k, marker in enumerate(markers):
-        start = sentence_start(text, marker.start)
-        if k > 0:
-            start = max(start, markers[k - 1].end)
+        if not marker.trailing and _at_clause_start(text, marker.start):
+            end = _sentence_end(text, marker.end)
+            if k + 1 < len(markers):
+                end = min(end, markers[k + 1].start)
+            piece, used = _clean(text[marker.end : end]), end
+            segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end]))
+            continue
+        start = max(sentence_start(text, marker.start), used)
         piece = re.sub(r"^(and|while|whereas|or)\s+", "", _clean(text[start : marker.start]))
+        used = marker.end
         segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end], marker_first=False))
-    closing = _clean(text[markers[-1].end :])
-    return CaptionSplit(text, _clean(text[:first_start]), tuple(segments), closing, "postfix")
+    return CaptionSplit(text, _clean(text[:first_start]), tuple(segments), _clean(text[used:]), "postfix")
+
+
+def _sentence_end(text: str, index: int) -> int:
+    """Offset just past the sentence that holds ``index`` (the start of the next one)."""
+    for match in re.finditer(r"[.!?](\s+|$)", text[index:]):
+        if not _ends_with_abbreviation(text[: index + match.start() + 1]):
+            return index + match.end()
+    return len(text)

@@ -217,3 +217,10 @@ def test_notes_after_multi_sentence_panels_stay_with_the_last_panel_unless_closi
     split = split_caption(caption)
     assert split.subcaption("A") == "Liver sections. Control liver. Cells are small. Scale bar, 50 µm."
     assert split.subcaption("B") == "Liver sections. Fibrotic liver. Collagen fills the lobule. Scale bar, 50 µm."
+
+
+def test_a_label_opening_a_sentence_in_a_label_after_text_caption_takes_what_follows():
+    split = split_caption("Laser capture. (a) Overview of the slide. A cell was chosen (b). The cell was cut out (c).")
+    assert split.style == "postfix"
+    assert split.subcaption("a") == "Laser capture. Overview of the slide."
+    assert split.subcaption("b") == "Laser capture. A cell was chosen"
