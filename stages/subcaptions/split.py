@@ -43,8 +43,8 @@ _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
-# "tissues.A Representative", "spots.A) lung": a sentence glued to the next label.
-_GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s))")
+# "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
 _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 
@@ -176,11 +176,16 @@ def _inner_labels(inner: str) -> tuple[list[str] | None, str | None, bool]:
     position = position_label(inner)
     if position:
         return None, position, False
-    pieces = re.split(r"(?<=[,;])", inner)
+    pieces = re.split(r"(?<=[,;:])", inner)
     for cut in range(len(pieces) - 1, 0, -1):
-        head, rest = "".join(pieces[:cut]).rstrip(",; "), "".join(pieces[cut:]).strip()
+        head, rest = "".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()
         labels = parse_label_expression(head)
         if labels and rest and not parse_label_expression(rest):
+            return labels, None, True
+    for cut in range(1, len(pieces)):  # "(anti-CD34, E-H)": the description first
+        head, rest = "".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()
+        labels = parse_label_expression(rest)
+        if labels and head and not parse_label_expression(head):
             return labels, None, True
     return None, None, False
 

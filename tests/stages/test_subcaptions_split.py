@@ -137,6 +137,8 @@ def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
         ("Expression in tumour tissuesA) First group of patients. B) Second group.", ["A", "B"]),
         ("Tissue array. A: Brain (neurons) B: Colon (mucosa); C: Liver (bile duct)", ["A", "B", "C"]),
         ("Findings at surgery. a T2W image of the pelvis. b *20 view of the margin.", ["a", "b"]),
+        ("Stains. (A-B) Plain sections. Staining for a marker (anti-CD31, C-D) at low power.", ["A", "B", "C", "D"]),
+        ("Mice were castrated.a) Plain section. b) Stained section.", ["a", "b"]),
     ],
 )
 def test_more_label_forms(caption, expected):
