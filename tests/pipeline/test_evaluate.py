@@ -28,13 +28,15 @@ def test_imageclef_counts_a_panel_found_when_two_thirds_covered():
 def test_score_captions_averages_per_label_and_per_figure_and_names_the_worst():
     items = [
         ("Title. (A) one. (B) two.", [("A", "Title. one."), ("B", "Title. two.")]),
-        ("No labels at all.", [("A", "No labels at all.")]),
+        ("Views A and B of one cell.", [("A", "Views of one cell.")]),
+        ("One cell only.", [("A", "One cell only.")]),
     ]
-    result = score_captions(items, ["good", "bad"])
-    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 3, abs=1e-3)
-    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(0.5, abs=1e-3)
-    assert result["worst"][0]["figure"] == "bad"
+    result = score_captions(items, ["good", "bad", "image only"])
+    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 4, abs=1e-3)
+    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(1 / 3, abs=1e-3)
+    assert [w["figure"] for w in result["worst"]] == ["bad", "image only", "good"]
     assert result["worst"][0]["problem"] == "no labels found in the caption"
+    assert result["worst"][1]["problem"] == "gold labels never written in the caption (image only): ['a']"
 
 
 def test_gold_format_is_detected(tmp_path):
@@ -75,3 +77,11 @@ def test_soda_caption_html_reads_like_a_caption(tmp_path):
                                               "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
     _, _, items = load_gold(soda)
     assert items[0][0] == "Flow responses. A, Alignment. B, Activation."
+
+
+def test_every_fifth_figure_is_scored_apart_and_worst_cases_show_the_text_difference():
+    items = [(f"Title {n}. (A) one. (B) two.", [("A", f"Title {n}. one."), ("B", f"Title {n}. two. Extra words.")]) for n in range(5)]
+    result = score_captions(items, [str(n) for n in range(5)], worst=1)
+    assert result["held_out_every_5th_figure"]["gold_subcaptions"] == 2
+    assert result["rest"]["gold_subcaptions"] == 8
+    assert result["worst"][0]["gold_text_we_lack"] == "Extra words."
