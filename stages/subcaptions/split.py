@@ -225,7 +225,8 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
     if nxt is None:
         return None
-    clause = _at_clause_start(text, token.idx) or text[: token.idx].rstrip().endswith(",")
+    # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
+    clause = _at_clause_start(text, token.idx) or bool(re.search(r"(?:,|[,;]\s+(?:and|or))\s*$", text[: token.idx]))
     if token.text.lower() in ("panel", "panels") and _at_clause_start(text, token.idx):
         for width in (4, 2):  # "Panels C and D show", "Panel A shows", "Panel B: ..."
             if i + width >= len(tokens):

@@ -139,6 +139,8 @@ def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
         ("Findings at surgery. a T2W image of the pelvis. b *20 view of the margin.", ["a", "b"]),
         ("Stains. (A-B) Plain sections. Staining for a marker (anti-CD31, C-D) at low power.", ["A", "B", "C", "D"]),
         ("Mice were castrated.a) Plain section. b) Stained section.", ["a", "b"]),
+        ("Skull. A, left; B, right; C, top; and D, bottom views.", ["A", "B", "C", "D"]),
+        ("Channel states. a Top views, b side views, and c pore views of the open state.", ["a", "b", "c"]),
     ],
 )
 def test_more_label_forms(caption, expected):
