@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from stages.subcaptions.labels import parse_label_expression, position_label
 from stages.subcaptions.text import at_clause_start
@@ -182,6 +183,32 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
         return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
     return None
+
+
+def find_inline_run(text: str) -> list[Marker]:
+    """For a caption with no other markers: single letters inside sentences, each before its own
+    words, that run ``A``, ``B``, ``C`` ... (at least three, in order, one case), as taxonomic
+    plates write them: ``female: A left caudal ramus, ventral view B copulatory pore ...``.
+    Letters before the same word each time name things, not panels: ``hepatitis A virus, B virus``."""
+    tokens = list(tokenizer()(text))
+    candidates = [
+        (token, nxt)
+        for token, nxt in pairwise(tokens)
+        if len(token.text) == 1 and token.text.isalpha() and nxt.text[:1].isalpha() and nxt.idx == token.idx + 2
+        and nxt.text.lower() not in ("and", "or", "to", "is", "was") and _paren_depth(text, token.idx) <= 0
+        and text[token.idx - 1 : token.idx] == " "
+    ]
+    run: list = []
+    for token, nxt in candidates:
+        expected = chr(ord(run[-1][0].text) + 1) if run else None
+        if token.text in ("A", "a") and not run:
+            run = [(token, nxt)]
+        elif run and token.text == expected:
+            run.append((token, nxt))
+    following = [nxt.text.lower() for _, nxt in run]
+    if len(run) < 3 or max(following.count(word) for word in following) * 2 > len(run):
+        return []
+    return [Marker(token.idx, token.idx + 1, (token.text,), False, False) for token, _ in run]
 
 
 def _paren_depth(text: str, index: int) -> int:

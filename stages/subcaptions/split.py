@@ -17,6 +17,7 @@ from stages.subcaptions.markers import (
     drop_other_case,
     drop_outliers,
     drop_positions_among_letters,
+    find_inline_run,
     find_markers,
     keep_weak_in_runs,
 )
@@ -91,6 +92,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     markers = drop_outliers(drop_other_case(drop_positions_among_letters(keep_weak_in_runs(find_markers(text)))))
+    markers = markers or find_inline_run(text)
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     if _labels_after_text(text, markers):

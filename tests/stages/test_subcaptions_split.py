@@ -228,3 +228,14 @@ def test_a_label_opening_a_sentence_in_a_label_after_text_caption_takes_what_fol
     assert split.style == "postfix"
     assert split.subcaption("a") == "Laser capture. Overview of the slide."
     assert split.subcaption("b") == "Laser capture. A cell was chosen"
+
+
+def test_a_plate_of_inline_letters_is_split():
+    caption = "Copepod, female: A tail, ventral view B mouth parts, lateral view C leg, dorsal view D egg sac."
+    split = split_caption(caption)
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("B") == "Copepod, female: mouth parts, lateral view"
+
+
+def test_letters_naming_things_are_not_an_inline_plate():
+    assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
