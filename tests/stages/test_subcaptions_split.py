@@ -239,3 +239,9 @@ def test_a_plate_of_inline_letters_is_split():
 
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
+
+
+def test_primed_labels_name_second_views_of_a_panel():
+    split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B'), and nerve cells (C and C').")
+    assert split.labels() == ["A", "A'", "B", "B'", "C", "C'"]
+    assert split.subcaption("B'") == "Tissues. fat cells"
