@@ -241,8 +241,8 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
             kept.append(marker)
             seen.update(r for r in marker_ranks if r)
             continue
-        if not _continues_run(marker_ranks[0], seen):
-            continue
+        if not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen):
+            continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
     # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.

@@ -245,3 +245,10 @@ def test_primed_labels_name_second_views_of_a_panel():
     split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B'), and nerve cells (C and C').")
     assert split.labels() == ["A", "A'", "B", "B'", "C", "C'"]
     assert split.subcaption("B'") == "Tissues. fat cells"
+
+
+def test_a_weak_marker_naming_a_panel_already_named_is_a_citation():
+    caption = "Staging. a Axial image. b Coronal image. c Close view. The margin is clear (white arrow, b) and was staged."
+    split = split_caption(caption)
+    assert split.labels() == ["a", "b", "c"]
+    assert split.subcaption("b") == "Staging. Coronal image. The margin is clear (white arrow, b) and was staged."
