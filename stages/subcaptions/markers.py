@@ -34,6 +34,7 @@ RELATION_WORDS = {"in", "of", "from", "to", "with", "at", "by", "on", "for"}
 _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
 _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
+_LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,11 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     elif i + 1 < len(tokens) and tokens[i + 1].text in (")", ".", ":") and (_BARE_MARKER.match(token.text + ")")):
         label, punct, last = token.text, tokens[i + 1].text, i + 1
     else:
+        listed = _LISTED_LABELS.match(text, token.idx)  # "B and D. A closer view"
+        if listed and parse_label_expression(listed["labels"]):
+            end = listed.end("labels") + 1
+            following = next((j for j in range(i, len(tokens)) if tokens[j].idx >= end), len(tokens))
+            return Marker(token.idx, end, tuple(parse_label_expression(listed["labels"])), False, False), following
         for width in (3, 2, 1):  # "A and C:", "Top left:", "Left:"
             if i + width < len(tokens) and tokens[i + width].text == ":":
                 words = text[token.idx : tokens[i + width].idx]

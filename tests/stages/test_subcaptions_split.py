@@ -140,6 +140,7 @@ def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
         ("Stains. (A-B) Plain sections. Staining for a marker (anti-CD31, C-D) at low power.", ["A", "B", "C", "D"]),
         ("Mice were castrated.a) Plain section. b) Stained section.", ["a", "b"]),
         ("Skull. A, left; B, right; C, top; and D, bottom views.", ["A", "B", "C", "D"]),
+        ("Basal cells. A and C: low power. B and D. Higher power of A and C.", ["A", "C", "B", "D"]),
         ("Channel states. a Top views, b side views, and c pore views of the open state.", ["a", "b", "c"]),
     ],
 )
