@@ -93,27 +93,30 @@ def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
 
 
 def _inner_labels(inner: str) -> tuple[list[str] | None, str | None, bool]:
-    """(labels, position word, described) of a parenthesis: ``A-C``, ``Panel a``, ``left``, or labels
-    followed by a description, ``C, in red`` and ``D, upper graph`` (described)."""
-    inner = re.sub(r"^panels?\s+", "", inner.strip(), flags=re.IGNORECASE)
-    labels = parse_label_expression(inner)
+    """(labels, position word, described) of a parenthesis: ``A-C``, ``Panel a``, ``image B``,
+    ``left``, or labels beside a description, ``C, in red``, ``anti-CD34, E-H`` (described)."""
+    labels = _named_labels(inner)
     if labels:
         return labels, None, False
     position = position_label(inner)
     if position:
         return None, position, False
     pieces = re.split(r"(?<=[,;:])", inner)
-    for cut in range(len(pieces) - 1, 0, -1):
-        head, rest = "".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()
-        labels = parse_label_expression(head)
-        if labels and rest and not parse_label_expression(rest):
+    cuts = [("".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()) for cut in range(1, len(pieces))]
+    for head, rest in reversed(cuts):  # the longest list of labels first: "A, C, E, patient 5"
+        labels = _named_labels(head)
+        if labels and rest and not _named_labels(rest):
             return labels, None, True
-    for cut in range(1, len(pieces)):  # "(anti-CD34, E-H)": the description first
-        head, rest = "".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()
-        labels = parse_label_expression(rest)
-        if labels and head and not parse_label_expression(head):
+    for head, rest in cuts:  # the description first: "anti-CD34, E-H", "PSA; image C"
+        labels = _named_labels(rest)
+        if labels and head and not _named_labels(head):
             return labels, None, True
     return None, None, False
+
+
+def _named_labels(words: str) -> list[str] | None:
+    """``A and B``, also after ``panel`` or ``image``: ``Panels b-d``, ``image C``."""
+    return parse_label_expression(re.sub(r"^(?:panels?|images?)\s+", "", words.strip(), flags=re.IGNORECASE))
 
 
 def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:

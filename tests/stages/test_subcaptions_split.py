@@ -139,6 +139,8 @@ def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
         ("Findings at surgery. a T2W image of the pelvis. b *20 view of the margin.", ["a", "b"]),
         ("Stains. (A-B) Plain sections. Staining for a marker (anti-CD31, C-D) at low power.", ["A", "B", "C", "D"]),
         ("Mice were castrated.a) Plain section. b) Stained section.", ["a", "b"]),
+        ("Biopsy with large nuclei (image A and B). Cells were positive for keratin (CK5; image C).", ["A", "B", "C"]),
+        ("Sections (A, C, patient 5) and (B, D, patient 9) stained for MMP2 (A, B) and MMP3 (C, D).", ["A", "C", "B", "D"]),
         ("Skull. A, left; B, right; C, top; and D, bottom views.", ["A", "B", "C", "D"]),
         ("Basal cells. A and C: low power. B and D. Higher power of A and C.", ["A", "C", "B", "D"]),
         ("Channel states. a Top views, b side views, and c pore views of the open state.", ["a", "b", "c"]),
