@@ -73,8 +73,9 @@ def find_markers(text: str) -> list[Marker]:
 def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if tokens[i].text != "(":
         return None
-    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text in (")", "(")), None)
-    if close is None or tokens[close].text != ")" or close == i + 1:
+    # spaCy keeps "):" and ")." whole after a one-letter token: "(C): representative"
+    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text[:1] in ")("), None)
+    if close is None or tokens[close].text[:1] != ")" or close == i + 1:
         return None
     labels, position, described = _inner_labels(text[tokens[i + 1].idx : tokens[close].idx])
     if not labels and not position:

@@ -142,6 +142,7 @@ def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
         ("Biopsy with large nuclei (image A and B). Cells were positive for keratin (CK5; image C).", ["A", "B", "C"]),
         ("Sections (A, C, patient 5) and (B, D, patient 9) stained for MMP2 (A, B) and MMP3 (C, D).", ["A", "C", "B", "D"]),
         ("Skull. A, left; B, right; C, top; and D, bottom views.", ["A", "B", "C", "D"]),
+        ("Invasion. (A): wound assay. (B): transwell assay.", ["A", "B"]),
         ("Basal cells. A and C: low power. B and D. Higher power of A and C.", ["A", "C", "B", "D"]),
         ("Channel states. a Top views, b side views, and c pore views of the open state.", ["a", "b", "c"]),
     ],
