@@ -275,7 +275,7 @@ def _eval_subcaptions(args: argparse.Namespace) -> int:
             print(f"figcurate eval subcaptions: {args.gold} does not exist", file=sys.stderr)
             return 2
         try:
-            print(json.dumps(score_gold(args.gold), indent=2))
+            print(json.dumps(score_gold(args.gold, gold_format=args.gold_format), indent=2))
         except ValueError as error:
             print(f"figcurate eval subcaptions: {error}", file=sys.stderr)
             return 2
@@ -442,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     eval_sub = targets.add_parser("subcaptions", help="subcaption similarity against real annotations")
     eval_sub.add_argument("--root", type=Path, default=REALDATA_SUBCAPTIONS, help="default: shared/realdata/subcaptions beside the repository")
     eval_sub.add_argument("--gold", type=Path, help="score one annotation file instead (zou/prostate format, or SODA; detected)")
+    eval_sub.add_argument(
+        "--gold-format", choices=["zou", "prostate", "soda"],
+        help="the gold file's convention (default: detected): zou keeps each label marker in its subcaption, prostate and soda remove it",
+    )
     eval_sub.set_defaults(handler=_eval_subcaptions)
     return parser
 

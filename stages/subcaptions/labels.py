@@ -1,14 +1,15 @@
-"""Panel label expressions: ``A``, ``a``, ``A1``, ``3``, ``iv``, ranges ``A-C``/``A–C`` and lists ``A and B``, ``D&E``."""
+"""Panel label expressions: ``A``, ``a``, ``A1``, ``A′``, ``3``, ``iv``, ranges ``A-C``/``A–C`` and lists ``A and B``, ``D&E``."""
 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
-_ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,5})$")
+_ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}['′]?|\d{1,2}|[ivxIVX]{1,5})$")  # A′: a second view of panel A
 _RANGE_SEP = re.compile(r"\s*[-–—‐]\s*")
-_LIST_SEP = re.compile(r"\s*(?:,|&|/|\band\b|\bor\b)\s*")
+_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\band\b|\bor\b)\s*")  # "c, d, and e" too
 POSITION_WORDS = {"left": (None, 0), "right": (None, 2), "top": (0, None), "bottom": (2, None), "upper": (0, None),
                   "lower": (2, None), "middle": (1, 1), "center": (1, 1), "centre": (1, 1), "inset": None}
 
@@ -30,8 +31,8 @@ def order_key(atom: str, roman: bool) -> tuple:
         return (0, roman_value(atom), "")
     if atom.isdigit():
         return (0, int(atom), "")
-    letter, digits = atom[0].lower(), atom[1:]
-    return (ord(letter), int(digits) if digits else 0, "")
+    letter, digits, prime = atom[0].lower(), atom[1:].rstrip("'′"), atom[-1] in "'′"
+    return (ord(letter), int(digits) if digits else 0, "′" if prime else "")  # A < A′ < A1 < B
 
 
 def _expand_range(first: str, last: str) -> list[str] | None:
@@ -79,6 +80,10 @@ def parse_label_expression(text: str) -> list[str] | None:
             labels += expanded
         else:
             return None
+    letters = [ord(label) for label in labels if len(label) == 1 and label.isalpha()]
+    same_case = len({label.isupper() for label in labels}) == 1
+    if same_case and len(letters) == len(labels) and any(b <= a for a, b in pairwise(letters)):
+        return None  # "H and E" is a stain; panel lists run forwards
     return labels
 
 

@@ -7,6 +7,7 @@ from pipeline.evaluate import (
     coverage,
     detect_format,
     imageclef_accuracy,
+    load_gold,
     score_captions,
     score_gold,
 )
@@ -27,28 +28,36 @@ def test_imageclef_counts_a_panel_found_when_two_thirds_covered():
 def test_score_captions_averages_per_label_and_per_figure_and_names_the_worst():
     items = [
         ("Title. (A) one. (B) two.", [("A", "Title. one."), ("B", "Title. two.")]),
-        ("No labels at all.", [("A", "No labels at all.")]),
+        ("Views A and B of one cell.", [("A", "Views of one cell.")]),
+        ("One cell only.", [("A", "One cell only.")]),
     ]
-    result = score_captions(items, ["good", "bad"])
-    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 3, abs=1e-3)
-    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(0.5, abs=1e-3)
-    assert result["worst"][0]["figure"] == "bad"
+    result = score_captions(items, ["good", "bad", "image only"])
+    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 4, abs=1e-3)
+    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(1 / 3, abs=1e-3)
+    assert [w["figure"] for w in result["worst"]] == ["bad", "image only", "good"]
     assert result["worst"][0]["problem"] == "no labels found in the caption"
+    assert result["worst"][1]["problem"] == "gold labels never written in the caption (image only): ['a']"
 
 
 def test_gold_format_is_detected(tmp_path):
     zou = tmp_path / "zou.json"
     zou.write_text(json.dumps({"f1.jpg": {"caption": "T. (A) x. (B) y.", "gt_subfigures": [
+        {"label": {"text": "A"}, "caption": "T. (A) x."}, {"label": {"text": "B"}, "caption": "T. (B) y."}]}}))
+    prostate = tmp_path / "prostate.json"
+    prostate.write_text(json.dumps({"f1.jpg": {"caption": "T. (A) x. (B) y.", "gt_subfigures": [
         {"label": {"text": "A"}, "caption": "T. x."}, {"label": {"text": "B"}, "caption": "T. y."}]}}))
     soda = tmp_path / "soda.json"
     soda.write_text(json.dumps({"figures": [{"figure_label": "Figure 1", "figure_caption": "<p><strong>A</strong>, x. <strong>B</strong>, y.</p>",
                                               "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
     other = tmp_path / "other.json"
     other.write_text("[1, 2]")
-    assert detect_format(zou) == "zou" and detect_format(soda) == "soda"
+    assert detect_format(zou) == "zou" and detect_format(prostate) == "prostate" and detect_format(soda) == "soda"
     with pytest.raises(ValueError):
         detect_format(other)
+    # each convention scores 1.0 against its own gold, and less when forced to the other one
     assert score_gold(zou)["mean_levenshtein_similarity"] == 1.0
+    assert score_gold(prostate)["mean_levenshtein_similarity"] == 1.0
+    assert score_gold(zou, gold_format="prostate")["mean_levenshtein_similarity"] < 1.0
     labels_only = score_gold(soda)
     assert labels_only["gold_subcaptions"] == 0 and labels_only["label_recall"] == 1.0
 
@@ -59,3 +68,20 @@ def test_real_prostate_similarity_does_not_regress():
     assert result["figures"] == 196
     assert result["mean_levenshtein_similarity"] >= 0.78
     assert len(result["worst"]) == 5
+
+
+def test_soda_caption_html_reads_like_a_caption(tmp_path):
+    soda = tmp_path / "soda.json"
+    soda.write_text(json.dumps({"figures": [{"figure_label": "Figure 1", "caption_title": "Flow responses",
+                                              "figure_caption": "<p><strong>A</strong> , Alignment. <strong>B</strong> , Activation.</p>",
+                                              "panels": [{"panel_label": "A", "panel_caption": ""}, {"panel_label": "B", "panel_caption": ""}]}]}))
+    _, _, items = load_gold(soda)
+    assert items[0][0] == "Flow responses. A, Alignment. B, Activation."
+
+
+def test_every_fifth_figure_is_scored_apart_and_worst_cases_show_the_text_difference():
+    items = [(f"Title {n}. (A) one. (B) two.", [("A", f"Title {n}. one."), ("B", f"Title {n}. two. Extra words.")]) for n in range(5)]
+    result = score_captions(items, [str(n) for n in range(5)], worst=1)
+    assert result["held_out_every_5th_figure"]["gold_subcaptions"] == 2
+    assert result["rest"]["gold_subcaptions"] == 8
+    assert result["worst"][0]["gold_text_we_lack"] == "Extra words."

@@ -42,3 +42,8 @@ def test_mentioned_letters_for_this_figure_only():
     assert mentioned_letters(mentions, 2) == {"b", "c", "d", "e", "f", "g"}
     assert mentioned_letters(["In Fig. 2B, a decrease."], 2) == {"b"}
     assert figure_number("Figure 12") == 12 and figure_number(None) is None
+
+
+def test_primed_labels_pair_in_label_order():
+    split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B').")
+    assert align(4, split, set()).labels == ("A", "A'", "B", "B'")

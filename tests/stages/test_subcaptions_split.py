@@ -107,3 +107,152 @@ def test_panel_word_stays_in_the_subcaption():
     split = split_caption("Eggs. Panel A shows an intact egg. Panel B shows a broken egg.")
     assert split.subcaption("A") == "Eggs. Panel A shows an intact egg."
     assert split.subcaption("B") == "Eggs. Panel B shows a broken egg."
+
+
+def test_keep_label_writes_the_marker_as_in_the_caption():
+    prefix = split_caption("Leaf sections. (A) Young leaf. (B-C) Old leaf.")
+    assert prefix.subcaption("A", keep_label=True) == "Leaf sections. (A) Young leaf."
+    assert prefix.subcaption("C", keep_label=True) == "Leaf sections. (B-C) Old leaf."
+    postfix = split_caption("Roots of seedlings (a), and of adult plants (b).")
+    assert postfix.subcaption("b", keep_label=True) == "of adult plants (b)"
+
+
+def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
+    # "survival." ends in "al." but is no "et al.": the next label starts a clause
+    assert labels("Curves of survival. a Disease-free survival. b Overall survival") == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "caption, expected",
+    [
+        # after "of", "in", "with" ...: a label when it starts or continues a run nobody else names
+        ("Staining of (A) liver; (B) kidney; (C) heart.", ["A", "B", "C"]),
+        ("Cells in (A) control and (B) mutant mice. Staining for (C) actin and (D) tubulin.", ["A", "B", "C", "D"]),
+        # a label and a description in one parenthesis
+        ("Liver of control mice (A, arrows), and of knockout mice (B, arrowheads).", ["A", "B"]),
+        ("Protein X (Panel a) and protein Y (Panel b) in serum over a week.", ["a", "b"]),
+        ("Rates by age group. Panel A: rates with a fixed cut-off. Panel B: rates without it.", ["A", "B"]),
+        ("Views. (a) One. (b, c, and d) Three more.", ["a", "b", "c", "d"]),
+        ("Two stains.(A,B) First stain. (C,D) Second stain.", ["A", "B", "C", "D"]),
+        ("Expression in tumour tissuesA) First group of patients. B) Second group.", ["A", "B"]),
+        ("Tissue array. A: Brain (neurons) B: Colon (mucosa); C: Liver (bile duct)", ["A", "B", "C"]),
+        ("Findings at surgery. a T2W image of the pelvis. b *20 view of the margin.", ["a", "b"]),
+        ("Stains. (A-B) Plain sections. Staining for a marker (anti-CD31, C-D) at low power.", ["A", "B", "C", "D"]),
+        ("Mice were castrated.a) Plain section. b) Stained section.", ["a", "b"]),
+        ("Biopsy with large nuclei (image A and B). Cells were positive for keratin (CK5; image C).", ["A", "B", "C"]),
+        ("Sections (A, C, patient 5) and (B, D, patient 9) stained for MMP2 (A, B) and MMP3 (C, D).", ["A", "C", "B", "D"]),
+        ("Skull. A, left; B, right; C, top; and D, bottom views.", ["A", "B", "C", "D"]),
+        ("Invasion. (A): wound assay. (B): transwell assay.", ["A", "B"]),
+        ("Basal cells. A and C: low power. B and D. Higher power of A and C.", ["A", "C", "B", "D"]),
+        ("Channel states. a Top views, b side views, and c pore views of the open state.", ["a", "b", "c"]),
+    ],
+)
+def test_more_label_forms(caption, expected):
+    assert labels(caption) == expected
+
+
+def test_a_panel_cited_after_in_is_not_a_second_marker():
+    split = split_caption("Tumour growth. (A) Wild type. (B) The same region in (A) a week later.")
+    assert split.labels() == ["A", "B"]
+    assert split.subcaption("B") == "Tumour growth. The same region in (A) a week later."
+
+
+def test_panel_colon_marker_is_removed_and_panel_word_kept_otherwise():
+    split = split_caption("Rates by age group. Panel A: rates with a fixed cut-off. Panel B: rates without it.")
+    assert split.subcaption("A") == "Rates by age group. rates with a fixed cut-off."
+
+
+def test_stain_abbreviation_and_other_case_letters_are_not_labels():
+    # "(H and E)" runs backwards: a stain, not panels H and E; the caption's labels are lowercase
+    assert labels("Stains (H and E) of the tumour. (a) Low power. (b) High power. (c) Margin.") == ["a", "b", "c"]
+
+
+def test_the_article_after_a_comma_is_not_a_label():
+    split = split_caption("Grafts. (A) Line 1, compact growth. (B) Line 2, a looser pattern. (C) Line 3, a cystic mass.")
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("B") == "Grafts. Line 2, a looser pattern."
+
+
+def test_half_the_markers_closing_and_none_opening_reads_label_after_text():
+    split = split_caption("Stain of a tumour from the lung (a) and the resected node (b).")
+    assert split.style == "postfix"
+    assert split.subcaption("b") == "the resected node"
+
+
+def test_closing_stays_with_the_last_panel_when_every_panel_has_its_own():
+    split = split_caption("Glands. (A) Small glands. Original magnification x200. (B) Large glands. Original magnification x400.")
+    assert split.subcaption("A") == "Glands. Small glands. Original magnification x200."
+    assert split.subcaption("B") == "Glands. Large glands. Original magnification x400."
+
+
+def test_labels_inside_a_sentence_share_its_opening_words():
+    split = split_caption("Root growth. Seedlings were grown on (A) agar, (B) soil, and (C) sand. Bars, 1 cm.")
+    assert split.subcaption("A") == "Root growth. Seedlings were grown on agar Bars, 1 cm."
+    assert split.subcaption("C") == "Root growth. Seedlings were grown on sand. Bars, 1 cm."
+    assert split.subcaption("B", keep_label=True) == "Root growth. Seedlings were grown on (B) soil Bars, 1 cm."
+
+
+def test_the_next_sentence_opening_does_not_trail_the_previous_panel():
+    split = split_caption("Scans. (A) Axial view of the liver. A cyst was seen in (B) the left lobe and (C) the right lobe.")
+    assert split.subcaption("A") == "Scans. Axial view of the liver."
+    assert split.subcaption("B") == "Scans. A cyst was seen in the left lobe"
+
+
+def test_a_label_after_a_lost_full_stop_starts_its_own_sentence():
+    split = split_caption("Scans. (A) Axial view, slice 5 mm (B) Coronal view of the same lesion.")
+    assert split.subcaption("A") == "Scans. Axial view, slice 5 mm"
+    assert split.subcaption("B") == "Scans. Coronal view of the same lesion."
+
+
+def test_position_words_among_lettered_panels_describe_parts_of_a_panel():
+    caption = "Uptake. A. Cells imaged live (left panel) and fixed (right panel). B. Quantification of uptake."
+    assert labels(caption) == ["A", "B"]
+
+
+def test_a_run_survives_a_panel_named_only_in_passing():
+    caption = "Flow responses. A, Alignment of cells. B, Kinase activation, quantified in C. D, Rescue by re-expression."
+    assert labels(caption) == ["A", "B", "D"]
+
+
+def test_notes_after_one_sentence_panels_are_shared():
+    split = split_caption("Liver sections. (A) Control liver. (B) Fibrotic liver. Images are representative of five mice.")
+    assert split.subcaption("A") == "Liver sections. Control liver. Images are representative of five mice."
+
+
+def test_notes_after_multi_sentence_panels_stay_with_the_last_panel_unless_closing_notes():
+    caption = ("Liver sections. (A) Control liver. Cells are small. (B) Fibrotic liver. Collagen fills the lobule. "
+               "Scale bar, 50 µm.")
+    split = split_caption(caption)
+    assert split.subcaption("A") == "Liver sections. Control liver. Cells are small. Scale bar, 50 µm."
+    assert split.subcaption("B") == "Liver sections. Fibrotic liver. Collagen fills the lobule. Scale bar, 50 µm."
+
+
+def test_a_label_opening_a_sentence_in_a_label_after_text_caption_takes_what_follows():
+    split = split_caption("Laser capture. (a) Overview of the slide. A cell was chosen (b). The cell was cut out (c).")
+    assert split.style == "postfix"
+    assert split.subcaption("a") == "Laser capture. Overview of the slide."
+    assert split.subcaption("b") == "Laser capture. A cell was chosen"
+
+
+def test_a_plate_of_inline_letters_is_split():
+    caption = "Copepod, female: A tail, ventral view B mouth parts, lateral view C leg, dorsal view D egg sac."
+    split = split_caption(caption)
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("B") == "Copepod, female: mouth parts, lateral view"
+
+
+def test_letters_naming_things_are_not_an_inline_plate():
+    assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
+
+
+def test_primed_labels_name_second_views_of_a_panel():
+    split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B'), and nerve cells (C and C').")
+    assert split.labels() == ["A", "A'", "B", "B'", "C", "C'"]
+    assert split.subcaption("B'") == "Tissues. fat cells"
+
+
+def test_a_weak_marker_naming_a_panel_already_named_is_a_citation():
+    caption = "Staging. a Axial image. b Coronal image. c Close view. The margin is clear (white arrow, b) and was staged."
+    split = split_caption(caption)
+    assert split.labels() == ["a", "b", "c"]
+    assert split.subcaption("b") == "Staging. Coronal image. The margin is clear (white arrow, b) and was staged."

@@ -1,0 +1,326 @@
+"""Label markers in a caption, found on spaCy tokens (``spacy.blank("en")``: rules only, no model).
+
+A marker is a parenthesised label expression (``(A)``, ``(a-c)``, ``(C and D)``, ``(ii)``,
+``(left)``, ``(Panel a)``) or, at the start of a sentence or clause, a label followed by ``)``, ``.``
+or ``:`` (``A)``, ``B.``, ``Top:``, ``Panel B:``). A marker right after a figure reference or a word
+such as ``see``, ``as`` or ``panel`` cites a panel and is not a split point. Weaker forms count only
+when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in``, ``of``, ``with``
+... (``staining of (A) liver; (B) kidney``) unless another marker names the same panel (``as in
+(A)``), a label with a description (``(C, arrows)``), a label and a comma at a clause start (``A,
+anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
+Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
+...`` (kept in the text). Filters then drop markers that are no labels: position words among
+lettered panels, single letters in the caption's minority case, letters far outside the run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from stages.subcaptions.labels import parse_label_expression, position_label
+from stages.subcaptions.text import at_clause_start
+
+# A marker right after one of these cites a panel: "see (B)", "Fig. 2 (C)", "as (A)".
+CITING_WORDS = {
+    "fig", "fig.", "figs", "figs.", "figure", "figures", "panel", "panels", "see", "as", "than", "vs", "vs.",
+    "versus", "like", "cf", "cf.", "compare", "also", "same",
+}  # fmt: skip
+# After these it may cite ("as in (A)") or introduce ("staining of (A) liver; (B) lung"): a label
+# only inside a run, and only when no other marker names the same panel.
+RELATION_WORDS = {"in", "of", "from", "to", "with", "at", "by", "on", "for"}
+_BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
+_FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
+_WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
+_LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class Marker:
+    start: int  # character offsets of the marker in the caption
+    end: int
+    labels: tuple[str, ...]
+    position: bool  # a position word (left, top, ...) rather than a letter or number
+    trailing: bool  # followed by punctuation or the end: the label closes its text
+    weak: bool = False  # a form that is a label only when it continues a run of labels
+    related: bool = False  # after "in", "of", "with" ...: a citation when another marker names its panel
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    import spacy
+
+    return spacy.blank("en")
+
+
+def find_markers(text: str) -> list[Marker]:
+    doc = tokenizer()(text)
+    tokens = list(doc)
+    markers: list[Marker] = []
+    i = 0
+    while i < len(tokens):
+        found = _parenthesised(text, tokens, i) or _bare(text, tokens, i) or _weak(text, tokens, i)
+        if found:
+            marker, i = found
+            markers.append(marker)
+        else:
+            i += 1
+    return markers
+
+
+def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    if tokens[i].text != "(":
+        return None
+    # spaCy keeps "):" and ")." whole after a one-letter token: "(C): representative"
+    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text[:1] in ")("), None)
+    if close is None or tokens[close].text[:1] != ")" or close == i + 1:
+        return None
+    labels, position, described = _inner_labels(text[tokens[i + 1].idx : tokens[close].idx])
+    if not labels and not position:
+        return None
+    previous = tokens[i - 1].text.lower() if i > 0 else ""
+    if previous in CITING_WORDS or _FIGURE_NUMBER_END.search(text[: tokens[i].idx]):
+        panel_word = tokens[i - 1].idx if i > 0 else 0
+        if previous in ("panel", "panels") and labels and at_clause_start(text, panel_word):
+            # "Panel (B) shows ...": the words stay in the text, as for "Panel B shows".
+            return Marker(panel_word, panel_word, tuple(labels), False, False, weak=True), close + 1
+        return None
+    end = tokens[close].idx + 1
+    related = previous in RELATION_WORDS
+    marker = Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end), weak=described or related, related=related)
+    return marker, close + 1
+
+
+def _inner_labels(inner: str) -> tuple[list[str] | None, str | None, bool]:
+    """(labels, position word, described) of a parenthesis: ``A-C``, ``Panel a``, ``image B``,
+    ``left``, or labels beside a description, ``C, in red``, ``anti-CD34, E-H`` (described)."""
+    labels = _named_labels(inner)
+    if labels:
+        return labels, None, False
+    position = position_label(inner)
+    if position:
+        return None, position, False
+    pieces = re.split(r"(?<=[,;:])", inner)
+    cuts = [("".join(pieces[:cut]).rstrip(",;: "), "".join(pieces[cut:]).strip()) for cut in range(1, len(pieces))]
+    for head, rest in reversed(cuts):  # the longest list of labels first: "A, C, E, patient 5"
+        labels = _named_labels(head)
+        if labels and rest and not _named_labels(rest):
+            return labels, None, True
+    for head, rest in cuts:  # the description first: "anti-CD34, E-H", "PSA; image C"
+        labels = _named_labels(rest)
+        if labels and head and not _named_labels(head):
+            return labels, None, True
+    return None, None, False
+
+
+def _named_labels(words: str) -> list[str] | None:
+    """``A and B``, also after ``panel`` or ``image``: ``Panels b-d``, ``image C``."""
+    return parse_label_expression(re.sub(r"^(?:panels?|images?)\s+", "", words.strip(), flags=re.IGNORECASE))
+
+
+def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    """``A)``, ``A.``, ``A:``, ``Top:``, ``Left panel:`` at the start of a sentence or clause."""
+    if not at_clause_start(text, tokens[i].idx):
+        return None
+    token = tokens[i]
+    match = _BARE_MARKER.match(token.text)
+    if match:
+        label, punct, last = match["label"], match["punct"], i
+    elif i + 1 < len(tokens) and tokens[i + 1].text in (")", ".", ":") and (_BARE_MARKER.match(token.text + ")")):
+        label, punct, last = token.text, tokens[i + 1].text, i + 1
+    else:
+        listed = _LISTED_LABELS.match(text, token.idx)  # "B and D. A closer view"
+        if listed and parse_label_expression(listed["labels"]):
+            end = listed.end("labels") + 1
+            following = next((j for j in range(i, len(tokens)) if tokens[j].idx >= end), len(tokens))
+            return Marker(token.idx, end, tuple(parse_label_expression(listed["labels"])), False, False), following
+        for width in (3, 2, 1):  # "A and C:", "Top left:", "Left:"
+            if i + width < len(tokens) and tokens[i + width].text == ":":
+                words = text[token.idx : tokens[i + width].idx]
+                labels = parse_label_expression(words) if width > 1 else None
+                position = None if labels else position_label(words)
+                if labels or position:
+                    end = tokens[i + width].idx + 1
+                    return Marker(token.idx, end, tuple(labels or [position]), labels is None, False), i + width + 1
+        return None
+    following = tokens[last + 1] if last + 1 < len(tokens) else None
+    if punct == "." and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'")):
+        return None  # "A. thaliana", an initial inside a name, or the caption's last word
+    if punct == "." and label.isalpha() and len(label) == 1 and label.isupper() and following is not None and following.text.endswith("."):
+        return None  # initials: "J. R. Smith"
+    end = tokens[last].idx + len(tokens[last].text)
+    return Marker(token.idx, end, (label,), False, False), last + 1
+
+
+def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
+    """Marker forms that are labels only inside a run; see ``keep_weak_in_runs``."""
+    token = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if nxt is None:
+        return None
+    # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
+    clause = at_clause_start(text, token.idx) or bool(re.search(r"(?:,|[,;]\s+(?:and|or))\s*$", text[: token.idx]))
+    if token.text.lower() in ("panel", "panels") and at_clause_start(text, token.idx):
+        for width in (4, 2):  # "Panels C and D show", "Panel A shows", "Panel B: ..."
+            if i + width >= len(tokens):
+                continue
+            after = tokens[i + width]
+            labels = parse_label_expression(text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)])
+            if labels and after.text == ":":
+                return Marker(token.idx, after.idx + 1, tuple(labels), False, False), i + width + 1
+            if labels and _WORD.match(after.text) and after.text.islower():
+                return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
+        return None
+    if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
+        return None
+    if nxt.text == ")" and _paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
+        end = nxt.idx + 1  # "... A) anterior, B) left lateral"
+        return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2
+    if nxt.text == ":" and not clause:  # "(neurons and microglia) B: Colon mucosa"
+        return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
+    if not clause:
+        return None
+    for width in (3, 1):  # "A and B, Radial ...", "A–B, humerus", "a, cranial"
+        if i + width < len(tokens) and tokens[i + width].text == ",":
+            labels = parse_label_expression(text[token.idx : tokens[i + width].idx])
+            if labels:
+                return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
+    lone = nxt.text.lower() not in ("and", "or", "to", "is", "was") and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
+    lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
+    # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
+    if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
+        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
+    return None
+
+
+def find_inline_run(text: str) -> list[Marker]:
+    """For a caption with no other markers: single letters inside sentences, each before its own
+    words, that run ``A``, ``B``, ``C`` ... (at least three, in order, one case), as taxonomic
+    plates write them: ``female: A left caudal ramus, ventral view B copulatory pore ...``.
+    Letters before the same word each time name things, not panels: ``hepatitis A virus, B virus``."""
+    tokens = list(tokenizer()(text))
+    candidates = [
+        (token, nxt)
+        for token, nxt in pairwise(tokens)
+        if len(token.text) == 1 and token.text.isalpha() and nxt.text[:1].isalpha() and nxt.idx == token.idx + 2
+        and nxt.text.lower() not in ("and", "or", "to", "is", "was") and _paren_depth(text, token.idx) <= 0
+        and text[token.idx - 1 : token.idx] == " "
+    ]
+    run: list = []
+    for token, nxt in candidates:
+        expected = chr(ord(run[-1][0].text) + 1) if run else None
+        if token.text in ("A", "a") and not run:
+            run = [(token, nxt)]
+        elif run and token.text == expected:
+            run.append((token, nxt))
+    following = [nxt.text.lower() for _, nxt in run]
+    if len(run) < 3 or max(following.count(word) for word in following) * 2 > len(run):
+        return []
+    return [Marker(token.idx, token.idx + 1, (token.text,), False, False) for token, _ in run]
+
+
+def _paren_depth(text: str, index: int) -> int:
+    before = text[:index]
+    return before.count("(") - before.count(")")
+
+
+def _trailing(text: str, end: int) -> bool:
+    rest = text[end:].lstrip()
+    return not rest or rest[0] in ".,;"
+
+
+def _rank(label: str) -> tuple[str, int] | None:
+    if label.isdigit():
+        return ("digit", int(label))
+    if len(label) == 1 and label.isalpha():
+        return ("lower" if label.islower() else "upper", ord(label.lower()) - ord("a") + 1)
+    return None
+
+
+def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
+    """Keep a weak marker only where it continues a run (``_continues_run``) and the run reaches
+    at least two labels."""
+    markers = [m for m in markers if not (m.related and _named_elsewhere(m, markers))]
+    ranks = [[_rank(l) for l in m.labels] for m in markers]
+    seen: set[tuple[str, int]] = set()
+    kept: list[Marker] = []
+    for marker, marker_ranks in zip(markers, ranks):
+        if not marker.weak:
+            kept.append(marker)
+            seen.update(r for r in marker_ranks if r)
+            continue
+        if not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen):
+            continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
+        kept.append(marker)
+        seen.update(r for r in marker_ranks if r)
+    # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
+    result = []
+    for marker in kept:
+        if marker.weak and len(kept) < 2:
+            continue
+        result.append(marker)
+    return result
+
+
+def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> bool:
+    """The first label (``a``, ``1``), or one or two past a label seen before: a panel named only in
+    passing (``B, quantified in C. D, ...``) leaves a gap of one."""
+    if rank is None:
+        return False
+    kind, value = rank
+    kinds = (kind,) if kind == "digit" else ("upper", "lower")
+    return value == 1 or any((k, value - step) in seen for k in kinds for step in (1, 2))
+
+
+def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
+    """``(A) ... the same cells as in (A)``: another marker already names the panel this one cites."""
+    own = {l.lower() for l in marker.labels}
+    return any(own & {l.lower() for l in other.labels} for other in markers if other is not marker)
+
+
+def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:
+    """``(A) ... (left panel) ... (right panel)``: with two or more lettered or numbered markers,
+    position words describe parts of a panel, not panels."""
+    if sum(not m.position for m in markers) < 2:
+        return markers
+    return [m for m in markers if not m.position]
+
+
+def drop_other_case(markers: list[Marker]) -> list[Marker]:
+    """Drop single-letter markers in the minority case when one case clearly leads: ``(H)`` among
+    ``(a)-(e)``. Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""
+    roman = any(len(l) > 1 and set(l.lower()) <= set("ivx") for m in markers for l in m.labels)
+
+    def case(marker: Marker) -> str | None:
+        single = [l for l in marker.labels if len(l) == 1 and l.isalpha() and not (roman and l.lower() in "ivx")]
+        if not single or marker.position:
+            return None
+        return "lower" if all(l.islower() for l in single) else "upper" if all(l.isupper() for l in single) else None
+
+    counts = {"lower": 0, "upper": 0}
+    for marker in markers:
+        if case(marker):
+            counts[case(marker)] += 1
+    leading = max(counts, key=counts.get)
+    minority = "upper" if leading == "lower" else "lower"
+    if counts[leading] < 2 * max(counts[minority], 1):
+        return markers
+    return [m for m in markers if case(m) != minority]
+
+
+def drop_outliers(markers: list[Marker]) -> list[Marker]:
+    """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
+    letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()})
+    if len(letters) < 2:
+        return markers
+    run_end = letters[0]
+    for value in letters[1:]:
+        if value - run_end > 2:
+            break
+        run_end = value
+    def inside(marker: Marker) -> bool:
+        single = [l for l in marker.labels if len(l) == 1 and l.isalpha()]
+        return marker.position or not single or any(ord(l.lower()) <= run_end for l in single)
+    return [m for m in markers if inside(m)]

@@ -1,0 +1,52 @@
+"""Sentence and clause boundaries in a caption, and tidying of cut pieces; abbreviations such as
+``Fig.`` and ``et al.`` end no sentence."""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.")
+
+
+def at_clause_start(text: str, index: int) -> bool:
+    before = text[:index].rstrip()
+    if not before:
+        return True
+    if before[-1] in ";:":
+        return True
+    return before[-1] in ".!?" and not ends_with_abbreviation(before)
+
+
+def ends_with_abbreviation(text: str) -> bool:
+    """``... et al.``, ``(Fig.``; a whole word, so ``survival.`` is no ``al.``."""
+    words = text.split()
+    return bool(words) and words[-1].lstrip("([").lower() in ABBREVIATIONS
+
+
+def sentence_start(text: str, index: int) -> int:
+    """Offset of the start of the sentence holding ``index``."""
+    for match in reversed(list(re.finditer(r"[.!?]\s+", text[:index]))):
+        if not ends_with_abbreviation(text[: match.start() + 1]):
+            return match.end()
+    return 0
+
+
+def sentence_end(text: str, index: int) -> int:
+    """Offset just past the sentence that holds ``index`` (the start of the next one)."""
+    for match in re.finditer(r"[.!?](\s+|$)", text[index:]):
+        if not ends_with_abbreviation(text[: index + match.start() + 1]):
+            return index + match.end()
+    return len(text)
+
+
+def split_sentences(text: str) -> list[str]:
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(*\[])", text) if not ends_with_abbreviation(text[: m.start() + 1])]
+    return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
+
+
+def clean(piece: str) -> str:
+    return re.sub(r"^[\s,;:.\-–]+|[\s,;]+$", "", piece)
+
+
+def join(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
