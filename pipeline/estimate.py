@@ -201,12 +201,13 @@ def extrapolate(result: Estimate) -> None:
         row["measured"] = cost.measured
         result.per_stage.append(row)
     samples = result.samples_per_article * result.articles_total
-    first = result.stages[0]
-    by_unit = {cost.unit: cost.rows_out for cost in result.stages}
+    found = {}  # what the first stage of each unit makes: figures parsed, panels split
+    for cost in result.stages:
+        found.setdefault(cost.unit, cost.rows_out)
     result.totals = {
         "articles": result.articles_total,
-        "figures": round(by_unit.get("figure", first.rows_out) * scale),
-        "panels": round(by_unit.get("panel", 0) * scale),
+        "figures": round(found.get("figure", 0) * scale),
+        "panels": round(found.get("panel", 0) * scale),
         "samples": round(samples),
         "shard_gb": samples * result.shard_bytes_per_sample / 1e9,
         "index_gb": samples * result.index_bytes_per_sample / 1e9,

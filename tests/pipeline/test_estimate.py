@@ -32,6 +32,7 @@ def test_a_plan_sampling_every_article_predicts_the_runs_funnel_and_samples(run_
     actual = {name: (counts["in"], counts["out"]) for name, counts in stats["stages"].items() if name in predicted}
     assert predicted == actual
     assert whole_corpus_plan.totals["samples"] == stats["samples"]
+    assert whole_corpus_plan.totals["figures"] == stats["stages"]["parse_jats"]["out"]
     # the same records written as one shard: within the tar padding of the run's several shards
     assert whole_corpus_plan.totals["shard_gb"] * 1e9 == pytest.approx(stats["shard_bytes"], rel=0.1)
 
