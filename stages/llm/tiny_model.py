@@ -1,7 +1,7 @@
 """A tiny Llama-architecture model folder for plumbing runs and tests: no download, no weights.
 
 The tokenizer is a byte-level BPE (every byte is a token, so any text round-trips) trained with a
-few hundred merges on the prompt templates themselves; the chat template is a plain
+few hundred merges on the short text below; the chat template is a plain
 ``<|role|> ... <|end|>`` format. ``configs/models/tiny-llama`` is this function's output, and the
 model gets random weights at load time (``allow_untrained``), as the tiny CLIP does.
 """
@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.llm.prompts import PROMPTS_DIR
-
 SPECIAL_TOKENS = ["<|pad|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+# Fixed, so that the tokenizer (and configs/models/tiny-llama) never changes with the prompt wording.
+TRAINING_TEXT = """
+Article title: Findings in a small study. Figure 1. Caption: Axial chest CT showing bilateral ground-glass
+opacities. Panel: the whole figure. Mentions in the text: Figure 1 shows the main result of the study.
+Western blot of the protein in liver lysates with beta-actin as loading control; H&E staining of the liver.
+Write the description as {"caption": "..."}. {"conversation": [{"question": "What is shown?", "answer":
+"A section of the liver."}], "vqa": [{"kind": "closed", "question": "Is this a CT image?", "answer": "yes"}]}
+{"informativeness": 4, "consistency": 5, "reason": "Every statement is supported by the source."}
+"""
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
 
 
-def write_tiny_llama(folder: Path, vocab_size: int = 640, hidden_size: int = 64, layers: int = 2) -> Path:
+def write_tiny_llama(folder: Path, vocab_size: int = 512, hidden_size: int = 64, layers: int = 2) -> Path:
     """Write config.json and a tokenizer (tokenizer.json, tokenizer_config.json) to ``folder``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, PreTrainedTokenizerFast
@@ -35,8 +42,7 @@ def write_tiny_llama(folder: Path, vocab_size: int = 640, hidden_size: int = 64,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    corpus = [path.read_text(encoding="utf-8") for path in sorted(PROMPTS_DIR.glob("*.yaml"))]
-    bpe.train_from_iterator(corpus, trainer=trainer)
+    bpe.train_from_iterator([TRAINING_TEXT] * 4, trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>", bos_token=None, unk_token=None, chat_template=CHAT_TEMPLATE
     )
