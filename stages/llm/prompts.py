@@ -73,7 +73,8 @@ def load_schema(task: str) -> dict:
 
 def prompt_inputs(source: Mapping[str, Any], max_mentions: int, max_chars: int) -> dict[str, str]:
     """The placeholders of every template, from a record (or an example's input)."""
-    mentions = [clip_text(m, max_chars // 4) for m in list(source.get("mentions") or [])[:max_mentions]]
+    mentions = source.get("mentions")  # a list, or a numpy array in a Ray Data row
+    mentions = [clip_text(m, max_chars // 4) for m in ([] if mentions is None else list(mentions))[:max_mentions]]
     panel = "the whole figure"
     if source.get("panel_label") or source.get("subcaption"):
         panel = f"({source.get('panel_label') or '?'}) {clip_text(source.get('subcaption') or '(no subcaption)', max_chars)}"

@@ -77,23 +77,23 @@ def openai_processor_config(spec: LlmSpec):
     )
 
 
-def sampling_params(plan: TaskPlan, task: str, attempt: int) -> dict[str, Any]:
+def sampling_params(plan: TaskPlan, task: str, attempt: int, max_tokens: int | None = None) -> dict[str, Any]:
     """vLLM sampling parameters of one attempt, constrained by the task's schema (``structured_outputs``)."""
     temperature, seed = plan.decoding(attempt)
-    params: dict[str, Any] = {"max_tokens": plan.spec.max_new_tokens, "temperature": temperature, "seed": seed}
+    params: dict[str, Any] = {"max_tokens": max_tokens or plan.spec.max_new_tokens, "temperature": temperature, "seed": seed}
     if plan.spec.constrained:
         # as a JSON string: a nested dict would become an Arrow struct on its way through the dataset
         params["structured_outputs"] = {"json": json.dumps(plan.schemas[task])}
     return params
 
 
-def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict]) -> dict[str, Any]:
+def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict], max_tokens: int | None = None) -> dict[str, Any]:
     """A chat completions request; the schema goes in OpenAI's ``response_format`` (vLLM's server takes it too)."""
     temperature, seed = plan.decoding(attempt)
     payload: dict[str, Any] = {
         "model": plan.spec.model,
         "messages": messages,
-        "max_tokens": plan.spec.max_new_tokens,
+        "max_tokens": max_tokens or plan.spec.max_new_tokens,
         "temperature": temperature,
         "seed": seed,
     }
@@ -146,21 +146,15 @@ class Request:
         self.max_side = plan.spec.vllm.image_max_side if plan.spec.backend == "vllm" else plan.spec.openai.image_max_side
 
     def __call__(self, row: Row) -> Row:
-        if not needs(row, self.task):
-            return {**row, **self.idle()}
-        messages = self.plan.messages(self.task, row)
+        # An idle request has the same fields as a real one, so that every batch has one Arrow type.
+        active = needs(row, self.task)
+        messages = self.plan.messages(self.task, row) if active else IDLE_MESSAGES
         if self.vision:
-            messages = with_image(messages, row["image"], self.max_side)
+            messages = with_image(messages, row["image"] if active else blank_jpeg(), self.max_side)
+        max_tokens = None if active else 1
         if self.plan.spec.backend == "openai":
-            return {**row, "payload": openai_payload(self.plan, self.task, self.attempt, messages)}
-        return {**row, "messages": messages, "sampling_params": sampling_params(self.plan, self.task, self.attempt)}
-
-    def idle(self) -> Row:
-        # a vision model's idle request carries a tiny image too, so that the messages column keeps one shape
-        messages = with_image(IDLE_MESSAGES, blank_jpeg(), 8) if self.vision else IDLE_MESSAGES
-        if self.plan.spec.backend == "openai":
-            return {"payload": {"model": self.plan.spec.model, "messages": messages, "max_tokens": 1}}
-        return {"messages": messages, "sampling_params": {"max_tokens": 1, "temperature": 0.0}}
+            return {**row, "payload": openai_payload(self.plan, self.task, self.attempt, messages, max_tokens)}
+        return {**row, "messages": messages, "sampling_params": sampling_params(self.plan, self.task, self.attempt, max_tokens)}
 
 
 class Response:
