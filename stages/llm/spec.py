@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stages.base import StageSpec
-from stages.llm.prompts import PROMPTS_DIR, TaskName
+from stages.llm.prompts import PROMPTS_DIR, TaskName, load_template
 
 
 class VllmSettings(BaseModel):
@@ -48,7 +48,7 @@ class LlmSpec(StageSpec):
     )
     tasks: tuple[TaskName, ...] = Field(("recaption", "instruct"), min_length=1, description="recaption, instruct, judge (run in that order)")
     prompt_versions: dict[TaskName, int] = Field({}, description="task -> prompt version (configs/prompts/<task>.v<N>.yaml); 1 when not given")
-    prompts_dir: Path = Field(PROMPTS_DIR, description="folder of the prompt templates")
+    prompts_dir: Path | None = Field(None, description="folder of the prompt templates; null: configs/prompts of the installed checkout")
     constrained: bool = Field(True, description="constrain decoding by each task's JSON schema (false only to test the retry path)")
     max_new_tokens: int = Field(1024, ge=1, description="tokens one answer may have")
     temperature: float = Field(0.0, ge=0, description="first attempt (0: greedy)")
@@ -83,9 +83,14 @@ class LlmSpec(StageSpec):
             raise ValueError("tasks: each task once")
         if self.tasks == ("judge",):
             raise ValueError("tasks: judge scores what recaption or instruct wrote; add one of them")
+        for task in self.tasks:
+            load_template(task, self.version_of(task), self.prompt_folder())  # a missing prompt version fails here, before the run
         if self.backend == "transformers" and not Path(self.model).is_dir():
             raise ValueError(f"model: the transformers backend needs a local model folder ({self.model} is not one)")
         return self
 
     def version_of(self, task: str) -> int:
         return self.prompt_versions.get(task, 1)
+
+    def prompt_folder(self) -> Path:
+        return self.prompts_dir or PROMPTS_DIR

@@ -22,7 +22,7 @@ class TaskPlan:
     def __init__(self, spec: LlmSpec):
         self.spec = spec
         self.tasks: tuple[str, ...] = tuple(task for task in TASK_ORDER if task in spec.tasks)
-        self.templates = {task: load_template(task, spec.version_of(task), spec.prompts_dir) for task in self.tasks}
+        self.templates = {task: load_template(task, spec.version_of(task), spec.prompt_folder()) for task in self.tasks}
         self.schemas = {task: bounded_schema(load_schema(task), spec.max_text_chars, spec.max_items) for task in self.tasks}
         self.prompt_versions = [self.templates[task].label for task in self.tasks]
 

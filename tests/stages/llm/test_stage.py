@@ -144,6 +144,8 @@ def test_spec_checks(tiny_llama, tmp_path):
         LlmSpec(enabled=True)
     with pytest.raises(ValueError, match="judge scores what"):
         LlmSpec(enabled=True, model=str(tiny_llama), tasks=("judge",))
+    with pytest.raises(ValueError, match=r"no prompt template .*recaption\.v7\.yaml"):
+        LlmSpec(enabled=True, model=str(tiny_llama), prompt_versions={"recaption": 7})
     with pytest.raises(ValueError, match="local model folder"):
         LlmSpec(enabled=True, model="meta-llama/Llama-3.1-8B-Instruct")
     assert LlmSpec(enabled=True, model="meta-llama/Llama-3.1-8B-Instruct", backend="vllm").model == "meta-llama/Llama-3.1-8B-Instruct"
