@@ -238,7 +238,9 @@ def _export_llava(args: argparse.Namespace) -> int:
 def _bench_llm(args: argparse.Namespace) -> int:
     from pipeline.bench_llm import bench_llm
 
-    report = bench_llm(args.model, samples=args.samples, batch_sizes=tuple(args.batch_size), max_new_tokens=args.max_new_tokens)
+    report = bench_llm(
+        args.model, samples=args.samples, batch_sizes=tuple(args.batch_size), max_new_tokens=args.max_new_tokens, repeats=args.repeats
+    )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -261,6 +263,7 @@ def _add_llm_commands(commands, bench_kinds) -> None:
     bench.add_argument("--samples", type=int, default=32)
     bench.add_argument("--batch-size", type=int, nargs="+", default=[8])
     bench.add_argument("--max-new-tokens", type=int, default=256)
+    bench.add_argument("--repeats", type=int, default=3, help="timed passes per setting; the fastest is reported")
     bench.set_defaults(handler=_bench_llm)
 
 
