@@ -205,10 +205,18 @@ def start_batch(batch: pa.Table) -> pa.Table:
 
 
 def finish_batch(batch: pa.Table, *, plan: TaskPlan, label: str) -> pa.Table:
-    """Provenance on every record that went through, and the judge's threshold."""
+    """Provenance on every record that went through, and the judge's threshold.
+
+    A record the engine failed on in its last pass skipped that pass's postprocess (ray.data.llm
+    sends error rows past it): still unanswered here, it is dropped with the engine's error.
+    """
     rows = []
     for row in batch.to_pylist():
-        if row["drop_reason"] is None:
+        unanswered = [task for task in plan.tasks if row[ANSWER_COLUMN[task]] is None]
+        if row["drop_reason"] is None and unanswered:
+            detail = row.get(LAST_FAILURE) or f"{plan.templates[unanswered[0]].label}: engine error: {row.get('__inference_error__')}"
+            row.update(drop_stage="llm", drop_reason="llm_output_invalid", drop_detail=detail[:2000])
+        elif row["drop_reason"] is None:
             row, drop = plan.finish(row, label, untrained=False)
             if drop:
                 row.update(drop_stage="llm", drop_reason=drop[0], drop_detail=drop[1])

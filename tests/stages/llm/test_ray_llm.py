@@ -18,6 +18,7 @@ from stages.llm.ray_llm import (
     Request,
     Response,
     engine_kwargs,
+    finish_batch,
     generate_with_processors,
     openai_payload,
     openai_processor_config,
@@ -142,6 +143,16 @@ def test_the_chain_drops_what_never_validates_with_the_raw_text(tiny_llama, ray_
     rows, _ = run_chain(tiny_llama, constrained=False, max_attempts=2)
     assert {row["drop_reason"] for row in rows} == {"llm_output_invalid"}
     assert all(row["drop_detail"].startswith("recaption.v1: 2 attempt(s) failed") and "raw: " in row["drop_detail"] for row in rows)
+
+
+def test_a_record_the_engine_failed_on_last_is_dropped_with_the_error():
+    spec = vllm_spec(tasks=("recaption",))
+    rows = [{**row, "llm_output_tokens": 0, "__inference_error__": None} for row in sample_table().to_pylist()[:2]]
+    rows[0].update(llm_recaption="A CT.")
+    rows[1]["__inference_error__"] = "prompt longer than max_model_len"
+    out = finish_batch(pa.Table.from_pylist(rows), plan=TaskPlan(spec), label=MODEL).to_pylist()
+    assert out[0]["drop_reason"] is None and out[0]["llm_model"] == MODEL
+    assert out[1]["drop_reason"] == "llm_output_invalid" and "engine error: prompt longer" in out[1]["drop_detail"]
 
 
 def test_vllm_builds_the_processor_and_its_sampling_params():
