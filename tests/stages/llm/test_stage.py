@@ -22,8 +22,8 @@ def spec(model, **overrides) -> LlmSpec:
     return LlmSpec(enabled=True, model=str(model), **{**SMALL, **overrides})
 
 
-def recorded(stage: LlmStage) -> list[tuple[dict | None, str]]:
-    """Wrap the stage's engine so that every raw answer is kept with the schema it was asked for."""
+def recorded(stage: LlmStage, monkeypatch) -> list[tuple[dict | None, str]]:
+    """Wrap the stage's engine (shared by the worker's stages, so undone after the test) to keep every raw answer and its schema."""
     calls, generate = [], stage.engine.generate
 
     def spy(conversations, schema, **kwargs):
@@ -31,13 +31,13 @@ def recorded(stage: LlmStage) -> list[tuple[dict | None, str]]:
         calls.extend((schema, answer.text) for answer in answers)
         return answers
 
-    stage.engine.generate = spy
+    monkeypatch.setattr(stage.engine, "generate", spy)
     return calls
 
 
-def test_constrained_answers_always_validate_and_fill_every_column(tiny_llama):
+def test_constrained_answers_always_validate_and_fill_every_column(tiny_llama, monkeypatch):
     stage = LlmStage(spec(tiny_llama), context())
-    calls = recorded(stage)
+    calls = recorded(stage, monkeypatch)
     out = stage(sample_table())
     assert out.schema == GENERATED
     rows = out.to_pylist()
@@ -59,15 +59,16 @@ def test_constrained_answers_always_validate_and_fill_every_column(tiny_llama):
         assert row["llm_output_tokens"] > 0
 
 
-def test_without_the_constraint_the_random_model_fails_and_every_record_is_dropped_with_its_raw_text(tiny_llama):
+def test_without_the_constraint_the_random_model_fails_and_every_record_is_dropped_with_its_raw_text(tiny_llama, monkeypatch):
     stage = LlmStage(spec(tiny_llama, constrained=False, max_new_tokens=24, max_attempts=2), context())
-    calls = recorded(stage)
+    calls = recorded(stage, monkeypatch)
     rows = stage(sample_table()).to_pylist()
     assert len(calls) == 2 * len(rows)  # recaption tried twice per record; nothing reached the later tasks
-    for row in rows:
+    last_answers = [text for _, text in calls[len(rows) :]]  # the second attempt, in the records' order
+    for row, raw in zip(rows, last_answers):
         assert (row["drop_stage"], row["drop_reason"]) == ("llm", "llm_output_invalid")
         assert row["drop_detail"].startswith("recaption.v1: 2 attempt(s) failed; last: ")
-        assert repr(calls[-1][1])[:10] in "".join(r["drop_detail"] for r in rows)  # the raw text is kept
+        assert row["drop_detail"].endswith(f"raw: {raw!r}")  # the raw text is kept
         assert row["llm_recaption"] is None
 
 
