@@ -111,6 +111,8 @@ def test_shipped_configs_validate(tmp_path, monkeypatch):
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out" / "demo-corpus" / "metadata").mkdir(parents=True)
+    (tmp_path / "configs" / "models").mkdir(parents=True)
+    (tmp_path / "configs" / "models" / "tiny-llama").symlink_to(repo / "configs" / "models" / "tiny-llama")  # demo-models' LLM
     configs = sorted((repo / "configs").glob("*.yaml"))
     assert configs
     for path in configs:

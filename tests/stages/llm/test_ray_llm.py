@@ -11,7 +11,7 @@ import json
 
 import pyarrow as pa
 import pytest
-from conftest import sample_table
+from llm_records import sample_table
 from PIL import Image
 
 from stages.llm.ray_llm import (

@@ -4,7 +4,7 @@ import jsonschema
 import pyarrow as pa
 import pytest
 from builders import context
-from conftest import llm_rows, sample_table
+from llm_records import llm_rows, sample_table
 
 from schemas.records import GENERATED
 from stages.llm.outputs import bounded_schema
