@@ -317,6 +317,50 @@ def _panels(args: argparse.Namespace) -> int:
     return status
 
 
+def _export_llava(args: argparse.Namespace) -> int:
+    from pipeline.export_llava import ExportError, export_llava
+
+    try:
+        info = export_llava(args.output, args.dest, kinds=tuple(args.kinds))
+    except ExportError as error:
+        print(f"figcurate export llava: {error}", file=sys.stderr)
+        return 2
+    print(f"{info['records']} LLaVA records of {info['images']} images: {info['json']} (images under {info['image_folder']})")
+    return 0
+
+
+def _bench_llm(args: argparse.Namespace) -> int:
+    from pipeline.bench_llm import bench_llm
+
+    report = bench_llm(
+        args.model, samples=args.samples, batch_sizes=tuple(args.batch_size), max_new_tokens=args.max_new_tokens, repeats=args.repeats
+    )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _add_llm_commands(commands, bench_kinds) -> None:
+    """``export llava`` and ``bench llm`` (the llm stage's commands, kept together)."""
+    from pipeline.bench_llm import TINY_LLAMA
+    from pipeline.export_llava import KINDS
+
+    export = commands.add_parser("export", help="write a finished run in another training format")
+    formats = export.add_subparsers(dest="format", required=True)
+    llava = formats.add_parser("llava", help="LLaVA's JSON list and an image folder, from the llm stage's conversations")
+    llava.add_argument("output", type=Path, help="a finished run's output folder")
+    llava.add_argument("dest", type=Path, help="folder for llava.json and images/")
+    llava.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="which records to write (default: all)")
+    llava.set_defaults(handler=_export_llava)
+
+    bench = bench_kinds.add_parser("llm", help="samples/s and tokens/s of the llm stage's transformers backend (CPU by default)")
+    bench.add_argument("--model", type=Path, default=TINY_LLAMA, help="a local model folder (default: the tiny random Llama)")
+    bench.add_argument("--samples", type=int, default=32)
+    bench.add_argument("--batch-size", type=int, nargs="+", default=[8])
+    bench.add_argument("--max-new-tokens", type=int, default=256)
+    bench.add_argument("--repeats", type=int, default=3, help="timed passes per setting; the fastest is reported")
+    bench.set_defaults(handler=_bench_llm)
+
+
 # Real ground truth lives beside the repository (never copied into it).
 
 
@@ -447,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the gold file's convention (default: detected): zou keeps each label marker in its subcaption, prostate and soda remove it",
     )
     eval_sub.set_defaults(handler=_eval_subcaptions)
+    _add_llm_commands(commands, bench_kinds)
     return parser
 
 

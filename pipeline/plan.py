@@ -33,6 +33,7 @@ FLOW: list[tuple[str, str]] = [
     ("dedup", "panel"),
     ("chaos", "panel"),
     ("clip_score", "panel"),
+    ("llm", "panel"),
 ]
 
 
@@ -101,7 +102,7 @@ def build_records(
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     for planned in planned_stages(config):
-        if planned.stage.execution == "global":
+        if planned.stage.execution_for(planned.spec) == "global":
             dataset = planned.stage.transform(dataset, planned.spec, context, config=config, dedup_references=dedup_references)
         else:
             dataset = apply_stage(dataset, planned, context)
@@ -141,7 +142,7 @@ def apply_stage(dataset: ray.data.Dataset, planned: PlannedStage, context: Stage
         "num_cpus": spec.num_cpus,
         "num_gpus": spec.num_gpus or None,
     }
-    if planned.stage.execution == "actor":
+    if planned.stage.execution_for(spec) == "actor":
         return dataset.map_batches(
             planned.stage,
             fn_constructor_kwargs={"spec": spec, "context": context},

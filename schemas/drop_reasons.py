@@ -43,6 +43,9 @@ DROP_REASONS: dict[str, str] = {
     "eval_overlap": "the image or caption matches an item of a configured evaluation set (detail: the set and the match)",
     # clip_score
     "clip_below_threshold": "the image-text cosine similarity is below the configured minimum",
+    # llm (recaption, instruct, judge)
+    "llm_output_invalid": "the model's answer did not parse or validate against the task's JSON schema after every allowed attempt (detail: the task and the raw text)",
+    "llm_judge_below_threshold": "the judge task scored the generated text below the configured minimum (detail: the scores)",
     # subfigures / subcaptions
     "panel_too_small": "a panel cropped from a compound figure is smaller than the configured minimum side",
     # pdf_figures: figures taken from the article's PDF (missing media, historical OCR scans)

@@ -143,6 +143,21 @@ HASH_FIELDS = [
     pa.field("eval_set", pa.string()),  # the evaluation set a sample overlapped (decontamination)
 ]
 
+# LLM recaptioning and instruction data (stages/llm): the recaption, the conversation in LLaVA's
+# form and short VQA pairs (JSON text), the prompt version of every task that ran ("recaption.v1"),
+# the model, whether that model is an untrained plumbing model, and the judge's 1-5 scores.
+LLM_FIELDS = [
+    pa.field("llm_recaption", pa.string()),
+    pa.field("llm_conversation", pa.string()),
+    pa.field("llm_vqa", pa.string()),
+    pa.field("llm_prompt_versions", pa.list_(pa.string())),
+    pa.field("llm_model", pa.string()),
+    pa.field("llm_untrained", pa.bool_()),
+    pa.field("llm_judge_informativeness", pa.int8()),
+    pa.field("llm_judge_consistency", pa.int8()),
+    pa.field("llm_output_tokens", pa.int32()),
+]
+
 SHARD_FIELDS = [pa.field("shard", pa.string()), pa.field("split", pa.string())]
 
 
@@ -165,10 +180,16 @@ SCORED = _schema(
     IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, IMAGE_BYTES, CLIP_FIELDS,
     CLIP_EMBEDDINGS,
 )
+GENERATED = _schema(
+    IDENTITY, STATUS, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, IMAGE_BYTES, CLIP_FIELDS,
+    CLIP_EMBEDDINGS, LLM_FIELDS,
+)
 # Embeddings for semantic search and dedup, one Parquet part per unit beside the index.
 EMBEDDINGS = pa.schema([pa.field("sample_key", pa.string(), nullable=False), *CLIP_EMBEDDINGS])
 # One row per sample in the Parquet index: everything but the bytes, plus the shard it lives in.
-INDEX = _schema(IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, CLIP_FIELDS, SHARD_FIELDS)
+INDEX = _schema(
+    IDENTITY, SOURCE, ARTICLE_META, FIGURE_FIELDS, IMAGE_FIELDS, PANEL_FIELDS, CURATION_FIELDS, CLIP_FIELDS, LLM_FIELDS, SHARD_FIELDS
+)
 # What the run-wide dedup considered, one part per unit (hashes/<unit>.parquet): a resumed run
 # feeds the finished units' rows back in, so it decides exactly as an uninterrupted run would.
 DEDUP_CANDIDATE = pa.schema(

@@ -64,6 +64,11 @@ class Stage:
     configurable: ClassVar[bool] = True
 
     @classmethod
+    def execution_for(cls, spec: StageSpec) -> str:
+        """How the plan runs this stage with ``spec`` (a stage whose backends differ overrides it)."""
+        return cls.execution
+
+    @classmethod
     def companions(cls, spec: StageSpec) -> list[tuple[str, StageSpec]]:
         """Helper stages to run right before this one, with their specs derived from ``spec``."""
         return []

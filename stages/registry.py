@@ -22,6 +22,7 @@ def load_all() -> dict[str, type[Stage]]:
     from stages.dedup import stage as _dedup  # noqa: F401
     from stages.figure_types import stage as _figure_types  # noqa: F401
     from stages.filters import stage as _filters  # noqa: F401
+    from stages.llm import stage as _llm  # noqa: F401
     from stages.subcaptions import stage as _subcaptions  # noqa: F401
     from stages.subfigures import stage as _subfigures  # noqa: F401
 

@@ -36,6 +36,8 @@ from stages.storage import file_hexdigest
 
 FIXED_MTIME = 0
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
+# written when the llm stage produced them: the recaption, and the conversation with its VQA pairs
+OPTIONAL_EXTENSIONS = ("recap.txt", "conv.json")
 # (stage name, unit it counts in) in flow order; see ``unit_funnel``.
 StageUnits = list[tuple[str, str]]
 
@@ -101,6 +103,7 @@ def sample_metadata(row: dict) -> dict:
             "caption_language_score": row.get("caption_language_score"),
             "dominant_color_fraction": row.get("dominant_color_fraction"),
         },
+        "llm": llm_metadata(row),
         "hashes": {
             "pixel_sha256": row.get("pixel_sha256"),
             "phash": None if row.get("phash") is None else f"{row['phash']:016x}",
@@ -127,6 +130,28 @@ def sample_metadata(row: dict) -> dict:
     }
 
 
+def llm_metadata(row: dict) -> dict | None:
+    if not row.get("llm_model"):
+        return None
+    return {
+        "model": row["llm_model"],
+        "untrained": row.get("llm_untrained"),
+        "prompt_versions": row.get("llm_prompt_versions") or [],
+        "recaption": row.get("llm_recaption"),
+        "judge": {"informativeness": row.get("llm_judge_informativeness"), "consistency": row.get("llm_judge_consistency")},
+    }
+
+
+def conversation_member(row: dict) -> dict:
+    """``<key>.conv.json``: the conversation in LLaVA's form and the VQA pairs, with their provenance."""
+    return {
+        "conversations": json.loads(row["llm_conversation"]),
+        "vqa": json.loads(row.get("llm_vqa") or "[]"),
+        "prompt_versions": row.get("llm_prompt_versions") or [],
+        "model": row.get("llm_model"),
+    }
+
+
 def sample_text(row: dict) -> str:
     """The text CLIP trains on: the panel's subcaption when it was aligned, else the full caption."""
     if row.get("panel_index") is not None and row.get("subcaption"):
@@ -142,11 +167,16 @@ def dedup_candidates(table: pa.Table) -> pa.Table:
 
 def sample_members(row: dict) -> list[tuple[str, bytes]]:
     key = row["sample_key"]
-    return [
+    members = [
         (f"{key}.jpg", row["image"]),
         (f"{key}.txt", sample_text(row).encode("utf-8")),
         (f"{key}.json", json.dumps(sample_metadata(row), ensure_ascii=False, sort_keys=True).encode("utf-8")),
     ]
+    if row.get("llm_recaption"):
+        members.append((f"{key}.recap.txt", row["llm_recaption"].encode("utf-8")))
+    if row.get("llm_conversation"):
+        members.append((f"{key}.conv.json", json.dumps(conversation_member(row), ensure_ascii=False, sort_keys=True).encode("utf-8")))
+    return members
 
 
 def write_tar(path: Path, samples: list[dict]) -> None:
@@ -196,15 +226,16 @@ def verify_tar(path: Path, expected_keys: list[str]) -> None:
                 order.append(key)
             seen[key].add(extension)
             data = tar.extractfile(member).read()
-            if extension == "json":
+            if extension.endswith("json"):
                 json.loads(data)
             elif not data:
                 raise ShardVerificationError(f"{path}: empty member {member.name}")
     if order != expected_keys:
         raise ShardVerificationError(f"{path}: holds {len(order)} samples, expected {len(expected_keys)} in order")
-    incomplete = [key for key in order if seen[key] != set(MEMBER_EXTENSIONS)]
+    required, allowed = set(MEMBER_EXTENSIONS), set(MEMBER_EXTENSIONS) | set(OPTIONAL_EXTENSIONS)
+    incomplete = [key for key in order if not required <= seen[key] <= allowed]
     if incomplete:
-        raise ShardVerificationError(f"{path}: samples missing members: {incomplete[:3]}")
+        raise ShardVerificationError(f"{path}: samples missing members or holding unknown ones: {incomplete[:3]}")
 
 
 def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int) -> dict[str, dict]:

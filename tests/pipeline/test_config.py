@@ -49,7 +49,7 @@ def test_unknown_key_names_key_file_and_hint(tmp_path, mirror):
 def test_unknown_stage_lists_allowed(tmp_path, mirror):
     path = write_config(tmp_path, valid_body(mirror, tmp_path / "out", "stages: {polish_everything: {}}"))
     with pytest.raises(
-        ConfigError, match=r"stages\.polish_everything: unknown key \(hint: allowed keys are .*fetch, fetch_media, figure_type, filters, images, parse_jats"
+        ConfigError, match=r"stages\.polish_everything: unknown key \(hint: allowed keys are .*fetch, fetch_media, figure_type, filters, images, llm, parse_jats"
     ) as error:
         load_config(path)
     assert "clip_preprocess" not in str(error.value)  # planned by clip_score, not configured
@@ -111,6 +111,8 @@ def test_shipped_configs_validate(tmp_path, monkeypatch):
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out" / "demo-corpus" / "metadata").mkdir(parents=True)
+    (tmp_path / "configs" / "models").mkdir(parents=True)
+    (tmp_path / "configs" / "models" / "tiny-llama").symlink_to(repo / "configs" / "models" / "tiny-llama")  # demo-models' LLM
     configs = sorted((repo / "configs").glob("*.yaml"))
     assert configs
     for path in configs:

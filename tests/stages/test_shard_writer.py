@@ -1,3 +1,4 @@
+import io
 import json
 import tarfile
 
@@ -7,7 +8,7 @@ import pytest
 import webdataset as wds
 from builders import figure_row, image_bytes
 
-from schemas.records import INDEX, REJECT, SAMPLE, conform
+from schemas.records import GENERATED, INDEX, REJECT, SAMPLE, conform
 from stages.output_location import OutputTarget
 from stages.shard_writer import (
     ShardVerificationError,
@@ -101,6 +102,30 @@ def test_verify_rejects_missing_member_and_wrong_count(tmp_path):
                 target.addfile(member, source.extractfile(member))
     with pytest.raises(ShardVerificationError, match="missing members"):
         verify_tar(broken, ["PMC1v1-f001", "PMC1v1-f002"])
+
+
+def test_llm_members_are_optional_and_nothing_else_is_allowed(tmp_path):
+    conversation = [{"from": "human", "value": "<image>\nWhat?"}, {"from": "gpt", "value": "A CT."}]
+    llm = {"llm_recaption": "A CT of the chest.", "llm_conversation": json.dumps(conversation), "llm_model": "m", "llm_prompt_versions": ["instruct.v1"]}
+    table = pa.Table.from_pylist([{**sample_row(1), **llm}, sample_row(2)], schema=GENERATED)
+    rows = [{**row, "split": "train"} for row in table.to_pylist()]
+    path = tmp_path / "x.tar"
+    write_tar(path, rows)
+    verify_tar(path, ["PMC1v1-f001", "PMC1v1-f002"])
+    with tarfile.open(path) as tar:
+        assert [m.name for m in tar][:5] == [f"PMC1v1-f001.{ext}" for ext in ("jpg", "txt", "json", "recap.txt", "conv.json")]
+    sample = next(iter(wds.WebDataset(str(path), shardshuffle=False)))
+    assert sample["recap.txt"] == b"A CT of the chest." and json.loads(sample["conv.json"])["conversations"] == conversation
+    assert json.loads(sample["json"])["llm"]["recaption"] == "A CT of the chest."
+    stray = tmp_path / "stray.tar"
+    with tarfile.open(path) as source, tarfile.open(stray, "w") as target:
+        for member in source:
+            target.addfile(member, source.extractfile(member))
+        extra = tarfile.TarInfo("PMC1v1-f002.notes.txt")
+        extra.size = 1
+        target.addfile(extra, io.BytesIO(b"x"))
+    with pytest.raises(ShardVerificationError, match="unknown ones"):
+        verify_tar(stray, ["PMC1v1-f001", "PMC1v1-f002"])
 
 
 def test_funnel_counts_fan_out_in_each_stage_unit():
