@@ -31,7 +31,9 @@ from stages.source_local import ArticleVersion
 # Items per second on one GPU, assumed for GPU stages that the planning machine cannot run. CLIP
 # ViT-B/16 image+text scoring in fp16: clip-retrieval reports about 1,500 pairs/s on an RTX 3080;
 # an H100 has about 3x its fp16 throughput, halved here for the text tower and data loading.
-ASSUMED_GPU_ITEMS_PER_S = {"clip_score": 2000.0}
+# llm: an 8B model on vLLM writes 5,800-8,000 output tokens/s on one H100, about 8-11 samples/s for
+# recaption + instruct + judge (docs/llm.md); the low end.
+ASSUMED_GPU_ITEMS_PER_S = {"clip_score": 2000.0, "llm": 8.0}
 
 # Core-seconds per item of global stages at scale, from their benchmarks: on a small sample their
 # time is mostly Ray's fixed cost of a shuffle, which says nothing about millions of items.
@@ -86,35 +88,39 @@ def live_rows(table: pa.Table) -> int:
 
 def run_stage(planned: PlannedStage, table: pa.Table, context: StageContext, config: RunConfig) -> tuple[pa.Table, float, float]:
     """The stage's output for ``table``, its seconds of work, and its seconds of setup (model loading)."""
-    if planned.stage.execution == "global":
-        import ray
-        import ray.data
-
-        started = time.perf_counter()
-        dataset = planned.stage.transform(ray.data.from_arrow(table), planned.spec, context, config=config, dedup_references=None)
-        output = pa.concat_tables(ray.get(dataset.materialize().to_arrow_refs()))
-        return output, time.perf_counter() - started, 0.0
-    started = time.perf_counter()
     try:
+        if planned.stage.execution_for(planned.spec) == "global":
+            return _run_global_stage(planned, table, context, config)
+        started = time.perf_counter()
         worker = planned.stage(planned.spec, context)
-    except Exception as error:
-        raise ValueError(f"stage {planned.name} cannot be built on this machine ({type(error).__name__}: {str(error)[:300]})") from error
+    except Exception as error:  # a model that cannot load here, a missing file: say which stage
+        raise ValueError(f"stage {planned.name} cannot run on this machine ({type(error).__name__}: {str(error)[:300]})") from error
     setup = time.perf_counter() - started
     started = time.perf_counter()
     parts = [worker(table.slice(start, planned.spec.batch_size)) for start in range(0, table.num_rows, planned.spec.batch_size)]
     return (pa.concat_tables(parts) if parts else table), time.perf_counter() - started, setup
 
 
+def _run_global_stage(planned: PlannedStage, table: pa.Table, context: StageContext, config: RunConfig) -> tuple[pa.Table, float, float]:
+    import ray
+    import ray.data
+
+    started = time.perf_counter()
+    dataset = planned.stage.transform(ray.data.from_arrow(table), planned.spec, context, config=config, dedup_references=None)
+    output = pa.concat_tables(ray.get(dataset.materialize().to_arrow_refs()))
+    return output, time.perf_counter() - started, 0.0
+
+
 def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: StageContext, gpu_rates: dict[str, float]) -> tuple[list[StageCost], pa.Table]:
     gpu_here = _cuda_available()
-    if any(planned.stage.execution == "global" for planned in planned_stages(config)):
+    if any(planned.stage.execution_for(planned.spec) == "global" for planned in planned_stages(config)):
         from pipeline.runner import init_ray
 
         init_ray(config.ray)  # started before any stage is timed
     table = source_table([WorkUnit(0, tuple(sample))])
     costs = []
     for planned in planned_stages(config):
-        wants_gpu = planned.spec.num_gpus > 0
+        wants_gpu = planned.stage.gpus_per_worker(planned.spec) > 0
         rows_in = live_rows(table)
         if wants_gpu and not gpu_here:
             rate = gpu_rates.get(planned.name, ASSUMED_GPU_ITEMS_PER_S.get(planned.name))
@@ -132,7 +138,7 @@ def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: Sta
         if planned.name in GLOBAL_CORE_SECONDS_PER_ITEM:
             cost.setup_seconds, cost.seconds = seconds, rows_in * GLOBAL_CORE_SECONDS_PER_ITEM[planned.name] / planned.spec.num_cpus
             cost.measured, cost.note = False, "run here for its funnel; time per item from its benchmark at scale"
-        elif planned.stage.execution == "global":
+        elif planned.stage.execution_for(planned.spec) == "global":
             cost.note = "measured on the sample, Ray's fixed cost included: an over-estimate for small samples"
         costs.append(cost)
     return costs, table

@@ -69,6 +69,11 @@ class Stage:
         return cls.execution
 
     @classmethod
+    def gpus_per_worker(cls, spec: StageSpec) -> float:
+        """GPUs one worker of this stage holds with ``spec`` (a stage whose engines take GPUs themselves overrides it)."""
+        return spec.num_gpus
+
+    @classmethod
     def companions(cls, spec: StageSpec) -> list[tuple[str, StageSpec]]:
         """Helper stages to run right before this one, with their specs derived from ``spec``."""
         return []

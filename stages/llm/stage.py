@@ -33,6 +33,12 @@ class LlmStage(Stage):
         return "actor" if spec.backend == "transformers" else "global"
 
     @classmethod
+    def gpus_per_worker(cls, spec: StageSpec) -> float:
+        if spec.backend == "vllm":  # the engines of ray.data.llm take theirs, not the stage's spec
+            return float(spec.vllm.tensor_parallel_size)
+        return spec.num_gpus
+
+    @classmethod
     def transform(cls, dataset, spec: LlmSpec, context, *, config=None, dedup_references=None):
         from stages.llm.ray_llm import generate_with_processors
 

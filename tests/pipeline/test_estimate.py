@@ -87,3 +87,14 @@ def test_plan_cli_prints_the_estimate_and_refuses_a_bad_rate(run_output, tmp_pat
     assert main(["plan", str(path), "--gpu-rate", "clip_score=fast"]) == 2
     assert "STAGE=ITEMS_PER_S" in capsys.readouterr().err
     assert len(enumerate_source(load_config(path).source)) > 3
+
+
+def test_a_vllm_stage_is_planned_on_gpus_without_building_its_engine(run_output):
+    _, _, config = run_output
+    data = json.loads(config.model_dump_json())
+    data["stages"]["llm"] = {"enabled": True, "backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "vllm": {"tensor_parallel_size": 2}}
+    data["source"]["max_articles"] = 3
+    result = estimate(type(config).model_validate(data), articles_total=1_000_000, gpus=8)
+    llm = next(row for row in result.per_stage if row["stage"] == "llm")
+    assert llm["gpu_items_per_s"] == ASSUMED_GPU_ITEMS_PER_S["llm"] and llm["measured"] is False
+    assert result.totals["gpu_hours"] == pytest.approx(llm["in"] / ASSUMED_GPU_ITEMS_PER_S["llm"] / 3600)
