@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import tempfile
 import time
@@ -44,6 +45,7 @@ def bench_fetch(objects: int = 200, size_kb: int = 64, concurrency: tuple[int, .
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the server logs every request at INFO
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -168,7 +170,7 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
 
 class PeakMemory:
     """Peak resident memory of a process (``root``) and of it with all its descendants (``all``, above
-    what they held at the start), sampled every ``every_s`` seconds while the block runs."""
+    the ``baseline`` they held at the start), sampled every ``every_s`` seconds while the block runs."""
 
     def __init__(self, process, every_s: float = 0.2):
         self.process, self.every_s = process, every_s
@@ -177,7 +179,7 @@ class PeakMemory:
     def __enter__(self) -> Self:
         import threading
 
-        self._baseline = _tree_rss(self.process)
+        self.baseline = _tree_rss(self.process)
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -189,7 +191,7 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._done.is_set():
-            self.all = max(self.all, _tree_rss(self.process) - self._baseline)
+            self.all = max(self.all, _tree_rss(self.process) - self.baseline)
             try:
                 self.root = max(self.root, self.process.memory_info().rss)
             except Exception:  # noqa: BLE001 - the process ended while being sampled

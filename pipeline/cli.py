@@ -167,7 +167,6 @@ def _demo_corpus(args: argparse.Namespace) -> int:
 def _bench_fetch(args: argparse.Namespace) -> int:
     from pipeline.bench import bench_fetch
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for row in bench_fetch(args.objects, args.size_kb, tuple(args.concurrency)):
         print(f"concurrency {row['concurrency']:>3}: {row['objects_per_s']:>8.1f} objects/s  {row['mb_per_s']:>7.2f} MB/s  "
               f"({row['objects']} x {row['object_kb']} KiB in {row['seconds']} s)")
@@ -241,7 +240,6 @@ def _bench_panels(args: argparse.Namespace) -> int:
 def _bench_suite(args: argparse.Namespace) -> int:
     from pipeline.bench_suite import render_suite, run_suite
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     results = run_suite(articles=args.articles, cpus=args.cpus)
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2))

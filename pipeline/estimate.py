@@ -23,9 +23,8 @@ from pipeline.config import RunConfig
 from pipeline.plan import PlannedStage, planned_stages, source_table
 from pipeline.sources import enumerate_source, stage_context
 from pipeline.units import WorkUnit
-from schemas.records import INDEX, conform
 from stages.context import StageContext
-from stages.shard_writer import write_tar
+from stages.shard_writer import index_part, write_tar
 from stages.source_local import ArticleVersion
 
 # Items per second on one GPU, assumed for GPU stages that the planning machine cannot run. CLIP
@@ -113,13 +112,14 @@ def _run_global_stage(planned: PlannedStage, table: pa.Table, context: StageCont
 
 def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: StageContext, gpu_rates: dict[str, float]) -> tuple[list[StageCost], pa.Table]:
     gpu_here = _cuda_available()
-    if any(planned.stage.execution_for(planned.spec) == "global" for planned in planned_stages(config)):
+    plan = planned_stages(config)
+    if any(planned.stage.execution_for(planned.spec) == "global" for planned in plan):
         from pipeline.runner import init_ray
 
         init_ray(config.ray)  # started before any stage is timed
     table = source_table([WorkUnit(0, tuple(sample))])
     costs = []
-    for planned in planned_stages(config):
+    for planned in plan:
         wants_gpu = planned.stage.gpus_per_worker(planned.spec) > 0
         rows_in = live_rows(table)
         if wants_gpu and not gpu_here:
@@ -154,7 +154,7 @@ def output_bytes(table: pa.Table) -> tuple[float, float]:
         shard = Path(folder) / "sample.tar"
         write_tar(shard, live.to_pylist())
         index = Path(folder) / "index.parquet"
-        pq.write_table(conform(live.append_column("shard", pa.array(["sample.tar"] * live.num_rows, pa.string())), INDEX), index)
+        pq.write_table(index_part(live, "sample.tar"), index)
         return shard.stat().st_size / live.num_rows, index.stat().st_size / live.num_rows
 
 

@@ -149,7 +149,8 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
                 progress.unit_finished(finished)
         pipeline_seconds = time.monotonic() - pipeline_started
 
-        records = [read_unit_record(output, unit.index) for unit in units]
+        # the units this run wrote are read back; the others' records were read at the start
+        records = [read_unit_record(output, unit.index) if unit.index in running else earlier[unit.index] for unit in units]
         missing = [unit.index for unit, record in zip(units, records) if record is None]
         if missing:
             raise RuntimeError(f"work units {missing[:5]} finished without their unit record; rerun to complete them")

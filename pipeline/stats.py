@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from stages.shard_writer import drops_by_reason
+
 
 def merge_units(unit_records: list[dict]) -> dict:
     """Sum the per-unit funnels (units partition the articles, so counts add up)."""
@@ -21,17 +23,13 @@ def merge_units(unit_records: list[dict]) -> dict:
     for record in unit_records:
         for name, n in record.get("eval_overlap", {}).items():
             eval_overlap[name] += n
-    drops: dict[str, int] = defaultdict(int)
-    for merged in stages.values():
-        for reason, n in merged["dropped"].items():
-            drops[reason] += n
     return {
         "units": len(unit_records),
         "samples": sum(r["samples"] for r in unit_records),
         "rejects": sum(r["rejects"] for r in unit_records),
         "shard_bytes": sum(r["bytes"] for r in unit_records),
         "stages": stages,
-        "drops_by_reason": dict(sorted(drops.items())),
+        "drops_by_reason": drops_by_reason(stages),
         "eval_overlap": dict(sorted(eval_overlap.items())),
     }
 

@@ -8,6 +8,7 @@ white), and multi-frame files keep their first frame and record the frame count.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import warnings
@@ -59,11 +60,22 @@ class Images(Stage):
 
 def normalise(image: Image.Image, spec: ImagesSpec) -> tuple[Image.Image, bytes]:
     """A decoded image as every sample holds it: RGB, at most ``max_side``, JPEG at ``jpeg_quality``."""
+    return resized_jpeg(image, spec.max_side, spec.jpeg_quality)
+
+
+def resized_jpeg(image: Image.Image, max_side: int, quality: int) -> tuple[Image.Image, bytes]:
+    """``image`` in RGB, shrunk (never enlarged) to at most ``max_side``, and its JPEG bytes."""
     image = to_rgb(image)
-    image.thumbnail((spec.max_side, spec.max_side), Image.Resampling.LANCZOS)
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=spec.jpeg_quality, optimize=False)
+    image.save(buffer, format="JPEG", quality=quality, optimize=False)
     return image, buffer.getvalue()
+
+
+def jpeg_data_url(image: Image.Image, max_side: int, quality: int) -> str:
+    """``image`` resized as ``resized_jpeg`` does, as a ``data:image/jpeg;base64,...`` URL (for HTML pages and VLM prompts)."""
+    _, encoded = resized_jpeg(image, max_side, quality)
+    return "data:image/jpeg;base64," + base64.b64encode(encoded).decode("ascii")
 
 
 def decode_image(data: bytes, max_pixels: int, target_side: int | None = None) -> tuple[Image.Image, str, int, tuple[int, int]]:

@@ -238,6 +238,15 @@ def verify_tar(path: Path, expected_keys: list[str]) -> None:
         raise ShardVerificationError(f"{path}: samples missing members or holding unknown ones: {incomplete[:3]}")
 
 
+def drops_by_reason(funnel: dict[str, dict]) -> dict[str, int]:
+    """A funnel's drops summed over its stages, by reason (sorted)."""
+    drops: dict[str, int] = defaultdict(int)
+    for stage in funnel.values():
+        for reason, n in stage["dropped"].items():
+            drops[reason] += n
+    return dict(sorted(drops.items()))
+
+
 def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int) -> dict[str, dict]:
     """Per-stage in/out/dropped counts of one unit, from its final records.
 
@@ -289,7 +298,7 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         verify_tar(shard, [row["sample_key"] for row in samples])
         shard_bytes, shard_sha256 = shard.stat().st_size, file_hexdigest(shard, "sha256")
         location.publish(f"shards/{name}.tar", shard, keep_identical=True)
-        parts = {"index": conform(live.append_column("shard", pa.array([f"{name}.tar"] * live.num_rows, pa.string())), INDEX)}
+        parts = {"index": index_part(live, f"{name}.tar")}
         if "image_embedding" in live.column_names and live.column("image_embedding").null_count < live.num_rows:
             parts["embeddings"] = conform(live, EMBEDDINGS)
         parts["rejects"] = rejects
@@ -316,11 +325,12 @@ def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits
         "eval_overlap": eval_overlap_counts(group),
     }
     location.write_bytes(f"units/{name}.json", json.dumps(record, indent=1).encode())
-    drops: dict[str, int] = defaultdict(int)
-    for stage in record["funnel"].values():
-        for reason, n in stage["dropped"].items():
-            drops[reason] += n
-    return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows], "drops": [json.dumps(dict(drops))]})
+    return pa.table({"unit": [unit], "samples": [len(samples)], "rejects": [rejects.num_rows], "drops": [json.dumps(drops_by_reason(record["funnel"]))]})
+
+
+def index_part(live: pa.Table, shard: str) -> pa.Table:
+    """The index rows of one shard's samples (``live``, with their split): the INDEX columns and the shard's name."""
+    return conform(live.append_column("shard", pa.array([shard] * live.num_rows, pa.string())), INDEX)
 
 
 def eval_overlap_counts(group: pa.Table) -> dict[str, int]:

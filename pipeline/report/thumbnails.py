@@ -6,7 +6,6 @@ split figure's original) are untrusted bytes and go through the images stage's o
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from stages.base import Drop
-from stages.images import decode_image, to_rgb
+from stages.images import decode_image, jpeg_data_url
 from stages.shard_writer import read_samples
 
 THUMBNAIL_SIDE = 256
@@ -23,11 +22,7 @@ MAX_SOURCE_PIXELS = 178_956_970  # the images stage's default decompression-bomb
 
 
 def data_uri(image: Image.Image, side: int = THUMBNAIL_SIDE) -> str:
-    image = to_rgb(image)
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return jpeg_data_url(image, side, JPEG_QUALITY)
 
 
 def decode(data: bytes, side: int = THUMBNAIL_SIDE) -> Image.Image:

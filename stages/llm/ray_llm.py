@@ -12,7 +12,6 @@ answers rare (a truncated answer, mostly), so ``max_attempts: 1`` or 2 suits vLL
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -106,12 +105,11 @@ def image_data_url(image: bytes, max_side: int) -> str:
     """The image resized to ``max_side`` (on the CPU worker that runs preprocess), as a JPEG data URL."""
     from PIL import Image
 
+    from stages.images import jpeg_data_url
+
     with Image.open(io.BytesIO(image)) as opened:
-        picture = opened.convert("RGB")
-    picture.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=90)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        opened.load()
+        return jpeg_data_url(opened, max_side, quality=90)
 
 
 @lru_cache(maxsize=1)

@@ -36,7 +36,7 @@ class LlmStage(Stage):
     def gpus_per_worker(cls, spec: StageSpec) -> float:
         if spec.backend == "vllm":  # the engines of ray.data.llm take theirs, not the stage's spec
             return float(spec.vllm.tensor_parallel_size)
-        return spec.num_gpus
+        return super().gpus_per_worker(spec)
 
     @classmethod
     def transform(cls, dataset, spec: LlmSpec, context, *, config=None, dedup_references=None):
