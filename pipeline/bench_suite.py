@@ -42,7 +42,7 @@ def run_config(corpus: Path, output: Path, cpus: int) -> dict:
 
 
 def timed_run(corpus: Path, folder: Path, cpus: int) -> dict:
-    """``figcurate run`` in a child process: its stats, wall seconds, and the peak memory of its process tree."""
+    """``figcurate run`` in a child process: its figures, samples, seconds, and the peak memory of its process tree."""
     import psutil
 
     output = folder / "out"
@@ -58,10 +58,10 @@ def timed_run(corpus: Path, folder: Path, cpus: int) -> dict:
         raise RuntimeError(f"bench run failed ({process.returncode}): {log.decode(errors='replace')[-2000:]}")
     stats = json.loads((output / "stats.json").read_text())
     return {
-        "stats": stats,
         "wall_s": round(seconds, 2),
         "pipeline_s": stats["timing"]["pipeline_seconds"],
-        "peak_rss_mb": round((peaks.all + peaks.root) / 2**20),
+        # the tree's peak is its start plus its peak growth (adding peaks.root would count the driver twice)
+        "peak_rss_mb": round((peaks.baseline + peaks.all) / 2**20),
         "figures": stats["stages"]["images"]["in"],
         "samples": stats["samples"],
     }
