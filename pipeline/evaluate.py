@@ -85,8 +85,8 @@ def evaluate_panels(corpus: Path, *, limit: int | None = None, params: SplitPara
         "recall": round(recall, 4),
         "f1": round(f1, 4),
         "imageclef_accuracy": round(float(np.mean([a for a, _ in accuracies])), 4) if accuracies else None,
-        # A one-picture figure's truth box is the whole image, margins included; the splitter trims
-        # margins, so those can miss the 2/3 cover while still matching at IoU 0.5.
+        # Compound figures alone: a one-picture figure kept whole is the whole image, so it
+        # scores 1 whenever it is not cut.
         "imageclef_accuracy_compound": round(float(np.mean([a for a, c in accuracies if c])), 4) if compound else None,
         "single_figures": single,
         "single_kept_whole": round(single_whole / single, 4) if single else None,

@@ -6,7 +6,8 @@ columns wherever a run of background lines at least ``min_gap`` long crosses it.
 too small to be panels (a panel letter or tick labels separated from their plot by a few white
 pixels) are merged into the nearest sibling, so a single plot with white space inside stays
 whole. A region whose border is a dark frame is one panel and is not cut further. Boxes are
-returned in reading order in the coordinates of the image given, x1/y1 exclusive.
+returned in reading order in the coordinates of the image given, x1/y1 exclusive; panels are
+trimmed to their ink, and a figure that is one picture comes back as the whole image.
 """
 
 from __future__ import annotations
@@ -195,7 +196,12 @@ def split_grey(grey: np.ndarray, params: SplitParams = SplitParams()) -> SplitRe
     if content is None:
         return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0)
     boxes = splitter.split(content)
-    return SplitResult(boxes, _confidence(splitter, boxes, content), splitter.framed, splitter.merged, splitter.gaps)
+    confidence = _confidence(splitter, boxes, content)
+    if len(boxes) == 1:
+        # One picture is the figure itself, white margins included: it stays whole, as the
+        # pipeline emits it (panels are cut only from compound figures).
+        boxes = [(0, 0, splitter.width, splitter.height)]
+    return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps)
 
 
 def _confidence(splitter: _Splitter, boxes: list[Box], content: Box) -> float:
