@@ -37,6 +37,8 @@ CLOSERS = re.compile(
     r"all (data|images|panels|experiments)|experiments were|representative of)",
     re.IGNORECASE,
 )
+# A piece ending in one of these words goes on in the next piece.
+_CONTINUES = re.compile(r"\b(of|for|in|on|with|and|or|the|a|an|to|by|from|at|as|against|between)$")
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
 # "prostate tissuesA) Evaluation": a title run into the first label.
@@ -83,7 +85,18 @@ class CaptionSplit:
         if not own:
             return None
         texts = [s.written(keep_label) for s in own if s.text or s.head]
-        return join(self.preamble, *dict.fromkeys(texts), self.closing)
+        return join_sentences(self.preamble, *dict.fromkeys(texts), self.closing)
+
+
+def join_sentences(*parts: str) -> str:
+    """Pieces joined as sentences: a piece that ends mid-sentence before one that opens a new
+    sentence (a capital) gets a full stop, so ``Lung`` + ``Expression is ...`` reads ``Lung. Expression is ...``."""
+    pieces = [p.strip() for p in parts if p and p.strip()]
+    out = []
+    for piece, following in zip(pieces, pieces[1:] + [""]):
+        ends_open = (piece[-1].isalnum() or piece[-1] in ")]%") and not _CONTINUES.search(piece)
+        out.append(piece + "." if ends_open and following[:1].isupper() else piece)
+    return " ".join(out)
 
 
 def split_caption(caption: str) -> CaptionSplit:

@@ -1,6 +1,6 @@
 import pytest
 
-from stages.subcaptions.split import split_caption
+from stages.subcaptions.split import split_caption, join_sentences
 
 
 def labels(caption):
@@ -64,8 +64,8 @@ def test_range_segment_is_shared_by_its_labels():
 def test_labels_after_their_text():
     split = split_caption("Liver of control mice (A), and of knockout mice (B). Scale bar, 10 µm.")
     assert split.style == "postfix"
-    assert split.subcaption("A") == "Liver of control mice Scale bar, 10 µm."
-    assert split.subcaption("B") == "of knockout mice Scale bar, 10 µm."
+    assert split.subcaption("A") == "Liver of control mice. Scale bar, 10 µm."
+    assert split.subcaption("B") == "of knockout mice. Scale bar, 10 µm."
 
 
 def test_out_of_run_letter_is_an_abbreviation_not_a_label():
@@ -187,9 +187,9 @@ def test_closing_stays_with_the_last_panel_when_every_panel_has_its_own():
 
 def test_labels_inside_a_sentence_share_its_opening_words():
     split = split_caption("Root growth. Seedlings were grown on (A) agar, (B) soil, and (C) sand. Bars, 1 cm.")
-    assert split.subcaption("A") == "Root growth. Seedlings were grown on agar Bars, 1 cm."
+    assert split.subcaption("A") == "Root growth. Seedlings were grown on agar. Bars, 1 cm."
     assert split.subcaption("C") == "Root growth. Seedlings were grown on sand. Bars, 1 cm."
-    assert split.subcaption("B", keep_label=True) == "Root growth. Seedlings were grown on (B) soil Bars, 1 cm."
+    assert split.subcaption("B", keep_label=True) == "Root growth. Seedlings were grown on (B) soil. Bars, 1 cm."
 
 
 def test_the_next_sentence_opening_does_not_trail_the_previous_panel():
@@ -256,3 +256,12 @@ def test_a_weak_marker_naming_a_panel_already_named_is_a_citation():
     split = split_caption(caption)
     assert split.labels() == ["a", "b", "c"]
     assert split.subcaption("b") == "Staging. Coronal image. The margin is clear (white arrow, b) and was staged."
+
+
+def test_pieces_are_joined_as_sentences():
+    # the title's and the panel's text end with a full stop before the shared note; a colon or a
+    # lowercase continuation does not get one
+    split = split_caption("Expression in adult tissues: (A) Lung (B) Kidney. Arrows mark vessels.")
+    assert split.subcaption("A") == "Expression in adult tissues: Lung. Arrows mark vessels."
+    assert join_sentences("Staining for", "AR", "and cells") == "Staining for AR and cells"
+    assert join_sentences("Title", "Kidney (B)", "Arrows.") == "Title. Kidney (B). Arrows."
