@@ -140,14 +140,91 @@ def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
 
 def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     heads, cuts = _sentence_heads(text, markers)
-    segments = []
+    runs = _runs_after_text(text, markers)
+    in_run = {k for run in runs for k in run}
+    # A label after its text inside a sentence (``larger tumors in size (B) and weight (C).``)
+    # takes the words before it, back to the previous marker or its sentence start.
+    starts = [max(sentence_start(text, m.start), markers[k - 1].end if k else 0) for k, m in enumerate(markers)]
+    cuts = [starts[k] if k in in_run else cut for k, cut in enumerate(cuts)]
+    items = {k: re.sub(r"^(and|while|whereas|or)\s+", "", clean(text[starts[k] : markers[k].start])) for k in in_run}
+    shared_heads: dict[int, str] = {}  # per run member, the sentence opening its items share
+    covering: dict[int, str] = {}  # a marker naming the whole run before it (``(A-C) Staining for``) takes that opening
+    for run in runs:
+        head, items[run[0]] = _list_head(items[run[0]], [items[k] for k in run[1:]])
+        before = run[0] - 1
+        names = {l.lower() for k in run for l in markers[k].labels}
+        if before >= 0 and before not in in_run and starts[run[0]] == markers[before].end and names <= {l.lower() for l in markers[before].labels}:
+            covering[before] = head
+        else:
+            shared_heads.update({k: head for k in run})
+    segments: list[list] = []  # [labels, text, marker, marker_first, head, position]
     for k, marker in enumerate(markers):
+        written = text[marker.start : marker.end]
         end = cuts[k + 1] if k + 1 < len(markers) else len(text)
-        segments.append([marker, _clean_end(clean(text[marker.end : end]))])
-    segments[-1][1], closing = _take_closing(segments[-1][1], [t for _, t in segments[:-1]])
+        if k not in in_run:
+            own = _clean_end(clean(text[marker.end : end]))
+            segments.append([marker.labels, join(own, covering.get(k, "")), written, True, heads[k], marker.position])
+            continue
+        segments.append([marker.labels, items[k], written, False, shared_heads.get(k, ""), marker.position])
+        run = next(r for r in runs if k in r)
+        if k == run[-1]:
+            # what follows the run up to the next marker is told of all its labels (and of the
+            # marker that named them all first)
+            labels = tuple(dict.fromkeys(l for j in ([run[0] - 1] if run[0] - 1 in covering else []) + run for l in markers[j].labels))
+            segments.append([labels, _clean_end(clean(text[marker.end : end])), "", True, "", False])
+    segments[-1][1], closing = _take_closing(segments[-1][1], [s[1] for s in segments[:-1]])
     preamble = clean(text[: cuts[0]]) if cuts[0] else ""
-    built = tuple(Segment(m.labels, t, m.position, text[m.start : m.end], head=h) for (m, t), h in zip(segments, heads))
+    built = tuple(Segment(labels, t, position, written, first, head) for labels, t, written, first, head, position in segments)
     return CaptionSplit(text, preamble, built, closing, "prefix")
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
+_HEAD_END = re.compile(r"(?::|\b(?:for|of|in|with|against|on|at|by|from|to|between))(?=\s)")
+
+
+def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
+    """Runs of markers that close their text inside a sentence of a caption whose other labels
+    come first: ``in size (B) and weight (C).``; a list's last item may go on after its label
+    (``for SCF (C) and PCNA (D) in the cords``). A lone such label right after another label in
+    its sentence (``(A) A scratch ... over time (B). Data ...``) stays as it is."""
+    closes = [m.trailing and not m.position and not at_clause_start(text, m.start) for m in markers]
+    same_sentence = [k > 0 and sentence_start(text, m.start) < markers[k - 1].end for k, m in enumerate(markers)]
+    gaps = [text[markers[k - 1].end : m.start] if k else "" for k, m in enumerate(markers)]
+    for k in range(len(markers) - 2, -1, -1):
+        # "in size (B) and weight (C).": a label before "and" and the last item closes its text too
+        following = k + 1
+        if closes[following] and same_sentence[following] and re.match(r"\s*(,|;|and\b|or\b)", gaps[following]) and _LIST_ITEM.match(gaps[following]):
+            closes[k] = closes[k] or (not markers[k].position and not at_clause_start(text, markers[k].start))
+    runs: list[list[int]] = []
+    for k in range(len(markers)):
+        continues = bool(runs) and runs[-1][-1] == k - 1 and same_sentence[k] and (closes[k] or _LIST_ITEM.match(gaps[k]))
+        if continues:
+            runs[-1].append(k)
+        elif closes[k]:
+            runs.append([k])
+    kept = []
+    for run in runs:
+        first = run[0]
+        before = markers[first - 1] if first else None
+        if len(run) == 1 and before is not None and sentence_start(text, markers[first].start) < before.end:
+            continue
+        kept.append(run)
+    return kept
+
+
+def _list_head(first: str, others: list[str]) -> tuple[str, str]:
+    """``immunostaining for ghrelin`` before ``GHSR-1a``, ``SCF``: the opening the short items
+    share (``immunostaining for``, up to the last preposition or colon) and the first item
+    (``ghrelin``); no opening when the items are long."""
+    if not others or max(len(o.split()) for o in others) > 4:
+        return "", first
+    for match in reversed(list(_HEAD_END.finditer(first))):
+        rest = first[match.end() :].strip()
+        if 1 <= len(rest.split()) <= 6:
+            return first[: match.end()].strip(), rest
+        if rest:
+            break
+    return "", first
 
 
 def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[int]]:

@@ -78,8 +78,16 @@ def test_gold_format_is_detected(tmp_path):
 def test_real_prostate_similarity_does_not_regress():
     result = score_gold(SHARED / "prostate_data_only_annotated_captions.json")
     assert result["figures"] == 196
-    assert result["mean_levenshtein_similarity"] >= 0.78
+    assert result["mean_levenshtein_similarity"] >= 0.90  # the target
     assert len(result["worst"]) == 5
+
+
+@pytest.mark.skipif(not (SHARED / "zou_eval_dev.json").is_file(), reason="real subcaption annotations absent")
+def test_real_zou_similarity_does_not_regress():
+    # below the 0.90 target: 7% of zou's gold labels are printed only on the image
+    result = score_gold(SHARED / "zou_eval_dev.json")
+    assert result["format"] == "zou" and result["figures"] == 224
+    assert result["mean_levenshtein_similarity"] >= 0.73
 
 
 def test_soda_caption_html_reads_like_a_caption(tmp_path):

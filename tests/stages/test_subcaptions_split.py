@@ -265,3 +265,35 @@ def test_pieces_are_joined_as_sentences():
     assert split.subcaption("A") == "Expression in adult tissues: Lung. Arrows mark vessels."
     assert join_sentences("Staining for", "AR", "and cells") == "Staining for AR and cells"
     assert join_sentences("Title", "Kidney (B)", "Arrows.") == "Title. Kidney (B). Arrows."
+
+
+def test_labels_after_their_text_inside_a_label_first_caption():
+    split = split_caption(
+        "Pim1 enhances tumorigenicity. (A) Soft agar assay of LNCaP cells. Grafted cells developed larger "
+        "tumors in size (B) and weight (C). (D) Kaplan-Meier survival analysis."
+    )
+    assert split.style == "prefix" and split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("A") == "Pim1 enhances tumorigenicity. Soft agar assay of LNCaP cells."
+    # the items share the sentence's opening up to its last preposition
+    assert split.subcaption("B") == "Pim1 enhances tumorigenicity. Grafted cells developed larger tumors in size"
+    assert split.subcaption("C") == "Pim1 enhances tumorigenicity. Grafted cells developed larger tumors in weight"
+    assert split.subcaption("D") == "Pim1 enhances tumorigenicity. Kaplan-Meier survival analysis."
+
+
+def test_a_marker_naming_a_run_keeps_its_opening_and_the_rest_of_the_sentence():
+    split = split_caption(
+        "Ghrelin in fetal testes. (A, B, C) Sections at day 30 showing immunostaining for ghrelin (A), "
+        "GHSR-1a (B) and PCNA (C) in the fetal testis. (D) A negative control."
+    )
+    assert split.subcaption("B") == "Ghrelin in fetal testes. Sections at day 30 showing immunostaining for GHSR-1a in the fetal testis."
+    assert split.subcaption("B", keep_label=True) == (
+        "Ghrelin in fetal testes. (A, B, C) Sections at day 30 showing immunostaining for GHSR-1a (B) in the fetal testis."
+    )
+    assert split.subcaption("D") == "Ghrelin in fetal testes. A negative control."
+
+
+def test_a_lone_label_closing_a_sentence_that_a_label_opened_stays_a_citation_of_it():
+    # "(D-F) ... branch points (F)." names one of the panels its sentence is already about
+    split = split_caption("Traces. (A-C) Automated traces. (D-F) Manual traces show many false branch points (F). Errors follow.")
+    for label in "DEF":
+        assert "Manual traces show many false branch points" in split.subcaption(label)
