@@ -153,7 +153,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5, keep_label: bool = False) -> dict:
+def score_captions(
+    items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5, keep_label: bool = False, share_list_heads: bool = True
+) -> dict:
     """``items``: (caption, [(gold label, gold subcaption), ...]) per figure; an empty gold
     subcaption scores labels only (SODA panels without a curated caption). ``keep_label``: the
     gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``)."""
@@ -173,7 +175,7 @@ def score_captions(items: list[tuple[str, list[tuple[str, str]]]], keys: list[st
         for label, text in gold:
             if not text:
                 continue
-            ours = split.subcaption(predicted[label.lower()], keep_label) if label.lower() in predicted else None
+            ours = split.subcaption(predicted[label.lower()], keep_label, share_list_heads) if label.lower() in predicted else None
             score = similarity(_norm(ours), _norm(text)) if ours is not None else 0.0
             scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text) if ours is not None else 0.0)
@@ -268,9 +270,15 @@ def _largest_differences(ours: str, gold: str, limit: int = 200) -> dict:
 
 
 # Annotation conventions: both zou-shaped sets copy the shared opening sentences into every
-# subcaption, but the NLM/zou annotators kept the label marker as written ("(A) Axial CT ...")
-# while the prostate annotators removed it. Scoring must produce the same convention as the gold.
-GOLD_FORMATS = {"zou": {"keep_label": True}, "prostate": {"keep_label": False}, "soda": {"keep_label": False}}
+# subcaption, but the NLM/zou annotators kept the label marker as written ("(A) Axial CT ...") and
+# gave every item of a list its opening ("... of Euhelopus in ventral (D) views"), while the
+# prostate annotators removed the marker and cut lists as written ("..., AR staining"). Scoring
+# must produce the same convention as the gold; the pipeline writes markers removed, openings shared.
+GOLD_FORMATS = {
+    "zou": {"keep_label": True, "share_list_heads": True},
+    "prostate": {"keep_label": False, "share_list_heads": False},
+    "soda": {"keep_label": False, "share_list_heads": True},
+}
 
 
 def detect_format(path: Path) -> str:

@@ -10,7 +10,7 @@ on``); the marker itself is removed unless ``subcaption(..., keep_label=True)`` 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stages.subcaptions.markers import (
     Marker,
@@ -55,12 +55,17 @@ class Segment:
     marker: str = ""  # the marker as written in the caption ("(A)", "B.", "(C and D)"); empty for "Panel A shows"
     marker_first: bool = True  # the marker comes before its text (prefix style) rather than after it
     head: str = ""  # the opening of a sentence whose labels come inside it: "Staining of" (A) liver; (B) lung.
+    # The opening that the items of a list share: "in rostral (A), dorsal (B) views" -> "in"; the
+    # list's first item always reads it, later items when lists share their opening.
+    list_head: str = ""
+    leads_list: bool = False
 
-    def written(self, keep_label: bool) -> str:
+    def written(self, keep_label: bool, share_list_heads: bool = True) -> str:
         marker = self.marker if keep_label else ""
+        head = join(self.head, self.list_head if share_list_heads or self.leads_list else "")
         if self.marker_first:
-            return join(self.head, marker, self.text)
-        return join(self.head, self.text, marker)
+            return join(head, marker, self.text)
+        return join(head, self.text, marker)
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,15 @@ class CaptionSplit:
                 seen.setdefault(label.lower(), label)
         return list(seen.values())
 
-    def subcaption(self, label: str, keep_label: bool = False) -> str | None:
+    def subcaption(self, label: str, keep_label: bool = False, share_list_heads: bool = True) -> str | None:
         """The label's own text between the shared opening and closing text; ``keep_label`` keeps
-        its marker as written (``(A) Control cells.``), the convention of some annotated sets."""
+        its marker as written (``(A) Control cells.``), the convention of some annotated sets;
+        ``share_list_heads`` gives every item of a list its opening (``of the skull in dorsal
+        (B) views``), else only the first item has it, as the caption is written."""
         own = [s for s in self.segments if label.lower() in (x.lower() for x in s.labels)]
         if not own:
             return None
-        texts = [s.written(keep_label) for s in own if s.text or s.head]
+        texts = [s.written(keep_label, share_list_heads) for s in own if s.text or s.head or s.list_head]
         return join_sentences(self.preamble, *dict.fromkeys(texts), self.closing)
 
 
@@ -157,7 +164,7 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
             covering[before] = head
         else:
             shared_heads.update({k: head for k in run})
-    segments: list[list] = []  # [labels, text, marker, marker_first, head, position]
+    segments: list[list] = []  # Segment's fields in order, from labels to position, list_head, leads_list
     for k, marker in enumerate(markers):
         written = text[marker.start : marker.end]
         end = cuts[k + 1] if k + 1 < len(markers) else len(text)
@@ -165,8 +172,8 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
             own = _clean_end(clean(text[marker.end : end]))
             segments.append([marker.labels, join(own, covering.get(k, "")), written, True, heads[k], marker.position])
             continue
-        segments.append([marker.labels, items[k], written, False, shared_heads.get(k, ""), marker.position])
         run = next(r for r in runs if k in r)
+        segments.append([marker.labels, items[k], written, False, "", marker.position, shared_heads.get(k, ""), k == run[0]])
         if k == run[-1]:
             # what follows the run up to the next marker is told of all its labels (and of the
             # marker that named them all first)
@@ -174,7 +181,7 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
             segments.append([labels, _clean_end(clean(text[marker.end : end])), "", True, "", False])
     segments[-1][1], closing = _take_closing(segments[-1][1], [s[1] for s in segments[:-1]])
     preamble = clean(text[: cuts[0]]) if cuts[0] else ""
-    built = tuple(Segment(labels, t, position, written, first, head) for labels, t, written, first, head, position in segments)
+    built = tuple(Segment(labels, t, position, written, first, head, *rest) for labels, t, written, first, head, position, *rest in segments)
     return CaptionSplit(text, preamble, built, closing, "prefix")
 
 
@@ -218,6 +225,8 @@ def _list_head(first: str, others: list[str]) -> tuple[str, str]:
     (``ghrelin``); no opening when the items are long."""
     if not others or max(len(o.split()) for o in others) > 4:
         return "", first
+    if any(_HEAD_END.match(o + " ") for o in others):
+        return "", first  # "of control mice (A), and of knockout mice (B)": each item has its own
     for match in reversed(list(_HEAD_END.finditer(first))):
         rest = first[match.end() :].strip()
         if 1 <= len(rest.split()) <= 6:
@@ -268,7 +277,8 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
     """Each label takes the words before it back to the previous label or its sentence start. A
     label opening a sentence in such a caption (``(a) An overview. Cells chosen ... (b).``) takes
     the rest of that sentence instead. What follows the last label is shared."""
-    segments = []
+    segments: list[Segment] = []
+    runs: list[list[int]] = [[]]  # markers listed one after another in a sentence
     first_start = sentence_start(text, markers[0].start)
     used = 0  # the caption up to here belongs to earlier labels
     for k, marker in enumerate(markers):
@@ -281,6 +291,16 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
             continue
         start = max(sentence_start(text, marker.start), used)
         piece = re.sub(r"^(and|while|whereas|or)\s+", "", clean(text[start : marker.start]))
+        if k and start == used == markers[k - 1].end and runs[-1] and not segments[-1].marker_first:
+            runs[-1].append(k)  # the next item of a list: "in rostral (A), dorsal (B) and caudal (C) views"
+        else:
+            runs.append([k])
         used = marker.end
         segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end], marker_first=False))
+    for run in (r for r in runs if len(r) > 1):
+        head, first = _list_head(segments[run[0]].text, [segments[k].text for k in run[1:]])
+        if head:
+            segments[run[0]] = replace(segments[run[0]], text=first)
+            for k in run:
+                segments[k] = replace(segments[k], list_head=head, leads_list=k == run[0])
     return CaptionSplit(text, clean(text[:first_start]), tuple(segments), clean(text[used:]), "postfix")

@@ -176,7 +176,8 @@ def test_the_article_after_a_comma_is_not_a_label():
 def test_half_the_markers_closing_and_none_opening_reads_label_after_text():
     split = split_caption("Stain of a tumour from the lung (a) and the resected node (b).")
     assert split.style == "postfix"
-    assert split.subcaption("b") == "the resected node"
+    assert split.subcaption("b") == "Stain of a tumour from the resected node"
+    assert split.subcaption("b", share_list_heads=False) == "the resected node"
 
 
 def test_closing_stays_with_the_last_panel_when_every_panel_has_its_own():
@@ -297,3 +298,12 @@ def test_a_lone_label_closing_a_sentence_that_a_label_opened_stays_a_citation_of
     split = split_caption("Traces. (A-C) Automated traces. (D-F) Manual traces show many false branch points (F). Errors follow.")
     for label in "DEF":
         assert "Manual traces show many false branch points" in split.subcaption(label)
+
+
+def test_list_items_share_their_opening_unless_asked_to_read_as_written():
+    split = split_caption("Right quadrate of Euhelopus in rostral (A), dorsal (B), and medial (C) views.")
+    assert split.style == "postfix"
+    assert split.subcaption("B") == "Right quadrate of Euhelopus in dorsal views."
+    assert split.subcaption("A", share_list_heads=False) == "Right quadrate of Euhelopus in rostral views."
+    assert split.subcaption("B", share_list_heads=False) == "dorsal views."
+    assert split.subcaption("C", keep_label=True) == "Right quadrate of Euhelopus in medial (C) views."
