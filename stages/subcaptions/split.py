@@ -25,6 +25,7 @@ from stages.subcaptions.text import (
     at_clause_start,
     clean,
     join,
+    join_sentences,
     sentence_end,
     sentence_start,
     split_sentences,
@@ -37,8 +38,6 @@ CLOSERS = re.compile(
     r"all (data|images|panels|experiments)|experiments were|representative of)",
     re.IGNORECASE,
 )
-# A piece ending in one of these words goes on in the next piece.
-_CONTINUES = re.compile(r"\b(of|for|in|on|with|and|or|the|a|an|to|by|from|at|as|against|between)$")
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
 # "prostate tissuesA) Evaluation": a title run into the first label.
@@ -95,17 +94,6 @@ class CaptionSplit:
         return join_sentences(self.preamble, *dict.fromkeys(texts), self.closing)
 
 
-def join_sentences(*parts: str) -> str:
-    """Pieces joined as sentences: a piece that ends mid-sentence before one that opens a new
-    sentence (a capital) gets a full stop, so ``Lung`` + ``Expression is ...`` reads ``Lung. Expression is ...``."""
-    pieces = [p.strip() for p in parts if p and p.strip()]
-    out = []
-    for piece, following in zip(pieces, pieces[1:] + [""]):
-        ends_open = (piece[-1].isalnum() or piece[-1] in ")]%") and not _CONTINUES.search(piece)
-        out.append(piece + "." if ends_open and following[:1].isupper() else piece)
-    return " ".join(out)
-
-
 def split_caption(caption: str) -> CaptionSplit:
     text = re.sub(r"\s+", " ", caption or "").strip()
     text = _GLUED_LABEL.sub(" (", text)
@@ -148,41 +136,49 @@ def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
 def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     heads, cuts = _sentence_heads(text, markers)
     runs = _runs_after_text(text, markers)
-    in_run = {k for run in runs for k in run}
+    run_of = {k: run for run in runs for k in run}
     # A label after its text inside a sentence (``larger tumors in size (B) and weight (C).``)
     # takes the words before it, back to the previous marker or its sentence start.
     starts = [max(sentence_start(text, m.start), markers[k - 1].end if k else 0) for k, m in enumerate(markers)]
-    cuts = [starts[k] if k in in_run else cut for k, cut in enumerate(cuts)]
-    items = {k: re.sub(r"^(and|while|whereas|or)\s+", "", clean(text[starts[k] : markers[k].start])) for k in in_run}
-    shared_heads: dict[int, str] = {}  # per run member, the sentence opening its items share
-    covering: dict[int, str] = {}  # a marker naming the whole run before it (``(A-C) Staining for``) takes that opening
+    cuts = [starts[k] if k in run_of else cut for k, cut in enumerate(cuts)]
+    items = {k: _clean_start(clean(text[starts[k] : markers[k].start])) for k in run_of}
+    list_heads: dict[int, str] = {}  # per run member, the sentence opening its items share
+    covering: dict[int, str] = {}  # a marker naming the whole run after it (``(A-C) Staining for``) takes that opening
     for run in runs:
         head, items[run[0]] = _list_head(items[run[0]], [items[k] for k in run[1:]])
-        before = run[0] - 1
-        names = {l.lower() for k in run for l in markers[k].labels}
-        if before >= 0 and before not in in_run and starts[run[0]] == markers[before].end and names <= {l.lower() for l in markers[before].labels}:
-            covering[before] = head
+        if _names_run(markers, run, run_of, starts):
+            covering[run[0] - 1] = head
         else:
-            shared_heads.update({k: head for k in run})
-    segments: list[list] = []  # Segment's fields in order, from labels to position, list_head, leads_list
+            list_heads.update(dict.fromkeys(run, head))
+    segments: list[Segment] = []
     for k, marker in enumerate(markers):
         written = text[marker.start : marker.end]
         end = cuts[k + 1] if k + 1 < len(markers) else len(text)
-        if k not in in_run:
-            own = _clean_end(clean(text[marker.end : end]))
-            segments.append([marker.labels, join(own, covering.get(k, "")), written, True, heads[k], marker.position])
+        if k not in run_of:
+            own = join(_clean_end(clean(text[marker.end : end])), covering.get(k, ""))
+            segments.append(Segment(marker.labels, own, marker.position, written, head=heads[k]))
             continue
-        run = next(r for r in runs if k in r)
-        segments.append([marker.labels, items[k], written, False, "", marker.position, shared_heads.get(k, ""), k == run[0]])
+        run = run_of[k]
+        segments.append(Segment(marker.labels, items[k], marker.position, written, False, list_head=list_heads.get(k, ""), leads_list=k == run[0]))
         if k == run[-1]:
-            # what follows the run up to the next marker is told of all its labels (and of the
-            # marker that named them all first)
-            labels = tuple(dict.fromkeys(l for j in ([run[0] - 1] if run[0] - 1 in covering else []) + run for l in markers[j].labels))
-            segments.append([labels, _clean_end(clean(text[marker.end : end])), "", True, "", False])
-    segments[-1][1], closing = _take_closing(segments[-1][1], [s[1] for s in segments[:-1]])
+            # what follows the run up to the next marker is told of all its labels, and of the
+            # marker that named them all first
+            told = ([run[0] - 1] if run[0] - 1 in covering else []) + run
+            labels = tuple(dict.fromkeys(label for j in told for label in markers[j].labels))
+            segments.append(Segment(labels, _clean_end(clean(text[marker.end : end])), False))
+    last, closing = _take_closing(segments[-1].text, [s.text for s in segments[:-1]])
+    segments[-1] = replace(segments[-1], text=last)
     preamble = clean(text[: cuts[0]]) if cuts[0] else ""
-    built = tuple(Segment(labels, t, position, written, first, head, *rest) for labels, t, written, first, head, position, *rest in segments)
-    return CaptionSplit(text, preamble, built, closing, "prefix")
+    return CaptionSplit(text, preamble, tuple(segments), closing, "prefix")
+
+
+def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int]], starts: list[int]) -> bool:
+    """Whether the marker right before ``run``, in its sentence with nothing between, names all
+    the run's labels: ``(A, B, C) Sections showing staining for ghrelin (A), GHSR-1a (B) ...``."""
+    before = run[0] - 1
+    if before < 0 or before in run_of or starts[run[0]] != markers[before].end:
+        return False
+    return {l.lower() for k in run for l in markers[k].labels} <= {l.lower() for l in markers[before].labels}
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
@@ -194,29 +190,22 @@ def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
     come first: ``in size (B) and weight (C).``; a list's last item may go on after its label
     (``for SCF (C) and PCNA (D) in the cords``). A lone such label right after another label in
     its sentence (``(A) A scratch ... over time (B). Data ...``) stays as it is."""
-    closes = [m.trailing and not m.position and not at_clause_start(text, m.start) for m in markers]
+    inside = [not m.position and not at_clause_start(text, m.start) for m in markers]
+    closes = [m.trailing and ok for m, ok in zip(markers, inside)]
     same_sentence = [k > 0 and sentence_start(text, m.start) < markers[k - 1].end for k, m in enumerate(markers)]
     gaps = [text[markers[k - 1].end : m.start] if k else "" for k, m in enumerate(markers)]
     for k in range(len(markers) - 2, -1, -1):
         # "in size (B) and weight (C).": a label before "and" and the last item closes its text too
-        following = k + 1
-        if closes[following] and same_sentence[following] and re.match(r"\s*(,|;|and\b|or\b)", gaps[following]) and _LIST_ITEM.match(gaps[following]):
-            closes[k] = closes[k] or (not markers[k].position and not at_clause_start(text, markers[k].start))
+        after = k + 1
+        if closes[after] and same_sentence[after] and re.match(r"\s*(,|;|and\b|or\b)", gaps[after]) and _LIST_ITEM.match(gaps[after]):
+            closes[k] = closes[k] or inside[k]
     runs: list[list[int]] = []
     for k in range(len(markers)):
-        continues = bool(runs) and runs[-1][-1] == k - 1 and same_sentence[k] and (closes[k] or _LIST_ITEM.match(gaps[k]))
-        if continues:
+        if runs and runs[-1][-1] == k - 1 and same_sentence[k] and (closes[k] or _LIST_ITEM.match(gaps[k])):
             runs[-1].append(k)
         elif closes[k]:
             runs.append([k])
-    kept = []
-    for run in runs:
-        first = run[0]
-        before = markers[first - 1] if first else None
-        if len(run) == 1 and before is not None and sentence_start(text, markers[first].start) < before.end:
-            continue
-        kept.append(run)
-    return kept
+    return [run for run in runs if len(run) > 1 or not same_sentence[run[0]]]
 
 
 def _list_head(first: str, others: list[str]) -> tuple[str, str]:
@@ -268,6 +257,11 @@ def _inside_sentence(text: str, marker: Marker) -> bool:
     return word.lower() not in ("and", "or", "while", "whereas") and not re.fullmatch(r"[A-Z][a-z]+[,.;:]?", word)
 
 
+def _clean_start(piece: str) -> str:
+    """Drop a leading conjunction: ``and weight`` (C) -> ``weight``."""
+    return re.sub(r"^(and|while|whereas|or)\s+", "", piece)
+
+
 def _clean_end(piece: str) -> str:
     """Drop a dangling conjunction: ``mefloquine, and`` (C) ... -> ``mefloquine``."""
     return re.sub(r"(?:[\s,;]+(?:and|or|either|while|whereas))+$", "", piece)
@@ -277,8 +271,8 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
     """Each label takes the words before it back to the previous label or its sentence start. A
     label opening a sentence in such a caption (``(a) An overview. Cells chosen ... (b).``) takes
     the rest of that sentence instead. What follows the last label is shared."""
-    segments: list[Segment] = []
-    runs: list[list[int]] = [[]]  # markers listed one after another in a sentence
+    segments: list[Segment] = []  # one per marker
+    runs: list[list[int]] = []  # labels after their text, listed one after another in a sentence
     first_start = sentence_start(text, markers[0].start)
     used = 0  # the caption up to here belongs to earlier labels
     for k, marker in enumerate(markers):
@@ -290,8 +284,8 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
             segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end]))
             continue
         start = max(sentence_start(text, marker.start), used)
-        piece = re.sub(r"^(and|while|whereas|or)\s+", "", clean(text[start : marker.start]))
-        if k and start == used == markers[k - 1].end and runs[-1] and not segments[-1].marker_first:
+        piece = _clean_start(clean(text[start : marker.start]))
+        if k and not segments[-1].marker_first and start == used == markers[k - 1].end:
             runs[-1].append(k)  # the next item of a list: "in rostral (A), dorsal (B) and caudal (C) views"
         else:
             runs.append([k])

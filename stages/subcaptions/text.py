@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+# A piece ending in one of these words goes on in the next piece.
+_CONTINUES = re.compile(r"\b(of|for|in|on|with|and|or|the|a|an|to|by|from|at|as|against|between)$")
 ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.")
 
 
@@ -50,3 +52,14 @@ def clean(piece: str) -> str:
 
 def join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def join_sentences(*parts: str) -> str:
+    """Pieces joined as sentences: a piece that ends mid-sentence before one that opens a new
+    sentence (a capital) gets a full stop, so ``Lung`` + ``Expression is ...`` reads ``Lung. Expression is ...``."""
+    pieces = [p.strip() for p in parts if p and p.strip()]
+    out = []
+    for piece, following in zip(pieces, pieces[1:] + [""]):
+        ends_open = (piece[-1].isalnum() or piece[-1] in ")]%") and not _CONTINUES.search(piece)
+        out.append(piece + "." if ends_open and following[:1].isupper() else piece)
+    return " ".join(out)

@@ -1,6 +1,7 @@
 import pytest
 
-from stages.subcaptions.split import split_caption, join_sentences
+from stages.subcaptions.split import split_caption
+from stages.subcaptions.text import join_sentences
 
 
 def labels(caption):
