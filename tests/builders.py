@@ -106,8 +106,10 @@ def run_config(tmp_path: Path, corpus: Path, output: Path) -> Path:
     return path
 
 
-def scrape_ray_metrics(needle: str, containing: str = "", timeout_s: float = 60) -> list[str]:
-    """The Prometheus lines that start with ``needle`` and hold ``containing`` on this Ray node's metrics port, once they appear."""
+def scrape_ray_metrics(needle: str, containing: str = "", timeout_s: float = 60, until=None) -> list[str]:
+    """The Prometheus lines that start with ``needle`` and hold ``containing`` on this Ray node's
+    metrics port, once they appear (and, given ``until``, once ``until(lines)`` holds: workers
+    report every second, each on its own clock)."""
     import ray
 
     port = ray.nodes()[0]["MetricsExportPort"]
@@ -118,7 +120,7 @@ def scrape_ray_metrics(needle: str, containing: str = "", timeout_s: float = 60)
         except OSError:
             body = ""
         lines = [line for line in body.splitlines() if line.startswith(needle) and containing in line]
-        if lines:
+        if lines and (until is None or until(lines)):
             return lines
         time.sleep(1)
-    return []
+    return lines

@@ -226,12 +226,20 @@ def test_keep_top_fraction_keeps_that_share_of_the_whole_run(corpus, tmp_path, r
 def test_each_stage_of_a_run_reports_its_rows_to_ray_metrics(run_output):
     output, _, _ = run_output
     stats = json.loads((output / "stats.json").read_text())
-    lines = scrape_ray_metrics("ray_figcurate_stage_rows_in_total")
-    exported = {}
-    for line in lines:
-        stage = line.split('stage="', 1)[1].split('"', 1)[0]
-        exported[stage] = exported.get(stage, 0) + float(line.rsplit(" ", 1)[1])
-    for name, counts in stats["stages"].items():
-        if name != "shard_writer" and counts["in"]:
-            # counters add up over every run of this test session, so at least this run's rows
-            assert exported.get(name, 0) >= counts["in"], (name, exported)
+    expected = {name: counts["in"] for name, counts in stats["stages"].items() if name != "shard_writer" and counts["in"]}
+
+    def rows_per_stage(lines: list[str]) -> dict[str, float]:
+        exported: dict[str, float] = {}
+        for line in lines:
+            stage = line.split('stage="', 1)[1].split('"', 1)[0]
+            exported[stage] = exported.get(stage, 0) + float(line.rsplit(" ", 1)[1])
+        return exported
+
+    def all_reported(lines: list[str]) -> bool:
+        exported = rows_per_stage(lines)
+        return all(exported.get(name, 0) >= rows for name, rows in expected.items())
+
+    exported = rows_per_stage(scrape_ray_metrics("ray_figcurate_stage_rows_in_total", until=all_reported))
+    for name, rows in expected.items():
+        # counters add up over every run of this test session, so at least this run's rows
+        assert exported.get(name, 0) >= rows, (name, exported)
