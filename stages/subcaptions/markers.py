@@ -196,29 +196,45 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
 
 
 def find_inline_run(text: str) -> list[Marker]:
-    """For a caption with no other markers: single letters inside sentences, each before its own
-    words, that run ``A``, ``B``, ``C`` ... (at least three, in order, one case), as taxonomic
-    plates write them: ``female: A left caudal ramus, ventral view B copulatory pore ...``.
-    Letters before the same word each time name things, not panels: ``hepatitis A virus, B virus``."""
-    tokens = list(tokenizer()(text))
-    candidates = [
-        (token, nxt)
-        for token, nxt in pairwise(tokens)
-        if len(token.text) == 1 and token.text.isalpha() and nxt.text[:1].isalpha() and nxt.idx == token.idx + 2
-        and nxt.text.lower() not in ("and", "or", "to", "is", "was") and _paren_depth(text, token.idx) <= 0
-        and text[token.idx - 1 : token.idx] == " "
-    ]
-    run: list = []
-    for token, nxt in candidates:
-        expected = chr(ord(run[-1][0].text) + 1) if run else None
-        if token.text in ("A", "a") and not run:
-            run = [(token, nxt)]
-        elif run and token.text == expected:
-            run.append((token, nxt))
-    following = [nxt.text.lower() for _, nxt in run]
-    if len(run) < 3 or max(following.count(word) for word in following) * 2 > len(run):
+    """For a caption with no other markers: labels inside sentences, each before its own words,
+    that run in order from the first (at least three), as taxonomic plates write them: letters
+    (``female: A left caudal ramus, ventral view B copulatory pore ...``), letters after the figure
+    number (``Holotype 7A Body, dorsal. Paratype 7B Head ...``), or numbers with ranges naming the
+    numbers after them (``1–2 Salganea sp. n., male: 1 holotype 2 same, ventral view 3–4 ...``).
+    Labels before the same word each time name things, not panels: ``hepatitis A virus, B virus``."""
+    run: list[tuple[re.Match, tuple[str, ...]]] = []
+    kind: tuple[str, str] | None = None  # (rank kind, figure number before each letter)
+    last = 0  # the rank of the last single label in the run
+    for match in _INLINE_LABEL.finditer(text):
+        if match["word"].lower() in _NOT_LABELLED or _paren_depth(text, match.start()) > 0:
+            continue
+        if match["numbers"]:
+            labels, prefix = parse_label_expression(match["numbers"]) or [], ""
+        else:
+            labels, prefix = [match["letter"]], match["prefix"]
+        ranks = [_rank(label) for label in labels]
+        if not ranks or None in ranks or ranks[0][1] != last + 1 or (run and (ranks[0][0], prefix) != kind):
+            continue
+        if not run and match["numbers"] and len(labels) == 1 and match.start() > 0:
+            continue  # a number run opens the caption: elsewhere "1" is a count
+        kind = (ranks[0][0], prefix)
+        run.append((match, tuple(labels)))
+        last += len(labels) == 1
+    following = [match["word"].lower() for match, _ in run]
+    if len(run) < 3 or len(set(following)) == 1:
         return []
-    return [Marker(token.idx, token.idx + 1, (token.text,), False, False) for token, _ in run]
+    return [Marker(match.start(), match.end("label"), labels, False, False) for match, labels in run]
+
+
+# A label before its own words, outside parentheses: "A left caudal ramus", "7A Body", "3–4 Salganea".
+_INLINE_LABEL = re.compile(
+    r"(?<!\S)(?P<label>(?P<prefix>\d{0,3})(?P<letter>[A-Za-z])|(?P<numbers>\d{1,2}(?:[–-]\d{1,2})?)) (?=(?P<word>[A-Za-z][\w\-]*))"
+)
+# Words after which a letter or number is no label: conjunctions, verbs and units ("hepatitis A and", "5 mm").
+_NOT_LABELLED = {
+    "and", "or", "to", "is", "was", "mm", "cm", "m", "nm", "µm", "μm", "um", "kb", "bp", "kda", "h", "hr", "hrs",
+    "min", "s", "days", "weeks", "months", "years", "x",
+}  # fmt: skip
 
 
 def _paren_depth(text: str, index: int) -> int:

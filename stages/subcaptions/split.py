@@ -33,7 +33,7 @@ from stages.subcaptions.text import (
 
 # Closing notes on the whole figure rather than on its last panel.
 CLOSERS = re.compile(
-    r"^(scale bars?|bars?[,:=]|data (are|represent|show)|error bars|values (are|represent)|results are|"
+    r"^[\[(]?(scale (bars?|lines?)|bars?[,:=]|data (are|represent|show)|error bars|values (are|represent)|results are|"
     r"original magnification|magnifications?\b|mean ?±|means? ?±|\*|n ?=|statistical|p ?[<=]|ns\b|"
     r"all (data|images|panels|experiments)|experiments were|representative of)",
     re.IGNORECASE,

@@ -61,5 +61,5 @@ def join_sentences(*parts: str) -> str:
     out = []
     for piece, following in zip(pieces, pieces[1:] + [""]):
         ends_open = (piece[-1].isalnum() or piece[-1] in ")]%") and not _CONTINUES.search(piece)
-        out.append(piece + "." if ends_open and following[:1].isupper() else piece)
+        out.append(piece + "." if ends_open and following.lstrip("[")[:1].isupper() else piece)
     return " ".join(out)

@@ -243,6 +243,37 @@ def test_a_plate_of_inline_letters_is_split():
     assert split.subcaption("B") == "Copepod, female: mouth parts, lateral view"
 
 
+def test_a_plate_of_letters_after_the_figure_number_is_split_by_letter():
+    caption = "Beetle, male. 7A Body, dorsal 7B Head, anterior 7C Body, lateral 7D Aedeagus, dorsal. [Scale lines = 1 mm]."
+    split = split_caption(caption)
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("B") == "Beetle, male. Head, anterior. [Scale lines = 1 mm]."
+    assert split.subcaption("C", keep_label=True) == "Beetle, male. 7C Body, lateral. [Scale lines = 1 mm]."
+
+
+def test_a_plate_of_inline_numbers_shares_each_range_heading_with_its_numbers():
+    caption = (
+        "1–2 Salganea sp. n., male: 1 holotype, dorsal view 2 same, ventral view "
+        "3–4 Salganea sp. n., nymph: 3 paratype, dorsal view 4 same, ventral view. Scale bars = 1.0 cm."
+    )
+    split = split_caption(caption)
+    assert split.labels() == ["1", "2", "3", "4"]
+    assert split.subcaption("4", keep_label=True) == "3–4 Salganea sp. n., nymph: 4 same, ventral view. Scale bars = 1.0 cm."
+    assert split.subcaption("1") == "Salganea sp. n., male: holotype, dorsal view. Scale bars = 1.0 cm."
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Cells after 1 day, 2 weeks and 3 months.",  # counts with units
+        "Growth of 1 colony beside 2 colonies and 3 clones.",  # no run opens the caption
+        "Mutant A cells, mutant B cells and mutant C cells.",  # the same word after every letter
+    ],
+)
+def test_numbers_and_letters_inside_text_are_no_inline_plate(caption):
+    assert labels(caption) == []
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
