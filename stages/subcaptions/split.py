@@ -230,17 +230,22 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
     (``Staining of (A) liver; (B) lung.``: both get ``Staining of``), and where the text before the
     marker's segment ends. A caption's first sentence keeps its opening in the shared preamble."""
     heads, cuts = [], []
+    heading = ""  # a sentence ending in a colon heads the labels after it up to one that has its own opening
     for k, marker in enumerate(markers):
         start = sentence_start(text, marker.start)
         previous_end = markers[k - 1].end if k else 0
-        if _inside_sentence(text, marker) and start < marker.start and start >= previous_end and start > 0:
+        inside = _inside_sentence(text, marker)
+        # "Result after 9 years: E and F, normal elbow; G and H, ..."
+        headed = not inside and k > 0 and text[: marker.start].rstrip().endswith(":")
+        if (inside or headed) and start < marker.start and start >= previous_end and start > 0:
             heads.append(_clean_end(clean(text[start : marker.start])))
             cuts.append(start)
+            heading = heads[-1] if headed else ""
         elif k and start < previous_end and heads[k - 1]:
             heads.append(heads[k - 1])  # another label of the same sentence
             cuts.append(marker.start)
         else:
-            heads.append("")
+            heads.append(heading if at_clause_start(text, marker.start) else "")
             cuts.append(marker.start)
     return heads, cuts
 

@@ -274,6 +274,22 @@ def test_numbers_and_letters_inside_text_are_no_inline_plate(caption):
     assert labels(caption) == []
 
 
+def test_a_sentence_ending_in_a_colon_heads_the_labels_after_it():
+    caption = (
+        "A and B, Fracture of the right elbow. C and D, Postoperative radiographs. "
+        "Result 9 years after treatment: E and F, Normal elbow; G and H, Operated elbow."
+    )
+    split = split_caption(caption)
+    assert split.subcaption("D") == "Postoperative radiographs."
+    assert split.subcaption("E") == "Result 9 years after treatment: Normal elbow"
+    assert split.subcaption("H") == "Result 9 years after treatment: Operated elbow."
+
+
+def test_a_label_before_a_lowercase_name_is_a_label_but_not_before_a_species_epithet():
+    assert labels("Markers: A. H & E staining; B. p63 IHC; C. AR IHC.") == ["A", "B", "C"]
+    assert labels("Infection. (A) Cells with E. coli. (B) Cells with B. subtilis.") == ["A", "B"]
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
