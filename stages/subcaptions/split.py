@@ -111,8 +111,13 @@ def split_caption(caption: str) -> CaptionSplit:
 def _labels_after_text(text: str, markers: list[Marker]) -> bool:
     """Most markers close their clause; half do and none opens a sentence (``tumour (a) and the
     specimen (b).``)."""
-    trailing = sum(m.trailing for m in markers)
+    trailing = sum(m.trailing or _before_next_item(text, m) for m in markers)
     return trailing * 2 > len(markers) or (trailing * 2 == len(markers) and not any(at_clause_start(text, m.start) for m in markers))
+
+
+def _before_next_item(text: str, marker: Marker) -> bool:
+    """``T1WI (A) and T2WI (B)``: a label inside its sentence before ``and`` and the next item."""
+    return not at_clause_start(text, marker.start) and bool(re.match(r"\s*(?:,\s*)?(?:and|or)\s+[a-z0-9]", text[marker.end :], re.I))
 
 
 def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
@@ -302,4 +307,29 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
             segments[run[0]] = replace(segments[run[0]], text=first)
             for k in run:
                 segments[k] = replace(segments[k], list_head=head, leads_list=k == run[0])
-    return CaptionSplit(text, clean(text[:first_start]), tuple(segments), clean(text[used:]), "postfix")
+    tails, closing_start = _sentence_tails(text, markers, segments, used)
+    return CaptionSplit(text, clean(text[:first_start]), tuple(segments) + tuple(tails), clean(text[closing_start:]), "postfix")
+
+
+def _sentence_tails(text: str, markers: list[Marker], segments: list[Segment], used: int) -> tuple[list[Segment], int]:
+    """``Low signal on T1WI (A) and T2WI (B) indicates hemorrhage.``: the rest of a sentence after
+    its last label is told of all the labels that close their text in it. Returns those pieces and
+    where the shared closing text starts."""
+    by_sentence: dict[int, list[int]] = {}
+    for k, segment in enumerate(segments):
+        if not segment.marker_first:
+            by_sentence.setdefault(sentence_end(text, markers[k].start), []).append(k)
+    tails = []
+    closing_start = used
+    for end, members in by_sentence.items():
+        last = members[-1]
+        stop = min([end] + [m.start for m in markers[last + 1 :]])
+        tail = _clean_end(clean(text[markers[last].end : stop]))
+        if last == len(markers) - 1:
+            if len(members) == 1:
+                continue  # the caption's one closing label: what follows is shared as before
+            closing_start = max(used, end)
+        if tail:
+            labels = tuple(dict.fromkeys(label for k in members for label in markers[k].labels))
+            tails.append(Segment(labels, tail, False))
+    return tails, closing_start

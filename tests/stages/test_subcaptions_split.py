@@ -290,6 +290,19 @@ def test_a_label_before_a_lowercase_name_is_a_label_but_not_before_a_species_epi
     assert labels("Infection. (A) Cells with E. coli. (B) Cells with B. subtilis.") == ["A", "B"]
 
 
+def test_labels_listed_with_and_inside_their_sentences_close_their_text():
+    caption = (
+        "A man with prostate cancer. Low signal on T1WI (A) and T2WI (B) indicates hemorrhage. "
+        "No hemorrhage is seen on CT (C). Calcification on SWI (D) and phase image (E) (arrows) is dot-like."
+    )
+    split = split_caption(caption)
+    assert split.style == "postfix"
+    assert split.subcaption("A") == "A man with prostate cancer. Low signal on T1WI indicates hemorrhage."
+    assert split.subcaption("B") == "A man with prostate cancer. Low signal on T2WI indicates hemorrhage."
+    assert split.subcaption("C") == "A man with prostate cancer. No hemorrhage is seen on CT"
+    assert split.subcaption("E") == "A man with prostate cancer. Calcification on phase image (arrows) is dot-like."
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
