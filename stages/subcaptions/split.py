@@ -187,7 +187,7 @@ def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
-_HEAD_END = re.compile(r"(?::|\b(?:for|of|in|with|against|on|at|by|from|to|between))(?=\s)")
+_HEAD_END = re.compile(r"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|indicates?|represents?|are|is|equals?))(?=\s)")
 
 
 def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:

@@ -41,8 +41,12 @@ def sentence_end(text: str, index: int) -> int:
     return len(text)
 
 
+# A full stop before a capital, or before a list of abbreviations: "... views. bo, basioccipital; bs, ..."
+_SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z(*\[]|[a-z][\w.]{0,8}, [^;,.]+;)")
+
+
 def split_sentences(text: str) -> list[str]:
-    starts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(*\[])", text) if not ends_with_abbreviation(text[: m.start() + 1])]
+    starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text) if not ends_with_abbreviation(text[: m.start() + 1])]
     return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
 
 

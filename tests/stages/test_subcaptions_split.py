@@ -303,6 +303,18 @@ def test_labels_listed_with_and_inside_their_sentences_close_their_text():
     assert split.subcaption("E") == "A man with prostate cancer. Calcification on phase image (arrows) is dot-like."
 
 
+def test_a_closing_list_of_abbreviations_is_shared_by_every_panel():
+    caption = "The skull. (A) Lateral view. (B) Occipital view. bo, basioccipital; bs, basisphenoid; eo, exoccipital."
+    split = split_caption(caption)
+    assert split.subcaption("A") == "The skull. Lateral view. bo, basioccipital; bs, basisphenoid; eo, exoccipital."
+
+
+def test_labels_listed_in_a_scale_bar_sentence_share_its_opening():
+    caption = "Mandible. (A) Molar. (B) Setae. (C) Palp. Scale bars indicate 200 µm (A), 10 µm (B) or 20 µm (C)."
+    split = split_caption(caption)
+    assert split.subcaption("B") == "Mandible. Setae. Scale bars indicate 10 µm"
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
