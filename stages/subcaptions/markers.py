@@ -298,6 +298,18 @@ def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
     return any(own & {l.lower() for l in other.labels} for other in markers if other is not marker)
 
 
+def merge_adjacent(text: str, markers: list[Marker]) -> list[Marker]:
+    """``(c), (d)`` and ``(B) and (C):`` name their panels together, as ``(c, d)`` would."""
+    merged: list[Marker] = []
+    for marker in markers:
+        previous = merged[-1] if merged else None
+        if previous and not (previous.position or marker.position) and re.fullmatch(r"\s*(?:,|&|and|or|,\s*and)?\s*", text[previous.end : marker.start]):
+            merged[-1] = Marker(previous.start, marker.end, previous.labels + marker.labels, False, marker.trailing, previous.weak and marker.weak, previous.related and marker.related)
+        else:
+            merged.append(marker)
+    return merged
+
+
 def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:
     """``(A) ... (left panel) ... (right panel)``: with two or more lettered or numbered markers,
     position words describe parts of a panel, not panels."""

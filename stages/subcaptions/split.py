@@ -20,6 +20,7 @@ from stages.subcaptions.markers import (
     find_inline_run,
     find_markers,
     keep_weak_in_runs,
+    merge_adjacent,
 )
 from stages.subcaptions.text import (
     at_clause_start,
@@ -100,7 +101,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     markers = drop_outliers(drop_other_case(drop_positions_among_letters(keep_weak_in_runs(find_markers(text)))))
-    markers = markers or find_inline_run(text)
+    markers = merge_adjacent(text, markers or find_inline_run(text))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     if _labels_after_text(text, markers):
@@ -187,7 +188,7 @@ def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
-_HEAD_END = re.compile(r"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|indicates?|represents?|are|is|equals?))(?=\s)")
+_HEAD_END = re.compile(r"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|indicates?|represents?|are|is|equals?|shows?|showing|showed|reveals?|revealed|demonstrates?|demonstrated))(?=\s)")
 
 
 def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
@@ -200,9 +201,13 @@ def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
     same_sentence = [k > 0 and sentence_start(text, m.start) < markers[k - 1].end for k, m in enumerate(markers)]
     gaps = [text[markers[k - 1].end : m.start] if k else "" for k, m in enumerate(markers)]
     for k in range(len(markers) - 2, -1, -1):
-        # "in size (B) and weight (C).": a label before "and" and the last item closes its text too
+        # "in size (B) and weight (C).": a label before "and" and the last item closes its text too;
+        # "strong vimentin (B) and weak inhibin (C) immunoreactivity": so does a pair inside a sentence
         after = k + 1
-        if closes[after] and same_sentence[after] and re.match(r"\s*(,|;|and\b|or\b)", gaps[after]) and _LIST_ITEM.match(gaps[after]):
+        listed = same_sentence[after] and _LIST_ITEM.match(gaps[after])
+        if listed and closes[after] and re.match(r"\s*(,|;|and\b|or\b)", gaps[after]):
+            closes[k] = closes[k] or inside[k]
+        elif listed and inside[after] and re.match(r"\s*(,\s*)?(and|or)\s", gaps[after]):
             closes[k] = closes[k] or inside[k]
     runs: list[list[int]] = []
     for k in range(len(markers)):

@@ -315,6 +315,22 @@ def test_labels_listed_in_a_scale_bar_sentence_share_its_opening():
     assert split.subcaption("B") == "Mandible. Setae. Scale bars indicate 10 µm"
 
 
+def test_markers_side_by_side_name_their_panels_together():
+    caption = "Echocardiography. Vessels were seen by Doppler imaging (a), (b). Flow was seen around the trunk (c), (d)."
+    split = split_caption(caption)
+    assert split.labels() == ["a", "b", "c", "d"]
+    assert split.subcaption("d") == "Echocardiography. Flow was seen around the trunk"
+    assert split.subcaption("b", keep_label=True) == "Echocardiography. Vessels were seen by Doppler imaging (a), (b)"
+
+
+def test_a_pair_of_labels_inside_a_sentence_of_a_label_first_caption_close_their_items():
+    caption = "Immunostaining. (A) The lesion is CAM5.2 positive. The stroma shows strong vimentin (B) and weak inhibin (C) staining. (D) Ki67 is low."
+    split = split_caption(caption)
+    assert split.subcaption("A") == "Immunostaining. The lesion is CAM5.2 positive."
+    assert split.subcaption("B") == "Immunostaining. The stroma shows strong vimentin staining."
+    assert split.subcaption("C") == "Immunostaining. The stroma shows weak inhibin staining."
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
