@@ -180,6 +180,10 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if nxt.text == ")" and _paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
         end = nxt.idx + 1  # "... A) anterior, B) left lateral"
         return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2
+    after = tokens[i + 2] if i + 2 < len(tokens) else None
+    if token.text.isdigit() and nxt.text == "." and after is not None and after.text[:1].isupper() and not clause:
+        # a numbered list run together: "1. Positioning of the loop 2. After placement ..."
+        return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
     if nxt.text == ":" and not clause:  # "(neurons and microglia) B: Colon mucosa"
         return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
     if not clause:

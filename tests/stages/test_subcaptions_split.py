@@ -331,6 +331,14 @@ def test_a_pair_of_labels_inside_a_sentence_of_a_label_first_caption_close_their
     assert split.subcaption("C") == "Immunostaining. The stroma shows weak inhibin staining."
 
 
+def test_a_numbered_list_run_together_is_split():
+    caption = "Oophorectomy in four steps. 1. Positioning of the loop 2. After placement of 3 loops resection 3. Coagulation of the stump"
+    split = split_caption(caption)
+    assert split.labels() == ["1", "2", "3"]
+    assert split.subcaption("2", keep_label=True) == "Oophorectomy in four steps. 2. After placement of 3 loops resection"
+    assert labels("Growth curves. Cells were counted on day 3. Then they were split.") == []
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
