@@ -189,7 +189,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if not clause:
         return None
     for width in (3, 1):  # "A and B, Radial ...", "A–B, humerus", "a, cranial"
-        if i + width < len(tokens) and tokens[i + width].text == ",":
+        if i + width < len(tokens) and tokens[i + width].text in (",", ";"):
             labels = parse_label_expression(text[token.idx : tokens[i + width].idx])
             if labels:
                 return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1

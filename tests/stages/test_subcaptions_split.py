@@ -339,6 +339,12 @@ def test_a_numbered_list_run_together_is_split():
     assert labels("Growth curves. Cells were counted on day 3. Then they were split.") == []
 
 
+def test_a_label_list_may_end_in_a_semicolon():
+    split = split_caption("Forelimb bones. A–B, humerus in medial views; C–D; radius in lateral views.")
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("C") == "Forelimb bones. radius in lateral views."
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
