@@ -273,7 +273,10 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
             kept.append(marker)
             seen.update(r for r in marker_ranks if r)
             continue
-        if not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen):
+        # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
+        described = marker.end - marker.start > len("".join(marker.labels)) + 4
+        again = described and bool(kept) and kept[-1].labels == marker.labels
+        if not again and (not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen)):
             continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)

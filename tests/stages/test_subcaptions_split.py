@@ -345,6 +345,16 @@ def test_a_label_list_may_end_in_a_semicolon():
     assert split.subcaption("C") == "Forelimb bones. radius in lateral views."
 
 
+def test_a_panel_described_again_right_after_itself_keeps_its_sentences():
+    caption = (
+        "Adherence. Images of assays with CSA (B) and HA (C). Binding was blocked by HA (D, upper graph). "
+        "Binding was lost after chondroitinase (D, lower graph). All data are means of three experiments."
+    )
+    split = split_caption(caption)
+    assert split.subcaption("B") == "Adherence. Images of assays with CSA. All data are means of three experiments."
+    assert "chondroitinase" in split.subcaption("D")
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
