@@ -325,6 +325,15 @@ def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:
     return [m for m in markers if not m.position]
 
 
+def drop_numbers_among_letters(markers: list[Marker]) -> list[Marker]:
+    """``(A) ... Numbered structures: (1) SMR, (2) ...``: with two or more lettered markers, bare
+    numbers count structures, lanes or samples inside a panel, not panels."""
+    lettered = sum(any(len(l) == 1 and l.isalpha() for l in m.labels) for m in markers)
+    if lettered < 2:
+        return markers
+    return [m for m in markers if m.position or not all(l.isdigit() for l in m.labels)]
+
+
 def drop_other_case(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers in the minority case when one case clearly leads: ``(H)`` among
     ``(a)-(e)``. Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""

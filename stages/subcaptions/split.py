@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from stages.subcaptions.markers import (
     Marker,
+    drop_numbers_among_letters,
     drop_other_case,
     drop_outliers,
     drop_positions_among_letters,
@@ -100,7 +101,8 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
-    markers = drop_outliers(drop_other_case(drop_positions_among_letters(keep_weak_in_runs(find_markers(text)))))
+    markers = keep_weak_in_runs(find_markers(text))
+    markers = drop_outliers(drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = merge_adjacent(text, markers or find_inline_run(text))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")

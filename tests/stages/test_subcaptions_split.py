@@ -355,6 +355,13 @@ def test_a_panel_described_again_right_after_itself_keeps_its_sentences():
     assert "chondroitinase" in split.subcaption("D")
 
 
+def test_numbers_among_lettered_panels_count_structures_not_panels():
+    caption = "Sinus CT. (A) Rostral level. (B) Middle level. (C) Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC."
+    split = split_caption(caption)
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("C") == "Sinus CT. Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC."
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
