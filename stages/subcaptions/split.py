@@ -42,6 +42,8 @@ CLOSERS = re.compile(
 )
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
+# "(J)Sd-133 competed": a label glued to the next word.
+_GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9])")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
@@ -99,6 +101,7 @@ class CaptionSplit:
 def split_caption(caption: str) -> CaptionSplit:
     text = re.sub(r"\s+", " ", caption or "").strip()
     text = _GLUED_LABEL.sub(" (", text)
+    text = _GLUED_NEXT.sub(r"\1 ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     markers = keep_weak_in_runs(find_markers(text))
@@ -148,13 +151,22 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     # A label after its text inside a sentence (``larger tumors in size (B) and weight (C).``)
     # takes the words before it, back to the previous marker or its sentence start.
     starts = [max(sentence_start(text, m.start), markers[k - 1].end if k else 0) for k, m in enumerate(markers)]
+    named = {run[0] for run in runs if _names_run(markers, run, run_of, starts)}
+    opened: set[int] = set()  # markers whose sentence goes on into a run of labels after their text
+    for run in runs:
+        if run[0] not in named and run[0] > 0 and run[0] - 1 not in run_of and starts[run[0]] == markers[run[0] - 1].end:
+            opened.add(run[0] - 1)
+            # "(A) Sections were stained with H&E and antibodies against SNAIL1 (B) and OCT3/4 (C).":
+            # the label that opened the sentence keeps it up to the conjunction before the list
+            conjunction = re.search(r".*(?:,\s*and|,|\band)\s+", text[starts[run[0]] : markers[run[0]].start])
+            starts[run[0]] += conjunction.end() if conjunction else 0
     cuts = [starts[k] if k in run_of else cut for k, cut in enumerate(cuts)]
     items = {k: _clean_start(clean(text[starts[k] : markers[k].start])) for k in run_of}
     list_heads: dict[int, str] = {}  # per run member, the sentence opening its items share
     covering: dict[int, str] = {}  # a marker naming the whole run after it (``(A-C) Staining for``) takes that opening
     for run in runs:
         head, items[run[0]] = _list_head(items[run[0]], [items[k] for k in run[1:]])
-        if _names_run(markers, run, run_of, starts):
+        if run[0] in named:
             covering[run[0] - 1] = head
         else:
             list_heads.update(dict.fromkeys(run, head))
@@ -170,8 +182,8 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
         segments.append(Segment(marker.labels, items[k], marker.position, written, False, list_head=list_heads.get(k, ""), leads_list=k == run[0]))
         if k == run[-1]:
             # what follows the run up to the next marker is told of all its labels, and of the
-            # marker that named them all first
-            told = ([run[0] - 1] if run[0] - 1 in covering else []) + run
+            # marker that named them all first or opened their sentence
+            told = ([run[0] - 1] if run[0] - 1 in covering or run[0] - 1 in opened else []) + run
             labels = tuple(dict.fromkeys(label for j in told for label in markers[j].labels))
             segments.append(Segment(labels, _clean_end(clean(text[marker.end : end])), False))
     last, closing = _take_closing(segments[-1].text, [s.text for s in segments[:-1]])

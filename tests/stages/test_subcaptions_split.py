@@ -362,6 +362,19 @@ def test_numbers_among_lettered_panels_count_structures_not_panels():
     assert split.subcaption("C") == "Sinus CT. Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC."
 
 
+def test_a_label_opening_a_sentence_that_lists_later_labels_keeps_the_sentence_up_to_the_list():
+    caption = "Teratomas. (A) Sections were stained with H&E and antibodies against SNAIL1 (B) and OCT3/4 (C). Pictures at 20x. (D) HDAC1."
+    split = split_caption(caption)
+    assert split.subcaption("A") == "Teratomas. Sections were stained with H&E. Pictures at 20x."
+    assert split.subcaption("C") == "Teratomas. antibodies against OCT3/4. Pictures at 20x."
+
+
+def test_a_label_glued_to_the_next_word_is_a_label():
+    split = split_caption("Binding. (A) EC1 interface. (B)Sd-133 competed with CDH11.")
+    assert split.labels() == ["A", "B"]
+    assert split.subcaption("B") == "Binding. Sd-133 competed with CDH11."
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
