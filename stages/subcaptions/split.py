@@ -171,13 +171,24 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
         else:
             list_heads.update(dict.fromkeys(run, head))
     segments: list[Segment] = []
+    group: list[int] = []  # label-first markers so far in the current sentence
     for k, marker in enumerate(markers):
         written = text[marker.start : marker.end]
         end = cuts[k + 1] if k + 1 < len(markers) else len(text)
         if k not in run_of:
             own = join(_clean_end(clean(text[marker.end : end])), covering.get(k, ""))
+            same = bool(group) and group[-1] == k - 1 and not at_clause_start(text, marker.start)
+            same = same and sentence_start(text, marker.start) < markers[k - 1].end and not _PREDICATE.search(segments[-1].text)
+            group = group + [k] if same else [k]
+            predicate = _shared_predicate(text[marker.end : min(end, sentence_end(text, marker.end))]) if len(group) > 1 else ""
+            if predicate and (k + 1 == len(markers) or k + 1 in run_of or sentence_start(text, markers[k + 1].start) >= marker.end):
+                # "(a) Sagittal and (b) axial T2W images shows cervical cancer.": what the sentence
+                # says of its last item it says of all of them
+                labels = tuple(dict.fromkeys(label for j in group[:-1] for label in markers[j].labels))
+                segments.append(Segment(labels, predicate, False))
             segments.append(Segment(marker.labels, own, marker.position, written, head=heads[k]))
             continue
+        group = []
         run = run_of[k]
         segments.append(Segment(marker.labels, items[k], marker.position, written, False, list_head=list_heads.get(k, ""), leads_list=k == run[0]))
         if k == run[-1]:
@@ -190,6 +201,16 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     segments[-1] = replace(segments[-1], text=last)
     preamble = clean(text[: cuts[0]]) if cuts[0] else ""
     return CaptionSplit(text, preamble, tuple(segments), closing, "prefix")
+
+
+_PREDICATE = re.compile(r"\s(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|indicates?|confirms?)\s")
+
+
+def _shared_predicate(sentence: str) -> str:
+    """The predicate of the rest of a label's sentence: ``fat-suppressed images shows cervical
+    cancer.`` -> ``shows cervical cancer.``"""
+    verb = _PREDICATE.search(sentence)
+    return sentence[verb.start() :].strip() if verb else ""
 
 
 def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int]], starts: list[int]) -> bool:

@@ -375,6 +375,16 @@ def test_a_label_glued_to_the_next_word_is_a_label():
     assert split.subcaption("B") == "Binding. Sd-133 competed with CDH11."
 
 
+def test_labels_listed_before_one_predicate_share_it():
+    caption = "Ovarian dermoid. (a) Sagittal and (b) oblique T2-weighted images shows cervical cancer (arrow). Fat is dark."
+    split = split_caption(caption)
+    assert split.subcaption("a") == "Ovarian dermoid. Sagittal shows cervical cancer (arrow). Fat is dark."
+    assert split.subcaption("b") == "Ovarian dermoid. oblique T2-weighted images shows cervical cancer (arrow). Fat is dark."
+    # items with predicates of their own keep them
+    caption = "Echo. (a) Four-chamber view, (b) M-mode shows hypertrophy, (c) Doppler shows narrowing."
+    assert split_caption(caption).subcaption("b") == "Echo. M-mode shows hypertrophy"
+
+
 def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
