@@ -175,7 +175,7 @@ def score_captions(
         for label, text in gold:
             if not text:
                 continue
-            ours = split.subcaption(predicted[label.lower()], keep_label, share_list_heads) if label.lower() in predicted else None
+            ours = split.subcaption(label, keep_label, share_list_heads)
             score = similarity(_norm(ours), _norm(text)) if ours is not None else 0.0
             scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text) if ours is not None else 0.0)

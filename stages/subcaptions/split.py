@@ -42,8 +42,8 @@ CLOSERS = re.compile(
 )
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
-# "(J)Sd-133 competed": a label glued to the next word.
-_GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9])")
+# "(J)Sd-133 competed", "(B)(×320)": a label glued to the next word or note.
+_GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
@@ -90,8 +90,11 @@ class CaptionSplit:
         """The label's own text between the shared opening and closing text; ``keep_label`` keeps
         its marker as written (``(A) Control cells.``), the convention of some annotated sets;
         ``share_list_heads`` gives every item of a list its opening (``of the skull in dorsal
-        (B) views``), else only the first item has it, as the caption is written."""
+        (B) views``), else only the first item has it, as the caption is written. A label named
+        only through its parts (``E`` for ``E1``, ``E2``) gets their text."""
         own = [s for s in self.segments if label.lower() in (x.lower() for x in s.labels)]
+        # a panel whose parts alone are labelled: "E" for "(E1 and E2) Astrocytes ..."
+        own = own or [s for s in self.segments if any(re.fullmatch(re.escape(label) + r"\d{1,2}", x, re.I) for x in s.labels)]
         if not own:
             return None
         texts = [s.written(keep_label, share_list_heads) for s in own if s.text or s.head or s.list_head]

@@ -322,6 +322,16 @@ SUBCAPTION_RULES = [
         id="label-glued-to-the-next-word",
     ),
     pytest.param(
+        "Rabbit ears. Swelling of controls (A). The photograph under microscope (B)(×320).",
+        ["A", "B"], "B", False, "Rabbit ears. The photograph under microscope (×320).",
+        id="label-glued-to-the-next-note",
+    ),
+    pytest.param(
+        "Invasion. (A) Slice cocultures. (E1 and E2) Astrocytes express CXCR4.",
+        ["A", "E1", "E2"], "E", False, "Invasion. Astrocytes express CXCR4.",
+        id="panel-labelled-only-through-its-parts",
+    ),
+    pytest.param(
         "Ovarian dermoid. (a) Sagittal and (b) oblique T2-weighted images shows cervical cancer (arrow). Fat is dark.",
         ["a", "b"], "a", False, "Ovarian dermoid. Sagittal shows cervical cancer (arrow). Fat is dark.",
         id="items-before-one-predicate-share-it",
