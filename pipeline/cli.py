@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
+from pipeline.errors import OperatorError
 from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
 from pipeline.evaluate import REALDATA_PMC
 from pipeline.logs import FORMATS
@@ -25,15 +26,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import runner
-    from pipeline.incremental import IncrementalError
-    from pipeline.runner import OutputExistsError
     from stages.s3_store import StoreTimeout, StoreUnavailable
     from stages.source_local import SourceError
 
     config = load_config(args.config).with_overrides(output=args.output, address=args.address)
     try:
         stats = runner.run(config, overwrite=args.overwrite, since=args.since)
-    except (OutputExistsError, SourceError, IncrementalError, StoreTimeout, StoreUnavailable) as error:
+    except OperatorError:
+        raise  # told by main, as for every command
+    except (SourceError, StoreTimeout, StoreUnavailable) as error:
         print(f"figcurate run: {error}", file=sys.stderr)
         return 2
     except Exception as error:
@@ -78,15 +79,10 @@ def _stage_rate(item: str) -> tuple[str, float]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from pipeline.progress import NotAnOutput, read_status, render_status
+    from pipeline.progress import read_status, render_status
     from stages.output_location import OutputTarget
 
-    location = OutputTarget(uri=str(args.output), endpoint_url=args.endpoint_url).open()
-    try:
-        status = read_status(location)
-    except NotAnOutput as error:
-        print(f"figcurate status: {error}", file=sys.stderr)
-        return 2
+    status = read_status(OutputTarget(uri=str(args.output), endpoint_url=args.endpoint_url).open())
     print(json.dumps(status, indent=2) if args.json else render_status(status))
     return 0
 
@@ -109,41 +105,29 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _subset(args: argparse.Namespace) -> int:
-    from pipeline.subsets import SubsetError, make_subset
+    from pipeline.subsets import make_subset
 
-    try:
-        info = make_subset(args.output, args.where, args.name)
-    except SubsetError as error:
-        print(f"figcurate subset: {error}", file=sys.stderr)
-        return 2
+    info = make_subset(args.output, args.where, args.name)
     print(f"subset {info['name']!r}: {info['samples']} of {info['of_samples']} samples in {len(info['shards'])} shards")
     print(f"  keys and manifest in {args.output / 'subsets' / info['name']}")
     return 0
 
 
 def _reshard(args: argparse.Namespace) -> int:
-    from pipeline.subsets import SubsetError, reshard
+    from pipeline.subsets import reshard
 
-    try:
-        result = reshard(args.output, args.subset, args.to, args.samples_per_shard)
-    except SubsetError as error:
-        print(f"figcurate reshard: {error}", file=sys.stderr)
-        return 2
+    result = reshard(args.output, args.subset, args.to, args.samples_per_shard)
     print(f"{result['samples']} samples in {len(result['shards'])} new shards under {args.to / 'shards'}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pipeline.report import ReportError, build_report
+    from pipeline.report import build_report
 
     if args.gallery < 0:
         print("figcurate report: --gallery must be 0 or more", file=sys.stderr)
         return 2
-    try:
-        result = build_report(args.output, args.file, gallery_size=args.gallery, seed=args.seed)
-    except ReportError as error:
-        print(f"figcurate report: {error}", file=sys.stderr)
-        return 2
+    result = build_report(args.output, args.file, gallery_size=args.gallery, seed=args.seed)
     print(f"{result.path}: {result.bytes / 1e6:.2f} MB")
     print(
         f"  {result.samples} samples, {result.rejects} rejected records; gallery {result.gallery} samples, "
@@ -316,13 +300,9 @@ def _panels(args: argparse.Namespace) -> int:
 
 
 def _export_llava(args: argparse.Namespace) -> int:
-    from pipeline.export_llava import ExportError, export_llava
+    from pipeline.export_llava import export_llava
 
-    try:
-        info = export_llava(args.output, args.dest, kinds=tuple(args.kinds))
-    except ExportError as error:
-        print(f"figcurate export llava: {error}", file=sys.stderr)
-        return 2
+    info = export_llava(args.output, args.dest, kinds=tuple(args.kinds))
     print(f"{info['records']} LLaVA records of {info['images']} images: {info['json']} (images under {info['image_folder']})")
     return 0
 
@@ -490,7 +470,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eval_sub.set_defaults(handler=_eval_subcaptions)
     _add_llm_commands(commands, bench_kinds)
+    _name_commands(parser)
     return parser
+
+
+def _name_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every command's namespace its full name (``figcurate export llava``), for ``main``'s messages."""
+    for action in parser._actions:  # argparse keeps subcommands only here
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.set_defaults(command_name=command.prog)
+                _name_commands(command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -504,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 2
+    except OperatorError as error:
+        print(f"{args.command_name}: {error}", file=sys.stderr)
         return 2
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 
+from pipeline.errors import OperatorError
 from stages.llm.outputs import IMAGE_TOKEN
 from stages.output_location import LocalOutput
 from stages.shard_writer import read_samples
@@ -24,7 +25,7 @@ CAPTION_QUESTION = "Describe the figure in detail."
 IMAGE_FOLDER = "images"
 
 
-class ExportError(Exception):
+class ExportError(OperatorError):
     pass
 
 

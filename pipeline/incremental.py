@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import OperatorError
 from stages.source_local import ArticleVersion
 
 CONSUMED = "consumed.parquet"
@@ -31,7 +32,7 @@ CONSUMED_SCHEMA = pa.schema(
 )
 
 
-class IncrementalError(Exception):
+class IncrementalError(OperatorError):
     pass
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pipeline.errors import OperatorError
 from stages.output_location import LocalOutput, S3Output, read_json, write_json
 
 log = logging.getLogger("figcurate.progress")
@@ -105,7 +106,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
-class NotAnOutput(Exception):
+class NotAnOutput(OperatorError):
     pass
 
 

@@ -17,6 +17,7 @@ import ray.data
 
 from pipeline.calibration import calibrate_clip_cutoff
 from pipeline.config import RayConfig, RunConfig
+from pipeline.errors import OperatorError
 from pipeline.incremental import (
     RETRACTED,
     changed_since,
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "progress.json", "_work", "consumed.parquet", "retracted.json")
 
 
-class OutputExistsError(Exception):
+class OutputExistsError(OperatorError):
     pass
 
 

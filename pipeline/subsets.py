@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from pipeline.errors import OperatorError
 from stages.output_location import LocalOutput, write_json
 from stages.shard_writer import (
     read_samples,
@@ -27,7 +28,7 @@ from stages.storage import file_hexdigest
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class SubsetError(Exception):
+class SubsetError(OperatorError):
     pass
 
 

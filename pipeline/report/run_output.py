@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipeline.errors import OperatorError
 from pipeline.stats import merge_units
 from schemas.records import INDEX, REJECT
 from stages.output_location import LocalOutput, read_json
@@ -22,7 +23,7 @@ from stages.output_location import LocalOutput, read_json
 FIGURE_KEY = "coalesce(parent_key, sample_key)"
 
 
-class ReportError(Exception):
+class ReportError(OperatorError):
     """The folder cannot be reported on (not a figcurate output, or unreadable)."""
 
 

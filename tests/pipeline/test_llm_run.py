@@ -74,6 +74,7 @@ def test_llava_export_lists_records_whose_images_exist(llm_run, tmp_path, capsys
         assert first["from"] == "human" and first["value"].startswith("<image>\n")
         assert [turn["from"] for turn in record["conversations"]] == ["human", "gpt"] * (len(record["conversations"]) // 2)
     assert main(["export", "llava", str(output), str(destination)]) == 2  # never over an earlier export
+    assert capsys.readouterr().err.startswith("figcurate export llava: ")
 
 
 def test_unconstrained_answers_become_rejects_with_their_raw_text(corpus, tmp_path, ray_local):

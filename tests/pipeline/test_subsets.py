@@ -60,6 +60,7 @@ def test_subset_cli(run_output, capsys):
     assert main(["subset", str(output), "--where", "split = 'train'", "--name", "cli"]) == 0
     assert "subset 'cli':" in capsys.readouterr().out
     assert main(["subset", str(output), "--where", "x", "--name", "bad name"]) == 2
+    assert capsys.readouterr().err.startswith("figcurate subset: subset name 'bad name'")
 
 
 def test_shuffled_multi_worker_loading_sees_every_sample_once(run_output):
