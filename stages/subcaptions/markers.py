@@ -16,7 +16,7 @@ lettered panels, single letters in the caption's minority case, letters far outs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
@@ -36,6 +36,8 @@ _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s
 # A lowercase word after "B." that is a name, not a species epithet: "p63", "apo-hIRE1", "siRNA".
 _NAMED_THING = re.compile(r"^[a-z][\w\-]*(?:\d|[A-Z])")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
+# Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
+_NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
 _LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
 
@@ -48,6 +50,7 @@ class Marker:
     trailing: bool  # followed by punctuation or the end: the label closes its text
     weak: bool = False  # a form that is a label only when it continues a run of labels
     related: bool = False  # after "in", "of", "with" ...: a citation when another marker names its panel
+    described: bool = False  # a parenthesis with a description beside its labels: "(C, arrows)"
 
 
 @lru_cache(maxsize=1)
@@ -91,7 +94,7 @@ def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None
     end = tokens[close].idx + 1
     related = previous in RELATION_WORDS
-    marker = Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end), weak=described or related, related=related)
+    marker = Marker(tokens[i].idx, end, tuple(labels or [position]), position is not None, _trailing(text, end), weak=described or related, related=related, described=described)
     return marker, close + 1
 
 
@@ -193,7 +196,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             labels = parse_label_expression(text[token.idx : tokens[i + width].idx])
             if labels:
                 return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
-    lone = nxt.text.lower() not in ("and", "or", "to", "is", "was") and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
+    lone = nxt.text.lower() not in _NOT_LABEL_WORDS and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
     lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
     if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
@@ -236,10 +239,10 @@ def find_inline_run(text: str) -> list[Marker]:
 _INLINE_LABEL = re.compile(
     r"(?<!\S)(?P<label>(?P<prefix>\d{0,3})(?P<letter>[A-Za-z])|(?P<numbers>\d{1,2}(?:[–-]\d{1,2})?)) (?=(?P<word>[A-Za-z][\w\-]*))"
 )
-# Words after which a letter or number is no label: conjunctions, verbs and units ("hepatitis A and", "5 mm").
+# ... and units, after which a number is a count: the words that end an inline plate's run ("5 mm").
 _NOT_LABELLED = {
-    "and", "or", "to", "is", "was", "mm", "cm", "m", "nm", "µm", "μm", "um", "kb", "bp", "kda", "h", "hr", "hrs",
-    "min", "s", "days", "weeks", "months", "years", "x",
+    *_NOT_LABEL_WORDS, "mm", "cm", "m", "nm", "µm", "μm", "um", "kb", "bp", "kda", "h", "hr", "hrs", "min", "s", "days",
+    "weeks", "months", "years", "x",
 }  # fmt: skip
 
 
@@ -274,19 +277,13 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
             seen.update(r for r in marker_ranks if r)
             continue
         # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
-        described = marker.end - marker.start > len("".join(marker.labels)) + 4
-        again = described and bool(kept) and kept[-1].labels == marker.labels
+        again = marker.described and bool(kept) and kept[-1].labels == marker.labels
         if not again and (not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen)):
             continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
     # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
-    result = []
-    for marker in kept:
-        if marker.weak and len(kept) < 2:
-            continue
-        result.append(marker)
-    return result
+    return [marker for marker in kept if not (marker.weak and len(kept) < 2)]
 
 
 def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> bool:
@@ -311,7 +308,10 @@ def merge_adjacent(text: str, markers: list[Marker]) -> list[Marker]:
     for marker in markers:
         previous = merged[-1] if merged else None
         if previous and not (previous.position or marker.position) and re.fullmatch(r"\s*(?:,|&|and|or|,\s*and)?\s*", text[previous.end : marker.start]):
-            merged[-1] = Marker(previous.start, marker.end, previous.labels + marker.labels, False, marker.trailing, previous.weak and marker.weak, previous.related and marker.related)
+            merged[-1] = replace(
+                previous, end=marker.end, labels=previous.labels + marker.labels, trailing=marker.trailing,
+                weak=previous.weak and marker.weak, related=previous.related and marker.related, described=marker.described,
+            )
         else:
             merged.append(marker)
     return merged

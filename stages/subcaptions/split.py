@@ -206,7 +206,9 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
     return CaptionSplit(text, preamble, tuple(segments), closing, "prefix")
 
 
-_PREDICATE = re.compile(r"\s(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|indicates?|confirms?)\s")
+# Verbs that tell what a panel shows: they end a list's shared opening and start a shared predicate.
+_REPORTING_VERBS = r"shows?|showed|reveals?|revealed|demonstrates?|demonstrated|indicates?"
+_PREDICATE = re.compile(rf"\s(?:{_REPORTING_VERBS}|confirms?)\s")
 
 
 def _shared_predicate(sentence: str) -> str:
@@ -226,7 +228,7 @@ def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
-_HEAD_END = re.compile(r"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|indicates?|represents?|are|is|equals?|shows?|showing|showed|reveals?|revealed|demonstrates?|demonstrated))(?=\s)")
+_HEAD_END = re.compile(rf"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|represents?|are|is|equals?|showing|{_REPORTING_VERBS}))(?=\s)")
 
 
 def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
@@ -241,11 +243,11 @@ def _runs_after_text(text: str, markers: list[Marker]) -> list[list[int]]:
     for k in range(len(markers) - 2, -1, -1):
         # "in size (B) and weight (C).": a label before "and" and the last item closes its text too;
         # "strong vimentin (B) and weak inhibin (C) immunoreactivity": so does a pair inside a sentence
-        after = k + 1
-        listed = same_sentence[after] and _LIST_ITEM.match(gaps[after])
-        if listed and closes[after] and re.match(r"\s*(,|;|and\b|or\b)", gaps[after]):
-            closes[k] = closes[k] or inside[k]
-        elif listed and inside[after] and re.match(r"\s*(,\s*)?(and|or)\s", gaps[after]):
+        after, gap = k + 1, gaps[k + 1]
+        listed = same_sentence[after] and _LIST_ITEM.match(gap)
+        ends_item = closes[after] and re.match(r"\s*(,|;|and\b|or\b)", gap)
+        pairs = inside[after] and re.match(r"\s*(,\s*)?(and|or)\s", gap)
+        if listed and (ends_item or pairs):
             closes[k] = closes[k] or inside[k]
     runs: list[list[int]] = []
     for k in range(len(markers)):
@@ -323,7 +325,8 @@ def _clean_end(piece: str) -> str:
 def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
     """Each label takes the words before it back to the previous label or its sentence start. A
     label opening a sentence in such a caption (``(a) An overview. Cells chosen ... (b).``) takes
-    the rest of that sentence instead. What follows the last label is shared."""
+    the rest of that sentence instead. The rest of a sentence after its last label is told of the
+    sentence's labels (``_sentence_tails``); what follows is shared."""
     segments: list[Segment] = []  # one per marker
     runs: list[list[int]] = []  # labels after their text, listed one after another in a sentence
     first_start = sentence_start(text, markers[0].start)
@@ -370,7 +373,7 @@ def _sentence_tails(text: str, markers: list[Marker], segments: list[Segment], u
         tail = _clean_end(clean(text[markers[last].end : stop]))
         if last == len(markers) - 1:
             if len(members) == 1:
-                continue  # the caption's one closing label: what follows is shared as before
+                continue  # a lone label closing the caption: the rest of its sentence stays in the shared closing
             closing_start = max(used, end)
         if tail:
             labels = tuple(dict.fromkeys(label for k in members for label in markers[k].labels))
