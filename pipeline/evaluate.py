@@ -160,6 +160,7 @@ def score_captions(
     subcaption scores labels only (SODA panels without a curated caption). ``keep_label``: the
     gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``)."""
     similarities, f1s, per_figure, cases = [], [], [], []
+    unnamed_as_zero = []  # compound-figure-separator's scoring: a label we did not name scores 0
     figure_of = []  # per gold subcaption, the index of its figure
     label_tp = label_fp = label_fn = 0
     exact_labels = 0
@@ -175,10 +176,13 @@ def score_captions(
         for label, text in gold:
             if not text:
                 continue
-            ours = split.subcaption(label, keep_label, share_list_heads)
-            score = similarity(_norm(ours), _norm(text)) if ours is not None else 0.0
+            named = split.subcaption(label, keep_label, share_list_heads)
+            # A panel the caption never names gets what it says of every panel, as the gold does.
+            ours = split.shared if named is None else named
+            score = similarity(_norm(ours), _norm(text))
             scored.append((score, label, text, ours))
-            f1s.append(token_f1(ours, text) if ours is not None else 0.0)
+            f1s.append(token_f1(ours, text))
+            unnamed_as_zero.append(0.0 if named is None else score)
         similarities += [s for s, *_ in scored]
         figure_of += [n] * len(scored)
         if scored:
@@ -196,6 +200,7 @@ def score_captions(
         # ... and per figure, then over figures (compound-figure-separator's averaging)
         "mean_levenshtein_similarity_per_figure": round(float(np.mean(per_figure)), 4) if per_figure else None,
         "mean_token_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+        "mean_levenshtein_similarity_unnamed_as_zero": round(float(np.mean(unnamed_as_zero)), 4) if unnamed_as_zero else None,
         "label_precision": round(precision, 4),
         "label_recall": round(recall, 4),
         "label_sets_exact": round(exact_labels / len(items), 4) if items else None,

@@ -86,6 +86,13 @@ class CaptionSplit:
                 seen.setdefault(label.lower(), label)
         return list(seen.values())
 
+    @property
+    def shared(self) -> str:
+        """What the caption says of every panel: its opening and closing text, the whole caption
+        when it names no panel. A panel the caption never names (its letter is printed only on the
+        image) is described by this alone."""
+        return join_sentences(self.preamble, self.closing)
+
     def subcaption(self, label: str, keep_label: bool = False, share_list_heads: bool = True) -> str | None:
         """The label's own text between the shared opening and closing text; ``keep_label`` keeps
         its marker as written (``(A) Control cells.``), the convention of some annotated sets;
@@ -96,7 +103,7 @@ class CaptionSplit:
         # a panel whose parts alone are labelled: "E" for "(E1 and E2) Astrocytes ..."
         own = own or [s for s in self.segments if any(re.fullmatch(re.escape(label) + r"\d{1,2}", x, re.I) for x in s.labels)]
         if not own:
-            return None
+            return None  # not named here: see ``shared``
         texts = [s.written(keep_label, share_list_heads) for s in own if s.text or s.head or s.list_head]
         return join_sentences(self.preamble, *dict.fromkeys(texts), self.closing)
 
@@ -262,7 +269,7 @@ def _list_head(first: str, others: list[str]) -> tuple[str, str]:
     """``immunostaining for ghrelin`` before ``GHSR-1a``, ``SCF``: the opening the short items
     share (``immunostaining for``, up to the last preposition or colon) and the first item
     (``ghrelin``); no opening when the items are long."""
-    if not others or max(len(o.split()) for o in others) > 4:
+    if not others or max(len(o.split()) for o in others) > 5:
         return "", first
     if any(_HEAD_END.match(o + " ") for o in others):
         return "", first  # "of control mice (A), and of knockout mice (B)": each item has its own
@@ -273,6 +280,12 @@ def _list_head(first: str, others: list[str]) -> tuple[str, str]:
         if rest:
             break
     return "", first
+
+
+def _reports(opening: str) -> bool:
+    """``Continuous EEG monitoring shows (A) ...``: an opening that ends in its verb says what
+    its own sentence's panels show, not what the whole figure is."""
+    return bool(re.search(rf"\b(?:{_REPORTING_VERBS})\s*$", opening))
 
 
 def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[int]]:
@@ -287,7 +300,7 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
         inside = _inside_sentence(text, marker)
         # "Result after 9 years: E and F, normal elbow; G and H, ..."
         headed = not inside and k > 0 and text[: marker.start].rstrip().endswith(":")
-        if (inside or headed) and start < marker.start and start >= previous_end and start > 0:
+        if (inside or headed) and start < marker.start and start >= previous_end and (start > 0 or _reports(text[: marker.start])):
             heads.append(_clean_end(clean(text[start : marker.start])))
             cuts.append(start)
             heading = heads[-1] if headed else ""
@@ -347,7 +360,7 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
             runs.append([k])
         used = marker.end
         segments.append(Segment(marker.labels, piece, marker.position, text[marker.start : marker.end], marker_first=False))
-    for run in (r for r in runs if len(r) > 1):
+    for run in (part for r in runs for part in _own_openings(r, segments) if len(part) > 1):
         head, first = _list_head(segments[run[0]].text, [segments[k].text for k in run[1:]])
         if head:
             segments[run[0]] = replace(segments[run[0]], text=first)
@@ -355,6 +368,19 @@ def _postfix(text: str, markers: list[Marker]) -> CaptionSplit:
                 segments[k] = replace(segments[k], list_head=head, leads_list=k == run[0])
     tails, closing_start = _sentence_tails(text, markers, segments, used)
     return CaptionSplit(text, clean(text[:first_start]), tuple(segments) + tuple(tails), clean(text[closing_start:]), "postfix")
+
+
+def _own_openings(run: list[int], segments: list[Segment]) -> list[list[int]]:
+    """A list item with an opening of its own starts a new list: ``stenosis of the circumflex (A)
+    and lesions in RCA (B) and LAD (C)``: ``LAD`` reads ``lesions in``, not ``stenosis of``."""
+    parts = [run[:1]]
+    for k in run[1:]:
+        opening = _HEAD_END.search(segments[k].text + " ")
+        if opening and len(segments[k].text[: opening.start()].split()) >= 2:
+            parts.append([k])
+        else:
+            parts[-1].append(k)
+    return parts
 
 
 def _sentence_tails(text: str, markers: list[Marker], segments: list[Segment], used: int) -> tuple[list[Segment], int]:

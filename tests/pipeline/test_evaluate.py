@@ -44,11 +44,16 @@ def test_score_captions_averages_per_label_and_per_figure_and_names_the_worst():
         ("One cell only.", [("A", "One cell only.")]),
     ]
     result = score_captions(items, ["good", "bad", "image only"])
-    assert result["mean_levenshtein_similarity"] == pytest.approx(2 / 4, abs=1e-3)
-    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx(1 / 3, abs=1e-3)
-    assert [w["figure"] for w in result["worst"]] == ["bad", "image only", "good"]
+    # a label the caption never names is scored with what the caption says of every panel:
+    # the whole caption here, 18/26 alike for "bad" and identical for "image only"
+    views = 1 - 8 / 26
+    assert result["mean_levenshtein_similarity"] == pytest.approx((3 + views) / 4, abs=1e-3)
+    assert result["mean_levenshtein_similarity_per_figure"] == pytest.approx((2 + views) / 3, abs=1e-3)
+    # compound-figure-separator's scoring gives such labels nothing
+    assert result["mean_levenshtein_similarity_unnamed_as_zero"] == pytest.approx(2 / 4, abs=1e-3)
+    assert [w["figure"] for w in result["worst"]] == ["bad", "good", "image only"]
     assert result["worst"][0]["problem"] == "no labels found in the caption"
-    assert result["worst"][1]["problem"] == "gold labels never written in the caption (image only): ['a']"
+    assert result["worst"][2]["problem"] == "gold labels never written in the caption (image only): ['a']"
 
 
 def test_gold_format_is_detected(tmp_path):
@@ -84,10 +89,11 @@ def test_real_prostate_similarity_does_not_regress():
 
 @pytest.mark.skipif(not (SHARED / "zou_eval_dev.json").is_file(), reason="real subcaption annotations absent")
 def test_real_zou_similarity_does_not_regress():
-    # below the 0.90 target: 7% of zou's gold labels are printed only on the image
+    # below the 0.90 target (see docs/subcaptions.md for where the rest is lost)
     result = score_gold(SHARED / "zou_eval_dev.json")
     assert result["format"] == "zou" and result["figures"] == 224
-    assert result["mean_levenshtein_similarity"] >= 0.80
+    assert result["mean_levenshtein_similarity"] >= 0.87
+    assert result["mean_levenshtein_similarity_unnamed_as_zero"] >= 0.81
 
 
 def test_soda_caption_html_reads_like_a_caption(tmp_path):

@@ -54,6 +54,13 @@ def test_shared_opening_and_closing_copied_and_label_removed():
     assert split.subcaption("A") == "Effects of X on Y. Control cells. Scale bars, 50 µm."
     assert split.subcaption("B") == "Effects of X on Y. Treated cells, see (A). Scale bars, 50 µm."
     assert split.subcaption("C") is None
+    assert split.shared == "Effects of X on Y. Scale bars, 50 µm."
+
+
+def test_caption_naming_no_panel_is_shared_whole():
+    split = split_caption("Kaplan-Meier estimates of survival by co-expression of DNMTs.")
+    assert split.subcaption("A") is None
+    assert split.shared == split.caption
 
 
 def test_range_segment_is_shared_by_its_labels():
@@ -340,6 +347,22 @@ SUBCAPTION_RULES = [
         "Echo. (a) Four-chamber view, (b) M-mode shows hypertrophy, (c) Doppler shows narrowing.",
         ["a", "b", "c"], "b", False, "Echo. M-mode shows hypertrophy",
         id="items-with-their-own-predicates-keep-them",
+    ),
+    pytest.param(
+        "Angiography. Stenosis in the branch of the circumflex artery (A) and small lesions in RCA (B) and LAD (C).",
+        ["A", "B", "C"], "C", False, "Angiography. small lesions in LAD",
+        id="list-item-with-its-own-opening-starts-a-new-list",
+    ),
+    pytest.param(
+        "Staining falls with grade. Stromal staining in normal ovary (A), serous cystadenoma (B), and moderately "
+        "differentiated serous papillary carcinoma (C).",
+        ["A", "B", "C"], "C", False, "Staining falls with grade. Stromal staining in moderately differentiated serous papillary carcinoma",
+        id="list-of-five-word-items-shares-its-opening",
+    ),
+    pytest.param(
+        "EEG monitoring shows (A) theta waves with (B) synchrony. Later EEG reveals (C) normal activity and (D) a seizure.",
+        ["A", "B", "C", "D"], "D", False, "Later EEG reveals a seizure.",
+        id="opening-that-ends-in-its-verb-is-no-title",
     ),
 ]
 
