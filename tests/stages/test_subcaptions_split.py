@@ -364,6 +364,11 @@ SUBCAPTION_RULES = [
         ["A", "B", "C", "D"], "D", False, "Later EEG reveals a seizure.",
         id="opening-that-ends-in-its-verb-is-no-title",
     ),
+    pytest.param(
+        "IRE1 structures. A. hIRE1 is a monomer. B. ADP-hIRE1 is a dimer. C. apo-hIRE1 is a dimer too.",
+        ["A", "B", "C"], "C", False, "IRE1 structures. apo-hIRE1 is a dimer too.",
+        id="label-before-a-hyphenated-lowercase-name",
+    ),
 ]
 
 
