@@ -299,7 +299,11 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
         previous_end = markers[k - 1].end if k else 0
         inside = _inside_sentence(text, marker)
         # "Result after 9 years: E and F, normal elbow; G and H, ..."
-        headed = not inside and k > 0 and text[: marker.start].rstrip().endswith(":")
+        before = text[start : marker.start].rstrip()
+        # "(A) H&E. Positive immunostains; (B) S100, (C) Mart 1": a short sentence after the previous
+        # label's own text may head the labels after it with a semicolon
+        listed = before.endswith(";") and len(before.split()) <= 4 and text[previous_end:start].strip() != ""
+        headed = not inside and k > 0 and (before.endswith(":") or listed)
         if (inside or headed) and start < marker.start and start >= previous_end and (start > 0 or _reports(text[: marker.start])):
             heads.append(_clean_end(clean(text[start : marker.start])))
             cuts.append(start)

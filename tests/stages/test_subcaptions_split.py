@@ -369,6 +369,15 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "C", False, "IRE1 structures. apo-hIRE1 is a dimer too.",
         id="label-before-a-hyphenated-lowercase-name",
     ),
+    pytest.param(
+        "(A) H&E of primary melanoma. Positive immunostains; (B) S100, (C) Mart 1 and (D) HMB45.",
+        ["A", "B", "C", "D"], "C", False, "Positive immunostains Mart 1",
+        id="short-sentence-ending-in-a-semicolon-heads-the-labels-after-it",
+    ),
+    pytest.param(
+        "Markers. A. H & E staining; B. p63 IHC; C. AR IHC.", ["A", "B", "C"], "B", False, "Markers. p63 IHC",
+        id="label-text-ending-in-a-semicolon-heads-nothing",
+    ),
 ]
 
 
