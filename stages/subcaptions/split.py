@@ -140,13 +140,16 @@ def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
     """Split the shared closing sentences off the last segment's text. Where every earlier panel
     is told in one sentence, the last panel's further sentences are notes on the whole figure
     (statistics, abbreviations, provenance) and all are shared; where earlier panels run to more
-    sentences, only closing notes (scale bars, statistics: ``CLOSERS``) are, and only when no
-    earlier panel carries such a note of its own."""
+    sentences, only closing notes (scale bars, statistics: ``CLOSERS``) are; where earlier panels
+    carry such a note of their own, only what follows the last panel's own note is."""
     sentences = split_sentences(last_text)
     earlier_sentences = [split_sentences(text) for text in earlier]
     if all(len(s) <= 1 for s in earlier_sentences):
         return " ".join(sentences[:1]), " ".join(sentences[1:])
     if any(CLOSERS.match(sentence) for s in earlier_sentences for sentence in s[1:]):
+        own = [n for n, sentence in enumerate(sentences) if CLOSERS.match(sentence)]
+        if own and own[-1] + 1 < len(sentences):
+            return " ".join(sentences[: own[-1] + 1]), " ".join(sentences[own[-1] + 1 :])
         return last_text, ""
     cut = len(sentences)
     while cut > 1 and CLOSERS.match(sentences[cut - 1]):

@@ -378,6 +378,11 @@ SUBCAPTION_RULES = [
         "Markers. A. H & E staining; B. p63 IHC; C. AR IHC.", ["A", "B", "C"], "B", False, "Markers. p63 IHC",
         id="label-text-ending-in-a-semicolon-heads-nothing",
     ),
+    pytest.param(
+        "Drawings. A: Holotype. Scale bar = 50 mm. B: Paratype. C: Juvenile. Scale bars = 10 mm. Specimens are colour-coded.",
+        ["A", "B", "C"], "B", False, "Drawings. Paratype. Specimens are colour-coded.",
+        id="notes-after-the-last-panels-own-scale-bar-are-shared",
+    ),
 ]
 
 
