@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 
 from pipeline.errors import OperatorError
+from pipeline.manifest import finished_manifest
 from stages.llm.outputs import IMAGE_TOKEN
 from stages.output_location import LocalOutput
 from stages.shard_writer import read_samples
@@ -49,8 +50,7 @@ def export_llava(output: Path, destination: Path, kinds: tuple[str, ...] = KINDS
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
         raise ExportError(f"kinds must be among {', '.join(KINDS)} (got {', '.join(kinds) or 'none'})")
-    if not (output / "manifest.json").is_file():
-        raise ExportError(f"{output} has no manifest.json: finish the run first")
+    finished_manifest(output)
     if (destination / name).exists():
         raise ExportError(f"{destination / name} exists; export into an empty folder")
     columns = ["sample_key", "shard", "llm_conversation", "llm_vqa", "llm_recaption"]

@@ -11,8 +11,21 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pipeline.errors import OperatorError
 from stages.shard_writer import ShardVerificationError, verify_tar
 from stages.storage import file_hexdigest
+
+
+class UnfinishedOutput(OperatorError):
+    pass
+
+
+def finished_manifest(output: Path) -> dict:
+    """The manifest of a finished run, for the commands that start from one (subset, export)."""
+    path = output / "manifest.json"
+    if not path.is_file():
+        raise UnfinishedOutput(f"{output} has no manifest.json: finish the run first")
+    return json.loads(path.read_text())
 
 
 def manifest(run_fingerprint: str, records: list[dict]) -> dict:

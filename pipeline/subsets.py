@@ -12,11 +12,11 @@ import json
 import re
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
+from pipeline.manifest import finished_manifest
 from stages.output_location import LocalOutput, write_json
 from stages.shard_writer import (
     read_samples,
@@ -32,12 +32,6 @@ class SubsetError(OperatorError):
     pass
 
 
-def _load_index(output: Path) -> pa.Table:
-    if not (output / "manifest.json").is_file():
-        raise SubsetError(f"{output} has no manifest.json: finish the run first")
-    return pads.dataset(output / "index", format="parquet").to_table()
-
-
 def make_subset(output: Path, where: str, name: str) -> dict:
     import duckdb
 
@@ -45,7 +39,8 @@ def make_subset(output: Path, where: str, name: str) -> dict:
         raise SubsetError(f"subset name {name!r}: use 1-64 letters, digits, _ or -")
     if ";" in where:
         raise SubsetError("the condition must be one SQL expression (no ';')")
-    index = _load_index(output)
+    manifest = finished_manifest(output)
+    index = pads.dataset(output / "index", format="parquet").to_table()
     connection = duckdb.connect()
     connection.register("samples", index)
     connection.execute("SET enable_external_access = false")
@@ -61,7 +56,6 @@ def make_subset(output: Path, where: str, name: str) -> dict:
     counts: dict[str, int] = {}
     for shard in selected.column("shard").to_pylist():
         counts[shard] = counts.get(shard, 0) + 1
-    manifest = json.loads((output / "manifest.json").read_text())
     info = {
         "name": name,
         "where": where,
