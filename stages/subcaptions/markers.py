@@ -34,8 +34,8 @@ RELATION_WORDS = {"in", "of", "from", "to", "with", "at", "by", "on", "for"}
 _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P<punct>[.:)])$")
 _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
 # A lowercase word after "B." that is a name, not a species epithet: "p63", "apo-hIRE1", "siRNA";
-# matched on the whole word, as the tokenizer splits "apo-hIRE1" at its hyphen.
-_NAMED_THING = re.compile(r"^[a-z][\w\-]*(?:\d|[A-Z])")
+# matched on the caption's text, as the tokenizer splits "apo-hIRE1" at its hyphen.
+_NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 # Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
@@ -152,7 +152,7 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
                     return Marker(token.idx, end, tuple(labels or [position]), labels is None, False), i + width + 1
         return None
     following = tokens[last + 1] if last + 1 < len(tokens) else None
-    if punct == "." and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text[following.idx :].split()[0]))):
+    if punct == "." and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
         return None  # "A. thaliana", an initial inside a name, or the caption's last word
     if punct == "." and label.isalpha() and len(label) == 1 and label.isupper() and following is not None and following.text.endswith("."):
         return None  # initials: "J. R. Smith"

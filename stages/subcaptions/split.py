@@ -219,6 +219,7 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
 # Verbs that tell what a panel shows: they end a list's shared opening and start a shared predicate.
 _REPORTING_VERBS = r"shows?|showed|reveals?|revealed|demonstrates?|demonstrated|indicates?"
 _PREDICATE = re.compile(rf"\s(?:{_REPORTING_VERBS}|confirms?)\s")
+_ENDS_IN_REPORTING_VERB = re.compile(rf"\b(?:{_REPORTING_VERBS})\s*$")
 
 
 def _shared_predicate(sentence: str) -> str:
@@ -288,7 +289,7 @@ def _list_head(first: str, others: list[str]) -> tuple[str, str]:
 def _reports(opening: str) -> bool:
     """``Continuous EEG monitoring shows (A) ...``: an opening that ends in its verb says what
     its own sentence's panels show, not what the whole figure is."""
-    return bool(re.search(rf"\b(?:{_REPORTING_VERBS})\s*$", opening))
+    return bool(_ENDS_IN_REPORTING_VERB.search(opening))
 
 
 def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[int]]:
