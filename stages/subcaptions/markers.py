@@ -10,7 +10,8 @@ when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in`
 anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
 Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
 ...`` (kept in the text). Filters then drop markers that are no labels: position words among
-lettered panels, single letters in the caption's minority case, letters far outside the run.
+lettered panels, single letters in the caption's minority case (or in the case whose letters start
+again inside each panel of the other), letters far outside the run.
 """
 
 from __future__ import annotations
@@ -337,7 +338,7 @@ def drop_numbers_among_letters(markers: list[Marker]) -> list[Marker]:
 
 def drop_other_case(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers in the minority case when one case clearly leads: ``(H)`` among
-    ``(a)-(e)``. Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""
+    ``(a)-(e)``; or, however many they are, the case nested inside the other (``_nested_in``). Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""
     roman = any(len(l) > 1 and set(l.lower()) <= set("ivx") for m in markers for l in m.labels)
 
     def case(marker: Marker) -> str | None:
@@ -352,9 +353,29 @@ def drop_other_case(markers: list[Marker]) -> list[Marker]:
             counts[case(marker)] += 1
     leading = max(counts, key=counts.get)
     minority = "upper" if leading == "lower" else "lower"
+    if _nested_in(leading, minority, [case(m) for m in markers], markers):
+        return [m for m in markers if case(m) != leading]
     if counts[leading] < 2 * max(counts[minority], 1):
         return markers
     return [m for m in markers if case(m) != minority]
+
+
+def _nested_in(inner: str, outer: str, cases: list[str | None], markers: list[Marker]) -> bool:
+    """``(A) ... low (a, b) and high (c, d) ... (B) ... low (a, b)``: the ``inner`` case starts its
+    letters again after a new ``outer`` label, and the outer labels name each panel once, in order.
+    The inner letters then name parts of a panel, however many there are."""
+    outer_letters = [ord(m.labels[0].lower()) for m, c in zip(markers, cases) if c == outer]
+    if len(outer_letters) < 2 or any(b <= a for a, b in pairwise(outer_letters)):
+        return False
+    restarts, previous, outer_since = 0, None, False
+    for marker, marker_case in zip(markers, cases):
+        if marker_case == outer:
+            outer_since = True
+        elif marker_case == inner:
+            first = ord(marker.labels[0].lower())
+            restarts += previous is not None and first <= previous and outer_since
+            previous, outer_since = ord(marker.labels[-1].lower()), False
+    return restarts > 0
 
 
 def drop_outliers(markers: list[Marker]) -> list[Marker]:

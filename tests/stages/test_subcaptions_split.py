@@ -383,6 +383,12 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "B", False, "Drawings. Paratype. Specimens are colour-coded.",
         id="notes-after-the-last-panels-own-scale-bar-are-shared",
     ),
+    pytest.param(
+        "ASPM levels. (A) Nuclei with low (a, b) and high (c, d) levels. (B) Cytoplasm with low (a, b) and high (c, d) "
+        "levels. Scale bars are 10 μm (b) and 5 μm (d). (C) Spindle poles with low (a) and high (b) levels.",
+        ["A", "B", "C"], "B", False, "ASPM levels. Cytoplasm with low (a, b) and high (c, d) levels. Scale bars are 10 μm (b) and 5 μm (d).",
+        id="lowercase-letters-starting-again-in-each-panel-name-its-parts",
+    ),
 ]
 
 
