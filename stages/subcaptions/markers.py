@@ -10,7 +10,7 @@ when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in`
 anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
 Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
 ...`` (kept in the text). Filters then drop markers that are no labels: position words among
-lettered panels, single letters in the caption's minority case (or in the case whose letters start
+lettered panels, a letter with a number where the plain letter names a panel, single letters in the caption's minority case (or in the case whose letters start
 again inside each panel of the other), letters far outside the run.
 """
 
@@ -376,6 +376,13 @@ def _nested_in(inner: str, outer: str, cases: list[str | None], markers: list[Ma
             restarts += previous is not None and first <= previous and outer_since
             previous, outer_since = ord(marker.labels[-1].lower()), False
     return restarts > 0
+
+
+def drop_parts_of_named_panels(markers: list[Marker]) -> list[Marker]:
+    """``B, Left femur in dorsal (B1) and medial (B2) views``: where a plain letter names a panel,
+    the letter with a number names a view inside it, not a panel of its own."""
+    plain = {l.lower() for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()}
+    return [m for m in markers if m.position or not all(re.fullmatch(r"[A-Za-z]\d{1,2}", l) and l[0].lower() in plain for l in m.labels)]
 
 
 def drop_outliers(markers: list[Marker]) -> list[Marker]:

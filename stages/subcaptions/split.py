@@ -16,6 +16,7 @@ from stages.subcaptions.markers import (
     Marker,
     drop_numbers_among_letters,
     drop_other_case,
+    drop_parts_of_named_panels,
     drop_outliers,
     drop_positions_among_letters,
     find_inline_run,
@@ -116,6 +117,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     markers = keep_weak_in_runs(find_markers(text))
     markers = drop_outliers(drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
+    markers = drop_parts_of_named_panels(markers)
     markers = merge_adjacent(text, markers or find_inline_run(text))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")

@@ -389,6 +389,12 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "B", False, "ASPM levels. Cytoplasm with low (a, b) and high (c, d) levels. Scale bars are 10 μm (b) and 5 μm (d).",
         id="lowercase-letters-starting-again-in-each-panel-name-its-parts",
     ),
+    pytest.param(
+        "Hindlimb bones. A, Left innominate in lateral view; B, Left femur in dorsal (B1) and medial (B2) views; "
+        "C, Right tibia in proximal (C1) and dorsal (C2) views.",
+        ["A", "B", "C"], "B", False, "Hindlimb bones. Left femur in dorsal (B1) and medial (B2) views",
+        id="numbered-views-of-a-lettered-panel-are-no-panels",
+    ),
 ]
 
 
