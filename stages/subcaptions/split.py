@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 
 from stages.subcaptions.markers import (
+    CITING_WORDS,
+    RELATION_WORDS,
     Marker,
     drop_numbers_among_letters,
     drop_other_case,
@@ -49,6 +51,9 @@ _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# "IRE1 structures A. hIRE1 crystallizes ... B. ADP-hIRE1": a title run into its first label, read
+# as such only where the next label opens a sentence ("vitamin A. B. Cells" is no label).
+_TITLE_BEFORE_FIRST_LABEL = re.compile(r"\b(?P<word>\w*[a-z0-9]) (?=(?P<label>[Aa])(?P<punct>[.):]) (?![Bb][.):]))")
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_NEXT.sub(r"\1 ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
+    text = _title_before_first_label(text)
     markers = keep_weak_in_runs(find_markers(text))
     markers = drop_outliers(drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
@@ -124,6 +130,16 @@ def split_caption(caption: str) -> CaptionSplit:
     if _labels_after_text(text, markers):
         return _postfix(text, markers)
     return _prefix(text, markers)
+
+
+def _title_before_first_label(text: str) -> str:
+    title_end = _TITLE_BEFORE_FIRST_LABEL.search(text)
+    if not title_end or title_end["word"].lower() in CITING_WORDS | RELATION_WORDS:
+        return text  # "as in A. B. Cells"
+    next_label = ("B" if title_end["label"].isupper() else "b") + title_end["punct"]
+    if not re.search(r"[.;] " + re.escape(next_label) + " ", text[title_end.end() :]):
+        return text
+    return text[: title_end.end("word")] + ". " + text[title_end.end() :]
 
 
 def _labels_after_text(text: str, markers: list[Marker]) -> bool:

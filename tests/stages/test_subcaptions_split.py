@@ -395,6 +395,11 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "B", False, "Hindlimb bones. Left femur in dorsal (B1) and medial (B2) views",
         id="numbered-views-of-a-lettered-panel-are-no-panels",
     ),
+    pytest.param(
+        "Summary of IRE1 structures A. hIRE1 is a monomer. B. ADP-hIRE1 is a dimer. C. apo-hIRE1 is a dimer.",
+        ["A", "B", "C"], "A", False, "Summary of IRE1 structures. hIRE1 is a monomer.",
+        id="title-run-into-its-first-label",
+    ),
 ]
 
 
@@ -416,6 +421,11 @@ def test_subcaption_rules_for_real_captions(caption, found, label, keep_label, e
 )
 def test_numbers_and_letters_inside_text_are_no_labels(caption):
     assert labels(caption) == []
+
+
+@pytest.mark.parametrize("caption", ["Cells with vitamin A. B. Cells without it. C. Controls.", "Cells as in A. Others. B. Mutants. C. Controls."])
+def test_a_letter_ending_a_sentence_before_the_next_label_is_no_title_run_into_a_label(caption):
+    assert labels(caption) == ["B", "C"]
 
 
 def test_a_capital_and_full_stop_before_a_species_epithet_is_no_label():
