@@ -329,20 +329,26 @@ def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:
 
 def drop_numbers_among_letters(markers: list[Marker]) -> list[Marker]:
     """``(A) ... Numbered structures: (1) SMR, (2) ...``: with two or more lettered markers, bare
-    numbers count structures, lanes or samples inside a panel, not panels."""
-    lettered = sum(any(len(l) == 1 and l.isalpha() for l in m.labels) for m in markers)
-    if lettered < 2:
+    numbers count structures, lanes or samples inside a panel, not panels; so do roman numerals
+    after the first letter (``a Top views, b side views ... Columns (i), (ii), and (iii)``)."""
+    romans = _has_romans(markers)
+    lettered = [n for n, m in enumerate(markers) if any(_letter(l, romans) for l in m.labels)]
+    if len(lettered) < 2:
         return markers
-    return [m for m in markers if m.position or not all(l.isdigit() for l in m.labels)]
+
+    def counts(n: int, marker: Marker) -> bool:
+        return all(l.isdigit() or (n > lettered[0] and _roman(l, romans)) for l in marker.labels)
+
+    return [m for n, m in enumerate(markers) if m.position or not counts(n, m)]
 
 
 def drop_other_case(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers in the minority case when one case clearly leads: ``(H)`` among
     ``(a)-(e)``; or, however many they are, the case nested inside the other (``_nested_in``). Roman ``i``/``v``/``x`` stay where the caption also has ``ii``, ``iv`` ..."""
-    roman = any(len(l) > 1 and set(l.lower()) <= set("ivx") for m in markers for l in m.labels)
+    romans = _has_romans(markers)
 
     def case(marker: Marker) -> str | None:
-        single = [l for l in marker.labels if len(l) == 1 and l.isalpha() and not (roman and l.lower() in "ivx")]
+        single = [l for l in marker.labels if _letter(l, romans)]
         if not single or marker.position:
             return None
         return "lower" if all(l.islower() for l in single) else "upper" if all(l.isupper() for l in single) else None
@@ -385,9 +391,23 @@ def drop_parts_of_named_panels(markers: list[Marker]) -> list[Marker]:
     return [m for m in markers if m.position or not all(re.fullmatch(r"[A-Za-z]\d{1,2}", l) and l[0].lower() in plain for l in m.labels)]
 
 
+def _has_romans(markers: list[Marker]) -> bool:
+    return any(len(l) > 1 and set(l.lower()) <= set("ivx") for m in markers for l in m.labels)
+
+
+def _roman(label: str, romans: bool) -> bool:
+    """``ii``, ``iv``; and ``i``, ``v``, ``x`` where the caption has such numerals (``romans``)."""
+    return set(label.lower()) <= set("ivx") and (len(label) > 1 or romans)
+
+
+def _letter(label: str, romans: bool) -> bool:
+    return len(label) == 1 and label.isalpha() and not _roman(label, romans)
+
+
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
-    letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if len(l) == 1 and l.isalpha()})
+    romans = _has_romans(markers)
+    letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if _letter(l, romans)})
     if len(letters) < 2:
         return markers
     run_end = letters[0]
@@ -396,6 +416,6 @@ def drop_outliers(markers: list[Marker]) -> list[Marker]:
             break
         run_end = value
     def inside(marker: Marker) -> bool:
-        single = [l for l in marker.labels if len(l) == 1 and l.isalpha()]
+        single = [l for l in marker.labels if _letter(l, romans)]
         return marker.position or not single or any(ord(l.lower()) <= run_end for l in single)
     return [m for m in markers if inside(m)]

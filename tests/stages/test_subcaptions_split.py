@@ -400,6 +400,16 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "A", False, "Summary of IRE1 structures. hIRE1 is a monomer.",
         id="title-run-into-its-first-label",
     ),
+    pytest.param(
+        "Snapshots of MscL. a Top views, b corresponding side views. Columns (i), (ii), and (iii) are taken 0, 3, and 5 ns.",
+        ["a", "b"], "b", False, "Snapshots of MscL. corresponding side views. Columns (i), (ii), and (iii) are taken 0, 3, and 5 ns.",
+        id="roman-numerals-after-lettered-panels-are-columns",
+    ),
+    pytest.param(
+        "Stages of growth. (i) Early. (ii) Middle. (iii) Late. (iv) Post. (v) Dead cells. (vi) Debris.",
+        ["i", "ii", "iii", "iv", "v", "vi"], "v", False, "Stages of growth. Dead cells.",
+        id="roman-v-among-roman-numerals-is-no-outlying-letter",
+    ),
 ]
 
 
