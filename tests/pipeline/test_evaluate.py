@@ -92,8 +92,9 @@ def test_real_zou_similarity_does_not_regress():
     # below the 0.90 target (see docs/subcaptions.md for where the rest is lost)
     result = score_gold(SHARED / "zou_eval_dev.json")
     assert result["format"] == "zou" and result["figures"] == 224
-    assert result["mean_levenshtein_similarity"] >= 0.87
-    assert result["mean_levenshtein_similarity_unnamed_as_zero"] >= 0.81
+    assert result["mean_levenshtein_similarity"] >= 0.885
+    # labels printed only on the image scored 0 (compound-figure-separator's scoring)
+    assert result["mean_levenshtein_similarity_unnamed_as_zero"] >= 0.83
 
 
 def test_soda_caption_html_reads_like_a_caption(tmp_path):
