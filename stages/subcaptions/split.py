@@ -51,6 +51,9 @@ _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# A publisher's note on the print edition, about no panel: "[Color figure can be viewed in the online
+# issue, which is available at wileyonlinelibrary.com.]", "(Colour online)".
+_PUBLISHER_NOTE = re.compile(r"\s*[\[(]colou?r (?:figure can be viewed|online)\b[^\])]*[\])]\.?", re.IGNORECASE)
 # "IRE1 structures A. hIRE1 crystallizes ... B. ADP-hIRE1": a title run into its first label, read
 # as such only where the next label opens a sentence ("vitamin A. B. Cells" is no label).
 _TITLE_BEFORE_FIRST_LABEL = re.compile(r"\b(?P<word>\w*[a-z0-9]) (?=(?P<label>[Aa])(?P<punct>[.):]) (?![Bb][.):]))")
@@ -115,7 +118,7 @@ class CaptionSplit:
 
 
 def split_caption(caption: str) -> CaptionSplit:
-    text = re.sub(r"\s+", " ", caption or "").strip()
+    text = _PUBLISHER_NOTE.sub("", re.sub(r"\s+", " ", caption or "")).strip()
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_NEXT.sub(r"\1 ", text)
     text = _GLUED_SENTENCE.sub(". ", text)

@@ -410,6 +410,12 @@ SUBCAPTION_RULES = [
         ["i", "ii", "iii", "iv", "v", "vi"], "v", False, "Stages of growth. Dead cells.",
         id="roman-v-among-roman-numerals-is-no-outlying-letter",
     ),
+    pytest.param(
+        "CXCR4 in invasion. (A) Invasion in brain slices. (B) qRT-PCR results. "
+        "[Color figure can be viewed in the online issue, which is available at wileyonlinelibrary.com.]",
+        ["A", "B"], "A", False, "CXCR4 in invasion. Invasion in brain slices.",
+        id="publishers-colour-note-belongs-to-no-panel",
+    ),
 ]
 
 
