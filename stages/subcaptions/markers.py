@@ -53,6 +53,7 @@ class Marker:
     weak: bool = False  # a form that is a label only when it continues a run of labels
     related: bool = False  # after "in", "of", "with" ...: a citation when another marker names its panel
     described: bool = False  # a parenthesis with a description beside its labels: "(C, arrows)"
+    after_colon: bool = False  # "Frontal view : A, internal view : B": starts at the colon, closes the item before it
 
 
 @lru_cache(maxsize=1)
@@ -153,12 +154,23 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
                     return Marker(token.idx, end, tuple(labels or [position]), labels is None, False), i + width + 1
         return None
     following = tokens[last + 1] if last + 1 < len(tokens) else None
-    if punct == "." and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
+    # "superior view : D), inferior view : E.": a label after a colon closing its item names what came before it
+    colon = _colon_before(text, token.idx)
+    after = tokens[last + 2] if last + 2 < len(tokens) else None
+    closes = colon is not None and (following is None or (following.text in (",", ";") and after is not None and after.text.islower()))
+    if punct == "." and not closes and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
         return None  # "A. thaliana", an initial inside a name, or the caption's last word
     if punct == "." and label.isalpha() and len(label) == 1 and label.isupper() and following is not None and following.text.endswith("."):
         return None  # initials: "J. R. Smith"
     end = tokens[last].idx + len(tokens[last].text)
-    return Marker(token.idx, end, (label,), False, False), last + 1
+    return Marker(colon if closes else token.idx, end, (label,), False, closes, after_colon=closes), last + 1
+
+
+def _colon_before(text: str, index: int) -> int | None:
+    """Offset of a colon right before ``index``: the marker then starts there, so that the text it
+    closes reads without it."""
+    before = text[:index].rstrip()
+    return len(before) - 1 if before.endswith(":") else None
 
 
 def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
@@ -197,7 +209,13 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         if i + width < len(tokens) and tokens[i + width].text in (",", ";"):
             labels = parse_label_expression(text[token.idx : tokens[i + width].idx])
             if labels:
-                return Marker(token.idx, tokens[i + width].idx + 1, tuple(labels), False, False, weak=True), i + width + 1
+                colon = _colon_before(text, token.idx)  # "Frontal view : A, internal view : B", not "treatment: E and F, Contralateral"
+                following = tokens[i + width + 1] if i + width + 1 < len(tokens) else None
+                if following is not None and not following.text.islower():
+                    colon = None
+                start = token.idx if colon is None else colon
+                closes = colon is not None
+                return Marker(start, tokens[i + width].idx + 1, tuple(labels), False, closes, weak=True, after_colon=closes), i + width + 1
     lone = nxt.text.lower() not in _NOT_LABEL_WORDS and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
     lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
@@ -317,6 +335,18 @@ def merge_adjacent(text: str, markers: list[Marker]) -> list[Marker]:
         else:
             merged.append(marker)
     return merged
+
+
+def keep_colon_lists(text: str, markers: list[Marker]) -> list[Marker]:
+    """Labels close the items before their colons only in a list of such items; a lone one
+    (``Note: A, hematoxylin and eosin``) opens its text."""
+    if sum(m.after_colon for m in markers) >= 2:
+        return markers
+    def opening(marker: Marker) -> Marker:
+        label_start = re.compile(r":\s*").match(text, marker.start).end()
+        return replace(marker, start=label_start, trailing=False, after_colon=False)
+
+    return [opening(m) if m.after_colon else m for m in markers]
 
 
 def drop_positions_among_letters(markers: list[Marker]) -> list[Marker]:

@@ -23,6 +23,7 @@ from stages.subcaptions.markers import (
     drop_positions_among_letters,
     find_inline_run,
     find_markers,
+    keep_colon_lists,
     keep_weak_in_runs,
     merge_adjacent,
 )
@@ -124,7 +125,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     text = _title_before_first_label(text)
-    markers = keep_weak_in_runs(find_markers(text))
+    markers = keep_weak_in_runs(keep_colon_lists(text, find_markers(text)))
     markers = drop_outliers(drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
     markers = merge_adjacent(text, markers or find_inline_run(text))

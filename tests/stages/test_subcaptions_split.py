@@ -416,6 +416,16 @@ SUBCAPTION_RULES = [
         ["A", "B"], "A", False, "CXCR4 in invasion. Invasion in brain slices.",
         id="publishers-colour-note-belongs-to-no-panel",
     ),
+    pytest.param(
+        "The mandible from Mezzena. Frontal view : A, internal view : B, lateral view: C, superior view : D), inferior view : E.",
+        ["A", "B", "C", "D", "E"], "D", False, "The mandible from Mezzena. superior view",
+        id="labels-after-colons-close-their-items",
+    ),
+    pytest.param(
+        "Ductal adenocarcinoma. Note: A, hematoxylin and eosin *25; B hematoxylin and eosin *50.",
+        ["A", "B"], "A", False, "Ductal adenocarcinoma. Note: hematoxylin and eosin *25",
+        id="a-lone-label-after-a-colon-opens-its-text",
+    ),
 ]
 
 
