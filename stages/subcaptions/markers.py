@@ -194,7 +194,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None
     if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
         return None
-    if nxt.text == ")" and _paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
+    if nxt.text == ")" and paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
         end = nxt.idx + 1  # "... A) anterior, B) left lateral"
         return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2
     after = tokens[i + 2] if i + 2 < len(tokens) else None
@@ -235,7 +235,7 @@ def find_inline_run(text: str) -> list[Marker]:
     kind: tuple[str, str] | None = None  # (rank kind, figure number before each letter)
     last = 0  # the rank of the last single label in the run
     for match in _INLINE_LABEL.finditer(text):
-        if match["word"].lower() in _NOT_LABELLED or _paren_depth(text, match.start()) > 0:
+        if match["word"].lower() in _NOT_LABELLED or paren_depth(text, match.start()) > 0:
             continue
         if match["numbers"]:
             labels, prefix = parse_label_expression(match["numbers"]) or [], ""
@@ -266,7 +266,7 @@ _NOT_LABELLED = {
 }  # fmt: skip
 
 
-def _paren_depth(text: str, index: int) -> int:
+def paren_depth(text: str, index: int) -> int:
     before = text[:index]
     return before.count("(") - before.count(")")
 

@@ -26,6 +26,7 @@ from stages.subcaptions.markers import (
     keep_colon_lists,
     keep_weak_in_runs,
     merge_adjacent,
+    paren_depth,
 )
 from stages.subcaptions.text import (
     at_clause_start,
@@ -52,6 +53,8 @@ _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.
+_STOP_AFTER_LABEL = re.compile(r"(?<![\w(])([A-Za-z]\d?\))\.(?=\s)")
 # A publisher's note on the print edition, about no panel: "[Color figure can be viewed in the online
 # issue, which is available at wileyonlinelibrary.com.]", "(Colour online)".
 _PUBLISHER_NOTE = re.compile(r"\s*[\[(]colou?r (?:figure can be viewed|online)\b[^\])]*[\])]\.?", re.IGNORECASE)
@@ -123,6 +126,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_NEXT.sub(r"\1 ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
+    text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     text = _title_before_first_label(text)
     markers = keep_weak_in_runs(keep_colon_lists(text, find_markers(text)))
@@ -346,11 +350,14 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
 def _inside_sentence(text: str, marker: Marker) -> bool:
     """A marker that continues its sentence: after a lowercase word (``for (A) liver``), followed by
     its own words, not by a conjunction (``in size (B) and weight``: label after text) and not by a
-    capitalised word (``20 microns (c) Hematoxylin``: a new sentence that lost its full stop)."""
+    capitalised word (``20 microns (c) Hematoxylin``: a new sentence that lost its full stop) unless
+    a reporting verb leads into it."""
     before = re.search(r"([A-Za-z]+),?\s*$", text[: marker.start])
     after = re.match(r"\s*([^\s]+)", text[marker.end :])
     if marker.trailing or not before or not before.group(1).islower() or not after:
         return False
+    if _ENDS_IN_REPORTING_VERB.search(text[: marker.start]):
+        return True  # "CT scanning shows A) Large splenic metastasis"
     word = after.group(1)
     return word.lower() not in ("and", "or", "while", "whereas") and not re.fullmatch(r"[A-Z][a-z]+[,.;:]?", word)
 

@@ -426,6 +426,12 @@ SUBCAPTION_RULES = [
         ["A", "B"], "A", False, "Ductal adenocarcinoma. Note: hematoxylin and eosin *25",
         id="a-lone-label-after-a-colon-opens-its-text",
     ),
+    pytest.param(
+        "CT of the abdomen. CT scanning shows A). Large splenic metastasis, B). Metastasis to the lymph nodes, "
+        "and C). A lower view of the metastasis. D). CT after surgery.",
+        ["A", "B", "C", "D"], "B", False, "CT of the abdomen. CT scanning shows Metastasis to the lymph nodes",
+        id="labels-written-with-a-full-stop-after-the-bracket-inside-a-reporting-sentence",
+    ),
 ]
 
 
