@@ -223,8 +223,9 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
             if predicate and (k + 1 == len(markers) or k + 1 in run_of or sentence_start(text, markers[k + 1].start) >= marker.end):
                 # "(a) Sagittal and (b) axial T2W images shows cervical cancer.": what the sentence
                 # says of its last item it says of all of them
-                labels = tuple(dict.fromkeys(label for j in group[:-1] for label in markers[j].labels))
-                segments.append(Segment(labels, predicate, False))
+                labels = tuple(dict.fromkeys(label for j in group[:-1] for label in markers[j].labels if label not in marker.labels))
+                if labels:
+                    segments.append(Segment(labels, predicate, False))
             segments.append(Segment(marker.labels, own, marker.position, written, head=heads[k]))
             continue
         group = []
@@ -245,6 +246,8 @@ def _prefix(text: str, markers: list[Marker]) -> CaptionSplit:
 # Verbs that tell what a panel shows: they end a list's shared opening and start a shared predicate.
 _REPORTING_VERBS = r"shows?|showed|reveals?|revealed|demonstrates?|demonstrated|indicates?"
 _PREDICATE = re.compile(rf"\s(?:{_REPORTING_VERBS}|confirms?)\s")
+# A clause of its own after the last item's comma: ", and the calculated ratio was 0.009", ", a collapse can not be seen"
+_CLAUSE_AFTER_COMMA = re.compile(r",\s+(?=(?:and\s+)?[^,]*\b(?:is|are|was|were|can|could|cannot)\b[^,]*$)")
 _ENDS_IN_REPORTING_VERB = re.compile(rf"\b(?:{_REPORTING_VERBS})\s*$")
 
 
@@ -252,7 +255,11 @@ def _shared_predicate(sentence: str) -> str:
     """The predicate of the rest of a label's sentence: ``fat-suppressed images shows cervical
     cancer.`` -> ``shows cervical cancer.``"""
     verb = _PREDICATE.search(sentence)
-    return sentence[verb.start() :].strip() if verb else ""
+    if verb:
+        return sentence[verb.start() :].strip()
+    # "(C) water-unsuppressed and (D) water-suppressed spectra, and the ratio was 0.009."
+    clause = _CLAUSE_AFTER_COMMA.search(sentence)
+    return sentence[clause.end() :].strip() if clause else ""
 
 
 def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int]], starts: list[int]) -> bool:

@@ -432,6 +432,13 @@ SUBCAPTION_RULES = [
         ["A", "B", "C", "D"], "B", False, "CT of the abdomen. CT scanning shows Metastasis to the lymph nodes",
         id="labels-written-with-a-full-stop-after-the-bracket-inside-a-reporting-sentence",
     ),
+    pytest.param(
+        "Patient 2. (A) Axial MR image and (B) axial scanogram reveal a cystic tumor. A lipid peak occurred at 1.3 ppm "
+        "in (C) water-unsuppressed and (D) water-suppressed spectra, and the lipid-to-water ratio was 0.009.",
+        ["A", "B", "C", "D"], "C", False,
+        "Patient 2. A lipid peak occurred at 1.3 ppm in water-unsuppressed and the lipid-to-water ratio was 0.009.",
+        id="a-clause-after-the-last-items-comma-is-said-of-every-item",
+    ),
 ]
 
 
