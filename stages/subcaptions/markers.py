@@ -40,6 +40,7 @@ _NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 # Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
+_LISTED_WITH = re.compile(r"\s*(?:,|&|and|or|,\s*and)\s*")
 _LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
 
@@ -284,10 +285,10 @@ def _rank(label: str) -> tuple[str, int] | None:
     return None
 
 
-def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
+def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
     """Keep a weak marker only where it continues a run (``_continues_run``) and the run reaches
     at least two labels."""
-    markers = [m for m in markers if not (m.related and _named_elsewhere(m, markers))]
+    markers = _drop_citations(text, markers)
     ranks = [[_rank(l) for l in m.labels] for m in markers]
     seen: set[tuple[str, int]] = set()
     kept: list[Marker] = []
@@ -304,6 +305,17 @@ def keep_weak_in_runs(markers: list[Marker]) -> list[Marker]:
         seen.update(r for r in marker_ranks if r)
     # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
     return [marker for marker in kept if not (marker.weak and len(kept) < 2)]
+
+
+def _drop_citations(text: str, markers: list[Marker]) -> list[Marker]:
+    """``as in (A)``: a marker after ``in``, ``of`` ... naming a panel another marker names cites
+    it, and so do the markers listed with it (``In (A) and (B), blue histograms ...``)."""
+    cited: set[int] = set()
+    for k, marker in enumerate(markers):
+        listed = k - 1 in cited and _LISTED_WITH.fullmatch(text[markers[k - 1].end : marker.start])
+        if (marker.related or listed) and _named_elsewhere(marker, markers):
+            cited.add(k)
+    return [m for k, m in enumerate(markers) if k not in cited]
 
 
 def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> bool:

@@ -55,6 +55,8 @@ _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.
 _STOP_AFTER_LABEL = re.compile(r"(?<![\w(])([A-Za-z]\d?\))\.(?=\s)")
+# "In (A) and (B), blue histograms ...", "In panels C and D, ...": a sentence about the panels it opens with.
+_NAMES_PANELS = re.compile(r"In (?:panels? )?(?P<labels>\(?[A-Za-z]\)?(?:\s*(?:,|and|&)\s*\(?[A-Za-z]\)?)*),\s")
 # A publisher's note on the print edition, about no panel: "[Color figure can be viewed in the online
 # issue, which is available at wileyonlinelibrary.com.]", "(Colour online)".
 _PUBLISHER_NOTE = re.compile(r"\s*[\[(]colou?r (?:figure can be viewed|online)\b[^\])]*[\])]\.?", re.IGNORECASE)
@@ -129,15 +131,31 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     text = _title_before_first_label(text)
-    markers = keep_weak_in_runs(keep_colon_lists(text, find_markers(text)))
+    markers = keep_weak_in_runs(text, keep_colon_lists(text, find_markers(text)))
     markers = drop_outliers(drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
     markers = merge_adjacent(text, markers or find_inline_run(text))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
-    if _labels_after_text(text, markers):
-        return _postfix(text, markers)
-    return _prefix(text, markers)
+    split = _postfix(text, markers) if _labels_after_text(text, markers) else _prefix(text, markers)
+    return _notes_on_named_panels(split)
+
+
+def _notes_on_named_panels(split: CaptionSplit) -> CaptionSplit:
+    """``In (A) and (B), blue histograms represent ...``: a closing sentence that opens by naming
+    panels is told of those panels only."""
+    named = {label.lower(): label for label in split.labels()}
+    shared, notes = [], []
+    for sentence in split_sentences(split.closing):
+        opening = _NAMES_PANELS.match(sentence)
+        labels = [named.get(l.lower()) for l in re.findall(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])", opening["labels"])] if opening else []
+        if labels and all(labels):
+            notes.append(Segment(tuple(labels), sentence, False))
+        else:
+            shared.append(sentence)
+    if not notes:
+        return split
+    return replace(split, segments=split.segments + tuple(notes), closing=join(*shared))
 
 
 def _title_before_first_label(text: str) -> str:

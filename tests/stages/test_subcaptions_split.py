@@ -439,6 +439,12 @@ SUBCAPTION_RULES = [
         "Patient 2. A lipid peak occurred at 1.3 ppm in water-unsuppressed and the lipid-to-water ratio was 0.009.",
         id="a-clause-after-the-last-items-comma-is-said-of-every-item",
     ),
+    pytest.param(
+        "Antibodies against IEs. (A) Rabbit plasma. (B) Rabbit IgG. (C) Mouse plasma. (D) Mouse IgG. "
+        "In (A) and (B), blue histograms represent polyclonal plasma. In (C) and (D), individual mice were tested.",
+        ["A", "B", "C", "D"], "C", False, "Antibodies against IEs. Mouse plasma. In (C) and (D), individual mice were tested.",
+        id="a-closing-sentence-opening-with-panels-is-told-of-them",
+    ),
 ]
 
 
