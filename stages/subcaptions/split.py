@@ -358,7 +358,11 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
         # "(A) H&E. Positive immunostains; (B) S100, (C) Mart 1": a short sentence after the previous
         # label's own text may head the labels after it with a semicolon
         listed = before.endswith(";") and len(before.split()) <= 4 and text[previous_end:start].strip() != ""
-        headed = not inside and k > 0 and (before.endswith(":") or listed)
+        # "Title. Positive control (EFEMP1 positive) (A) Human ... Negative control (B) ...": a later
+        # sentence's opening before the first label, the label opening its own words, heads the labels
+        # after it like a heading with a colon
+        opens = k == 0 and start > 0 and bool(before) and not marker.trailing and bool(re.match(r"\s*[A-Z]", text[marker.end :]))
+        headed = not inside and ((k > 0 and (before.endswith(":") or listed)) or opens)
         if (inside or headed) and start < marker.start and start >= previous_end and (start > 0 or _reports(text[: marker.start])):
             heads.append(_clean_end(clean(text[start : marker.start])))
             cuts.append(start)

@@ -445,6 +445,12 @@ SUBCAPTION_RULES = [
         ["A", "B", "C", "D"], "C", False, "Antibodies against IEs. Mouse plasma. In (C) and (D), individual mice were tested.",
         id="a-closing-sentence-opening-with-panels-is-told-of-them",
     ),
+    pytest.param(
+        "Controls of IHC analysis. Positive control (EFEMP1 positive) (A) Human cervical cancer sections. "
+        "Negative control (B) normal ovarian tissue, (C) Benign tumor.",
+        ["A", "B", "C"], "B", False, "Controls of IHC analysis. Negative control normal ovarian tissue",
+        id="a-later-sentences-opening-before-the-first-label-is-no-preamble",
+    ),
 ]
 
 
