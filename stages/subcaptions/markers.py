@@ -447,8 +447,11 @@ def _letter(label: str, romans: bool) -> bool:
 
 
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
-    """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D."""
+    """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D;
+    and a lone letter that starts no run: ``sections of normal (N), serous cystadenomas (Cy), ...``."""
     romans = _has_romans(markers)
+    if len(markers) == 1 and len(markers[0].labels) == 1 and _letter(markers[0].labels[0], romans):
+        return [] if markers[0].labels[0].lower() != "a" else markers
     letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if _letter(l, romans)})
     if len(letters) < 2:
         return markers

@@ -479,6 +479,12 @@ def test_a_letter_ending_a_sentence_before_the_next_label_is_no_title_run_into_a
     assert labels(caption) == ["B", "C"]
 
 
+def test_a_lone_letter_starting_no_run_is_an_abbreviation():
+    caption = "S3F expression. Sections of normal (N), serous cystadenomas (Cy) and adenocarcinomas (PD) were scored."
+    assert labels(caption) == []
+    assert labels("Histology. Tumour cells (A) stain brown.") == ["A"]
+
+
 def test_a_capital_and_full_stop_before_a_species_epithet_is_no_label():
     assert labels("Infection. (A) Cells with E. coli. (B) Cells with B. subtilis.") == ["A", "B"]
 
