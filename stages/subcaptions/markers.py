@@ -446,13 +446,23 @@ def _letter(label: str, romans: bool) -> bool:
     return len(label) == 1 and label.isalpha() and not _roman(label, romans)
 
 
+def _follows_numbered(letter: str, markers: list[Marker]) -> bool:
+    """``(A1) one. (A2) two. (B) three.``: a letter after numbered labels of its case continues their run."""
+    return any(
+        re.fullmatch(r"[A-Za-z]\d{1,2}", l) and l[0].isupper() == letter.isupper() and 0 < ord(letter.lower()) - ord(l[0].lower()) <= 2
+        for m in markers for l in m.labels
+    )
+
+
 def drop_outliers(markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D;
-    and a lone letter that starts no run: ``sections of normal (N), serous cystadenomas (Cy), ...``."""
+    and the caption's only single letter unless it is ``a``, which starts no run: ``sections of normal
+    (N), serous cystadenomas (Cy)``, ``between Lys-143 (H) and ATP (O1B)``."""
     romans = _has_romans(markers)
-    if len(markers) == 1 and len(markers[0].labels) == 1 and _letter(markers[0].labels[0], romans):
-        return [] if markers[0].labels[0].lower() != "a" else markers
-    letters = sorted({ord(l.lower()) for m in markers if not m.position for l in m.labels if _letter(l, romans)})
+    singles = [l for m in markers if not m.position for l in m.labels if _letter(l, romans)]
+    letters = sorted({ord(l.lower()) for l in singles})
+    if len(singles) == 1 and singles[0].lower() != "a" and not _follows_numbered(singles[0], markers):
+        return [m for m in markers if m.labels != (singles[0],)]
     if len(letters) < 2:
         return markers
     run_end = letters[0]

@@ -483,6 +483,7 @@ def test_a_lone_letter_starting_no_run_is_an_abbreviation():
     caption = "S3F expression. Sections of normal (N), serous cystadenomas (Cy) and adenocarcinomas (PD) were scored."
     assert labels(caption) == []
     assert labels("Histology. Tumour cells (A) stain brown.") == ["A"]
+    assert labels("Snapshots. The bond between Lys-143 (H) and ATP (O1B) breaks. (b1), distances over time.") == ["b1"]
 
 
 def test_a_capital_and_full_stop_before_a_species_epithet_is_no_label():
