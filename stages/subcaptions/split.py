@@ -53,6 +53,8 @@ _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# "mPGES-1 (d);EP1 (e)": a semicolon glued to the next item.
+_GLUED_SEMICOLON = re.compile(r"(?<=\));(?=\S)")
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.
 _STOP_AFTER_LABEL = re.compile(r"(?<![\w(])([A-Za-z]\d?\))\.(?=\s)")
 # "In (A) and (B), blue histograms ...", "In panels C and D, ...": a sentence about the panels it opens with.
@@ -127,6 +129,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _PUBLISHER_NOTE.sub("", re.sub(r"\s+", " ", caption or "")).strip()
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_NEXT.sub(r"\1 ", text)
+    text = _GLUED_SEMICOLON.sub("; ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)

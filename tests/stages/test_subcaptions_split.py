@@ -451,6 +451,11 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "B", False, "Controls of IHC analysis. Negative control normal ovarian tissue",
         id="a-later-sentences-opening-before-the-first-label-is-no-preamble",
     ),
+    pytest.param(
+        "Ovarian tumours. Staining with antibodies against CK8 (a); COX-1 (b); mPGES-1 (c);EP1 (d); EP2 (e).",
+        ["a", "b", "c", "d", "e"], "c", False, "Ovarian tumours. Staining with antibodies against mPGES-1",
+        id="a-semicolon-glued-to-the-next-item",
+    ),
 ]
 
 
