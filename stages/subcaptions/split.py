@@ -64,7 +64,9 @@ _NAMES_PANELS = re.compile(r"In (?:panels? )?(?P<labels>\(?[A-Za-z]\)?(?:\s*(?:,
 _PUBLISHER_NOTE = re.compile(r"\s*[\[(]colou?r (?:figure can be viewed|online)\b[^\])]*[\])]\.?", re.IGNORECASE)
 # "IRE1 structures A. hIRE1 crystallizes ... B. ADP-hIRE1": a title run into its first label, read
 # as such only where the next label opens a sentence ("vitamin A. B. Cells" is no label).
-_TITLE_BEFORE_FIRST_LABEL = re.compile(r"\b(?P<word>\w*[a-z0-9]) (?=(?P<label>[Aa])(?P<punct>[.):]) (?![Bb][.):]))")
+_TITLE_BEFORE_FIRST_LABEL = re.compile(
+    r"\b(?P<word>\w*[a-z0-9]) (?=(?P<label>[Aa](?:\s*(?:,|and|&)\s*[A-Za-z])*)(?P<punct>[.):]) (?![Bb][.):]))"
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def _title_before_first_label(text: str) -> str:
     title_end = _TITLE_BEFORE_FIRST_LABEL.search(text)
     if not title_end or title_end["word"].lower() in CITING_WORDS | RELATION_WORDS:
         return text  # "as in A. B. Cells"
-    next_label = ("B" if title_end["label"].isupper() else "b") + title_end["punct"]
+    next_letter = chr(ord(title_end["label"][-1]) + 1)  # "A. ... B.", "A,B. ... C."
+    next_label = (next_letter.upper() if title_end["label"][0].isupper() else next_letter.lower()) + title_end["punct"]
     if not re.search(r"[.;] " + re.escape(next_label) + " ", text[title_end.end() :]):
         return text
     return text[: title_end.end("word")] + ". " + text[title_end.end() :]

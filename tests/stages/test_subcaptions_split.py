@@ -456,6 +456,12 @@ SUBCAPTION_RULES = [
         ["a", "b", "c", "d", "e"], "c", False, "Ovarian tumours. Staining with antibodies against mPGES-1",
         id="a-semicolon-glued-to-the-next-item",
     ),
+    pytest.param(
+        "CD8+ T cells are cytotoxic in vivo A,B. Staining was done on splenocytes. (A) IFN-γ profiles. (B) Tetramer gate. "
+        "C. Labelled splenocytes were transferred into mice.",
+        ["A", "B", "C"], "C", False, "CD8+ T cells are cytotoxic in vivo. Labelled splenocytes were transferred into mice.",
+        id="title-run-into-a-list-of-its-first-labels",
+    ),
 ]
 
 
