@@ -356,8 +356,13 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
     heads, cuts = [], []
     heading = ""  # a sentence ending in a colon heads the labels after it up to one that has its own opening
     for k, marker in enumerate(markers):
-        start = sentence_start(text, marker.start)
         previous_end = markers[k - 1].end if k else 0
+        start = sentence_start(text, marker.start)
+        clause = text.rfind("; ", previous_end, marker.start)
+        if k and clause >= 0 and _inside_sentence(text, marker):
+            # "Left scapula in (A) lateral view; right scapula in (B) lateral ...": a clause's own opening
+            clause_start = re.compile(r"(?:(?:and|or)\s+)?").match(text, clause + 2).end()
+            start = clause_start if text[clause_start : marker.start].strip() else start
         inside = _inside_sentence(text, marker)
         # "Result after 9 years: E and F, normal elbow; G and H, ..."
         before = text[start : marker.start].rstrip()

@@ -462,6 +462,12 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "C", False, "CD8+ T cells are cytotoxic in vivo. Labelled splenocytes were transferred into mice.",
         id="title-run-into-a-list-of-its-first-labels",
     ),
+    pytest.param(
+        "Holotypic scapulae. Left scapula in (A) lateral view; right scapula in (B) lateral and (C) medial views. "
+        "(A) and (B) photographed in 2012; (C) photographed during preparation.",
+        ["A", "B", "C"], "B", False, "Holotypic scapulae. right scapula in lateral photographed in 2012",
+        id="a-label-after-in-is-no-citation-of-a-later-marker-and-a-clause-keeps-its-opening",
+    ),
 ]
 
 
