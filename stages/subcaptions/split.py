@@ -186,6 +186,9 @@ def _before_next_item(text: str, marker: Marker) -> bool:
     return not at_clause_start(text, marker.start) and bool(re.match(r"\s*(?:,\s*)?(?:and|or)\s+[a-z0-9]", text[marker.end :], re.I))
 
 
+_NAMES_PART = re.compile(r"\((?:left|right|top|bottom|middle|upper|lower)(?:\s+(?:and|&)\s+(?:left|right|top|bottom|middle|upper|lower))?\)", re.IGNORECASE)
+
+
 def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
     """Split the shared closing sentences off the last segment's text. Where every earlier panel
     is told in one sentence, the last panel's further sentences are notes on the whole figure
@@ -195,7 +198,11 @@ def _take_closing(last_text: str, earlier: list[str]) -> tuple[str, str]:
     sentences = split_sentences(last_text)
     earlier_sentences = [split_sentences(text) for text in earlier]
     if all(len(s) <= 1 for s in earlier_sentences):
-        return " ".join(sentences[:1]), " ".join(sentences[1:])
+        # "... inserted at the periphery of the vein (left). ... wedged into the lesion (middle and
+        # right).": sentences naming parts of a panel by position go on about the last panel
+        parts = [n for n, sentence in enumerate(sentences) if _NAMES_PART.search(sentence)]
+        own = max(parts, default=0) + 1
+        return " ".join(sentences[:own]), " ".join(sentences[own:])
     if any(CLOSERS.match(sentence) for s in earlier_sentences for sentence in s[1:]):
         own = [n for n, sentence in enumerate(sentences) if CLOSERS.match(sentence)]
         if own and own[-1] + 1 < len(sentences):

@@ -468,6 +468,12 @@ SUBCAPTION_RULES = [
         ["A", "B", "C"], "B", False, "Holotypic scapulae. right scapula in lateral photographed in 2012",
         id="a-label-after-in-is-no-citation-of-a-later-marker-and-a-clause-keeps-its-opening",
     ),
+    pytest.param(
+        "Neck ultrasound. A. Perpendicular puncture. B. Lateral angulation. C. Tilted approach. "
+        "Initially, the needle is inserted at the vein (left). The needle is then angled (middle and right). Scale bar = 1 cm.",
+        ["A", "B", "C"], "B", False, "Neck ultrasound. Lateral angulation. Scale bar = 1 cm.",
+        id="sentences-naming-parts-by-position-stay-with-the-last-panel",
+    ),
 ]
 
 
