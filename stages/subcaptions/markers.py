@@ -40,6 +40,7 @@ _NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 # Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
+_COLON = re.compile(r":\s*")
 _LISTED_WITH = re.compile(r"\s*(?:,|&|and|or|,\s*and)\s*")
 _LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
@@ -356,7 +357,7 @@ def keep_colon_lists(text: str, markers: list[Marker]) -> list[Marker]:
     if sum(m.after_colon for m in markers) >= 2:
         return markers
     def opening(marker: Marker) -> Marker:
-        label_start = re.compile(r":\s*").match(text, marker.start).end()
+        label_start = _COLON.match(text, marker.start).end()
         return replace(marker, start=label_start, trailing=False, after_colon=False)
 
     return [opening(m) if m.after_colon else m for m in markers]

@@ -302,6 +302,7 @@ def _names_run(markers: list[Marker], run: list[int], run_of: dict[int, list[int
     return {l.lower() for k in run for l in markers[k].labels} <= {l.lower() for l in markers[before].labels}
 
 
+_LEADING_CONJUNCTION = re.compile(r"(?:(?:and|or)\s+)?")
 _LIST_ITEM = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|or)\s+)?(?:\S+\s+){0,4}\S+\s*$")
 _HEAD_END = re.compile(rf"(?::|=|\b(?:for|of|in|with|against|on|at|by|from|to|between|represents?|are|is|equals?|showing|{_REPORTING_VERBS}))(?=\s)")
 
@@ -365,12 +366,12 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
     for k, marker in enumerate(markers):
         previous_end = markers[k - 1].end if k else 0
         start = sentence_start(text, marker.start)
-        clause = text.rfind("; ", previous_end, marker.start)
-        if k and clause >= 0 and _inside_sentence(text, marker):
-            # "Left scapula in (A) lateral view; right scapula in (B) lateral ...": a clause's own opening
-            clause_start = re.compile(r"(?:(?:and|or)\s+)?").match(text, clause + 2).end()
-            start = clause_start if text[clause_start : marker.start].strip() else start
         inside = _inside_sentence(text, marker)
+        clause = text.rfind("; ", previous_end, marker.start)
+        if k and clause >= 0 and inside:
+            # "Left scapula in (A) lateral view; right scapula in (B) lateral ...": a clause's own opening
+            clause_start = _LEADING_CONJUNCTION.match(text, clause + 2).end()
+            start = clause_start if text[clause_start : marker.start].strip() else start
         # "Result after 9 years: E and F, normal elbow; G and H, ..."
         before = text[start : marker.start].rstrip()
         # "(A) H&E. Positive immunostains; (B) S100, (C) Mart 1": a short sentence after the previous
