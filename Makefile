@@ -1,5 +1,7 @@
 # Two commands: `make demo` and `make test`. Both create .venv when missing and install the
-# project into it; a stamp per extra keeps them fast once installed (it changes with pyproject.toml).
+# project into it through the committed lock (deploy/lock/*.txt, pip constraints), then check that
+# every installed package is at the locked version; a stamp per extra keeps them fast once installed
+# (it changes with pyproject.toml and the lock). `make lock` resolves pyproject.toml's ranges anew.
 # pip (not uv/poetry) because it takes torch/torchvision from the wheels already on these machines.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,18 +10,23 @@ BIN := $(VENV)/bin
 DEMO_ARTICLES ?= 300
 DEMO_SEED ?= 0
 
-.PHONY: demo test install install-test browser clean
+LOCK := deploy/lock
+
+.PHONY: demo test install install-test browser lock clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "figcurate needs Python 3.11, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK)/demo.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK)/demo.txt -e .
+	$(PYTHON) $(LOCK)/lock.py check demo $(BIN)/python
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# The test set is a superset of the demo set at the same versions, so it stamps both.
+$(VENV)/.installed-test: pyproject.toml $(LOCK)/test.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK)/test.txt -e ".[test]"
+	$(PYTHON) $(LOCK)/lock.py check test $(BIN)/python
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -33,6 +40,11 @@ browser:
 	    (apt-get update && apt-get install -y --no-install-recommends chromium) \
 	      || echo "chromium could not be installed; browser tests will skip"; \
 	  else echo "chromium not installed (needs root and apt-get); browser tests will skip"; fi; }
+
+# Resolve every install set from pyproject.toml's ranges and rewrite deploy/lock/*.txt; then run
+# `make test` and commit pyproject.toml and the lock together.
+lock:
+	$(PYTHON) $(LOCK)/lock.py write
 
 demo: $(VENV)/.installed
 	$(BIN)/figcurate demo-corpus out/demo-corpus --articles $(DEMO_ARTICLES) --seed $(DEMO_SEED)

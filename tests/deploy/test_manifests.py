@@ -3,18 +3,19 @@
 import json
 import re
 import shlex
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import yaml
 
 from pipeline.cli import build_parser
+from deploy.lock.lock import read_lock
 from pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-RAY_VERSION = version("ray")
+# The Ray every install gets; images and clusters must run the same one.
+RAY_VERSION = read_lock(DEPLOY / "lock" / "test.txt")["ray"]
 KUBERAY = sorted((DEPLOY / "kuberay").glob("*.yaml"))
 
 
@@ -38,10 +39,11 @@ def check_entrypoint(command: str) -> None:
         assert str(args.output).startswith("s3:/"), "a cluster writes where every node can read: S3"
 
 
-def test_dockerfile_builds_on_rays_image_of_the_pinned_version_with_the_vllm_extra():
+def test_dockerfile_builds_on_rays_image_of_the_pinned_version_through_the_lock():
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.search(rf"^FROM rayproject/ray:{re.escape(RAY_VERSION)}-py311-cu\d+$", text, re.MULTILINE)
-    assert 'pip install --no-cache-dir ".[vllm]"' in text
+    assert 'pip install --no-cache-dir -c deploy/lock/test.txt ".[llm]"' in text
+    assert re.search(r"^COPY .*\bdeploy/lock \./deploy/lock$", text, re.MULTILINE)
     for folder in ("pipeline", "stages", "schemas", "configs"):
         assert re.search(rf"^COPY .*\b{folder} \./{folder}$", text, re.MULTILINE), folder
     assert "AWS_" not in text  # no credentials in the image

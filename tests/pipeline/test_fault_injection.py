@@ -8,20 +8,16 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
-import tarfile
 import time
 from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
+from cli_runs import RUN_TIMEOUT_S, figcurate, finished_units, live_keys, run_to_end, shard_keys, wait_until, write_config
 
-from pipeline.demo_corpus import generate_corpus, load_truth
-from schemas.keys import sample_key
+from pipeline.demo_corpus import generate_corpus
 
 pytestmark = pytest.mark.slow
-RUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -31,60 +27,6 @@ def corpus(tmp_path_factory) -> Path:
     return root
 
 
-def write_config(path: Path, corpus: Path, output: Path, per_unit: int, chaos: dict | None = None) -> Path:
-    config = {
-        "name": "faults",
-        "source": {"kind": "local", "root": str(corpus)},
-        "output": {"path": str(output), "articles_per_shard": per_unit},
-        "ray": {"num_cpus": 2},
-        "stages": {
-            "images": {"max_side": 128, "batch_size": 4},
-            "filters": {"min_side": 16},  # figures are shrunk to 128 px here; keep the thin ones
-            # figure-level samples, so that the truth's figure keys are the expected keys
-            "subfigures": {"enabled": False},
-            "subcaptions": {"enabled": False},
-            **({"chaos": chaos} if chaos else {}),
-        },
-    }
-    path.write_text(json.dumps(config))  # JSON is YAML
-    return path
-
-
-def figcurate(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
-    )
-
-
-def run_to_end(*args: str) -> str:
-    process = figcurate(*args)
-    out, _ = process.communicate(timeout=RUN_TIMEOUT_S)
-    assert process.returncode == 0, out[-3000:]
-    return out
-
-
-def shard_keys(output: Path) -> list[str]:
-    keys = []
-    for shard in sorted((output / "shards").glob("*.tar")):
-        with tarfile.open(shard) as tar:
-            keys += [m.name.split(".", 1)[0] for m in tar if m.name.endswith(".txt")]
-    return keys
-
-
-def live_keys(corpus: Path) -> list[str]:
-    articles, figures = load_truth(corpus)
-    broken = {(a["pmcid"], a["version"]) for a in articles if a["expected_drop"]}
-    return sorted(
-        sample_key(f["pmcid"], f["version"], f["figure_index"])
-        for f in figures
-        if f["newest"] and not f["expected_drop"] and (f["pmcid"], f["version"]) not in broken
-    )
-
-
 def test_killed_driver_then_rerun_gives_exactly_the_clean_samples_and_keeps_finished_shards(corpus, tmp_path):
     seed = int(os.environ.get("FIGCURATE_FAULT_SEED", random.randrange(1 << 30)))
     wait_for_units = random.Random(seed).randint(1, 4)
@@ -92,16 +34,10 @@ def test_killed_driver_then_rerun_gives_exactly_the_clean_samples_and_keeps_fini
     config = write_config(tmp_path / "run.yaml", corpus, output, per_unit=1)
 
     process = figcurate("run", str(config))
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    units = output / "units"
-    while process.poll() is None and time.monotonic() < deadline:
-        if units.is_dir() and len(list(units.iterdir())) >= wait_for_units:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, f"run ended before the kill (seed {seed})"
+    wait_until(process, lambda: len(finished_units(output)) >= wait_for_units, f"{wait_for_units} finished units (seed {seed})")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    finished = {p.stem for p in units.iterdir() if p.suffix == ".json"}
+    finished = finished_units(output)
     assert finished, f"seed {seed}"
     kept = {name: (output / "shards" / f"{name}.tar") for name in finished}
     before = {name: (path.read_bytes(), path.stat().st_mtime_ns) for name, path in kept.items()}
