@@ -30,24 +30,24 @@ from pipeline.demo_corpus import generate_corpus, load_truth
 IMAGES = {"max_side": 512, "jpeg_quality": 90}
 
 
-def run_config(corpus: Path, output: Path, cpus: int) -> dict:
+def run_config(corpus: Path, output: Path, cpus: int, window_units: int | None = None) -> dict:
     """The demo's CPU path (panels, subcaptions, filters, figure types, dedup) without models."""
     return {
         "name": "bench",
         "source": {"kind": "local", "root": str(corpus)},
-        "output": {"path": str(output), "articles_per_shard": 50},
+        "output": {"path": str(output), "articles_per_shard": 50, **({"window_units": window_units} if window_units else {})},
         "ray": {"num_cpus": cpus},
         "stages": {"images": IMAGES},
     }
 
 
-def timed_run(corpus: Path, folder: Path, cpus: int) -> dict:
+def timed_run(corpus: Path, folder: Path, cpus: int, window_units: int | None = None) -> dict:
     """``figcurate run`` in a child process: its figures, samples, seconds, and the peak memory of its process tree."""
     import psutil
 
     output = folder / "out"
     config = folder / "run.yaml"
-    config.write_text(yaml.safe_dump(run_config(corpus, output, cpus)))
+    config.write_text(yaml.safe_dump(run_config(corpus, output, cpus, window_units)))
     started = time.perf_counter()
     process = psutil.Popen([sys.executable, "-m", "pipeline.cli", "--log-level", "WARNING", "run", str(config), "--overwrite"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
@@ -121,18 +121,20 @@ def bench_cpu_path(articles: int = 200, cpus: int = 2, seed: int = 0) -> dict:
     }
 
 
-def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int = 0) -> dict:
+def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int = 0, window_units: int | None = None) -> dict:
+    """Whole runs at 1x and ``factor``x; ``window_units`` (null: the config's default) bounds what one window holds."""
     rows = []
     for size in (articles, articles * factor):
         with tempfile.TemporaryDirectory() as folder:
             corpus = Path(folder) / "corpus"
             generate_corpus(corpus, articles=size, seed=seed)
-            run = timed_run(corpus, Path(folder), cpus)
+            run = timed_run(corpus, Path(folder), cpus, window_units)
         rows.append({key: run[key] for key in ("figures", "samples", "pipeline_s", "wall_s", "peak_rss_mb")} | {"articles": size})
     small, large = rows
     return {
         "bench": "scaling",
         "cpus": cpus,
+        "window_units": window_units,
         "runs": rows,
         "input_ratio": round(large["figures"] / small["figures"], 2),
         "time_ratio": round(large["pipeline_s"] / small["pipeline_s"], 2),

@@ -210,7 +210,7 @@ def _bench_cpu_path(args: argparse.Namespace) -> int:
 def _bench_scaling(args: argparse.Namespace) -> int:
     from pipeline.bench_suite import bench_scaling
 
-    print(json.dumps(bench_scaling(args.articles, args.factor, args.cpus), indent=2))
+    print(json.dumps(bench_scaling(args.articles, args.factor, args.cpus, window_units=args.window_units), indent=2))
     return 0
 
 
@@ -438,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     scaling.add_argument("--articles", type=int, default=100, help="articles of the 1x corpus")
     scaling.add_argument("--factor", type=int, default=4)
     scaling.add_argument("--cpus", type=int, default=2)
+    scaling.add_argument("--window-units", type=int, help="work units per window (default: the config's)")
     scaling.set_defaults(handler=_bench_scaling)
     bench_panels = bench_kinds.add_parser("panels", help="panel splitting's figures/s on one core and its accuracy on generated figures")
     bench_panels.add_argument("--figures", type=int, default=300)

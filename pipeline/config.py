@@ -216,6 +216,11 @@ class OutputConfig(StrictModel):
     endpoint_url: str | None = Field(None, description="S3 endpoint for an s3:// output (another provider, a test server)")
     signed: bool = Field(True, description="sign S3 output requests with the standard boto3 credential chain")
     articles_per_shard: int = Field(200, ge=1, description="articles per work unit; each unit becomes one shard")
+    window_units: int = Field(
+        16, ge=1, description="work units per window: the run passes through its units a window at a time, each "
+        "window fully written (shards, index, rejects, unit records) before the next starts, so a crash loses at most "
+        "the window in flight and memory holds one window's records; model actors start once per window",
+    )
     splits: dict[str, float] = Field(
         {"train": 0.98, "validation": 0.01, "test": 0.01},
         description="split name -> share of articles, by a hash of the PMCID (no article in two splits)",

@@ -1,7 +1,8 @@
 """Live progress of a run: ``progress.json`` in the output, the log lines, and ``figcurate status``.
 
 The shard writer hands the driver one summary row per finished work unit; ``RunProgress`` adds it
-up and rewrites ``progress.json`` (at most every ``interval_s`` seconds, and at the end), so that
+up and rewrites ``progress.json`` (at most every ``interval_s`` seconds, after every window, and at
+the end; the ETA is the mean finished window times the windows left), so that
 ``figcurate status OUT`` answers from one small file, local or on S3, while the run goes on.
 """
 
@@ -38,6 +39,10 @@ class RunProgress:
     samples: int = 0
     rejects: int = 0
     drops: Counter = field(default_factory=Counter)
+    windows_total: int = 0
+    windows_done: int = 0
+    _windows_seconds: float = 0.0
+    _window_started_at: float = field(default_factory=time.time)
     _written_at: float = 0.0
 
     @contextlib.contextmanager
@@ -66,11 +71,29 @@ class RunProgress:
         if time.time() - self._written_at >= self.interval_s or snapshot["units_done"] == self.units_total:
             self._write("running")
 
+    def windows_started(self, windows: int) -> None:
+        self.windows_total = windows
+        self._window_started_at = time.time()
+
+    def window_finished(self) -> None:
+        """A window's units are all published: written out at once, and the ETA's measure."""
+        now = time.time()
+        self.windows_done += 1
+        self._windows_seconds += now - self._window_started_at
+        self._window_started_at = now
+        self._write("running")
+
+    def _eta_s(self, now: float) -> float | None:
+        """The mean finished window times the windows left, less what the current one has run."""
+        if not self.windows_done:
+            return None
+        per_window = self._windows_seconds / self.windows_done
+        left = per_window * (self.windows_total - self.windows_done) - (now - self._window_started_at)
+        return round(max(left, 0.0), 1)
+
     def snapshot(self, state: str, error: str | None = None) -> dict:
         now = time.time()
         elapsed = now - self.started_at
-        units_left = self.units_total - self.units_done_before - self.units_run
-        per_unit = elapsed / self.units_run if self.units_run else None
         return {
             "state": state,
             "error": error,
@@ -85,7 +108,9 @@ class RunProgress:
             "samples_this_run": self.samples,
             "rejects_this_run": self.rejects,
             "samples_per_s": round(self.samples / elapsed, 2) if elapsed > 0 else 0.0,
-            "eta_s": round(units_left * per_unit, 1) if per_unit is not None and state == "running" else None,
+            "windows_total": self.windows_total,
+            "windows_done": self.windows_done,
+            "eta_s": self._eta_s(now) if state == "running" else None,
             "drops_this_run": dict(sorted(self.drops.items())),
         }
 
@@ -137,6 +162,8 @@ def render_status(status: dict) -> str:
         f"  samples  {status['samples']:,} written ({status['samples_this_run']:,} this run), rejects this run {status['rejects_this_run']:,}",
         f"  rate     {status['samples_per_s']} samples/s over {format_duration(status['elapsed_s'])}",
     ]
+    if status.get("windows_total"):
+        lines.append(f"  windows  {status['windows_done']} of {status['windows_total']} written this run")
     if status["state"] == "running":
         lines.append(f"  ETA      {format_duration(status['eta_s'])}")
     drops = status.get("drops_by_reason") or status["drops_this_run"]

@@ -95,7 +95,9 @@ def init_ray(config: RayConfig) -> None:
     if config.address:
         ray.init(address=config.address)
     else:
-        ray.init(num_cpus=config.num_cpus, object_store_memory=config.object_store_memory, include_dashboard=False)
+        # "local": always a new instance of our own, even where another Ray runs on this machine
+        # (ray.init would join the newest one it finds, and refuse num_cpus there)
+        ray.init(address="local", num_cpus=config.num_cpus, object_store_memory=config.object_store_memory, include_dashboard=False)
 
 
 def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None) -> dict:
@@ -144,10 +146,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     with progress.tracking():
         if todo:
             ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-            references = dedup_references(output, done) if done and config.stage_spec("dedup").enabled else None
-            dataset = build_dataset(_with_clip_cutoff(config, clip_cutoff), todo, context, run_fingerprint, references)
-            for finished in dataset.iter_rows():
-                progress.unit_finished(finished)
+            run_windows(_with_clip_cutoff(config, clip_cutoff), todo, done, context, run_fingerprint, output, progress)
         pipeline_seconds = time.monotonic() - pipeline_started
 
         # the units this run wrote are read back; the others' records were read at the start
@@ -180,6 +179,33 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         }
         write_json(output, "stats.json", stats)
     return stats
+
+
+def windows_of(units: list, window_units: int) -> list[list]:
+    return [units[start : start + window_units] for start in range(0, len(units), window_units)]
+
+
+def run_windows(config: RunConfig, todo: list, done: list, context, run_fingerprint: str, output, progress: RunProgress) -> None:
+    """The units to do, a window at a time: each window's shards, index, rejects and unit records are
+    published before the next window starts, so a crash loses at most the window in flight.
+
+    Dedup weighs every finished unit's hashes (earlier windows, earlier runs) as references, the
+    way a resumed run does. Units hold article versions in PMCID order and windows run in unit
+    order, so with ``keep: first`` an earlier window's sample is always the one a single window
+    would keep: any window size gives the same samples.
+    """
+    dedup = config.stage_spec("dedup").enabled
+    references = dedup_references(output, done) if dedup and done else None
+    windows = windows_of(todo, config.output.window_units)
+    progress.windows_started(len(windows))
+    for number, window in enumerate(windows, 1):
+        log.info("window %d of %d: units %d to %d", number, len(windows), window[0].index, window[-1].index)
+        for finished in build_dataset(config, window, context, run_fingerprint, references).iter_rows():
+            progress.unit_finished(finished)
+        progress.window_finished()
+        if dedup and number < len(windows):
+            added = dedup_references(output, window)
+            references = added if references is None or added is None else pa.concat_tables([references, added])
 
 
 def dedup_references(output, done: list) -> pa.Table | None:

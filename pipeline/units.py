@@ -53,7 +53,8 @@ def fingerprint_inputs(config: RunConfig) -> dict:
         "figcurate": package_version("figcurate"),
         "schema_version": SCHEMA_VERSION,
         "source": config.source.model_dump(mode="json"),
-        "output": config.output.model_dump(mode="json", exclude={"path", "endpoint_url", "signed"}),
+        # windows decide when units are written, never what (the dedup of a window weighs every earlier one)
+        "output": config.output.model_dump(mode="json", exclude={"path", "endpoint_url", "signed", "window_units"}),
         "stages": stages,
     }
 

@@ -14,11 +14,13 @@ from schemas.keys import sample_key
 RUN_TIMEOUT_S = 300
 
 
-def write_config(path: Path, corpus: Path, output: Path, per_unit: int, chaos: dict | None = None) -> Path:
+def write_config(
+    path: Path, corpus: Path, output: Path, per_unit: int, chaos: dict | None = None, window_units: int = 16, **stages: dict
+) -> Path:
     config = {
         "name": "faults",
         "source": {"kind": "local", "root": str(corpus)},
-        "output": {"path": str(output), "articles_per_shard": per_unit},
+        "output": {"path": str(output), "articles_per_shard": per_unit, "window_units": window_units},
         "ray": {"num_cpus": 2},
         "stages": {
             "images": {"max_side": 128, "batch_size": 4},
@@ -27,6 +29,7 @@ def write_config(path: Path, corpus: Path, output: Path, per_unit: int, chaos: d
             "subfigures": {"enabled": False},
             "subcaptions": {"enabled": False},
             **({"chaos": chaos} if chaos else {}),
+            **stages,
         },
     }
     path.write_text(json.dumps(config))  # JSON is YAML
@@ -54,7 +57,7 @@ def shard_keys(output: Path) -> list[str]:
     keys = []
     for shard in sorted((output / "shards").glob("*.tar")):
         with tarfile.open(shard) as tar:
-            keys += [m.name.split(".", 1)[0] for m in tar if m.name.endswith(".txt")]
+            keys += [m.name.split(".", 1)[0] for m in tar if m.name.split(".", 1)[1] == "txt"]  # not .recap.txt
     return keys
 
 

@@ -94,3 +94,29 @@ def test_switching_dedup_off_keeps_the_copies(planted, tmp_path, ray_local):
     assert set(expected) <= keys
     assert not (tmp_path / "out" / "hashes").exists()
     shutil.rmtree(tmp_path / "out")
+
+
+def run_in_windows(root, folder, window_units: int):
+    config = load_config(run_config(folder, root, folder / "out"))
+    config = config.model_copy(update={"output": config.output.model_copy(update={"window_units": window_units})})
+    stats = runner.run(config)
+    index = sorted(pq.read_table(folder / "out" / "index").to_pylist(), key=lambda row: row["sample_key"])
+    rejects = sorted(pq.read_table(folder / "out" / "rejects").to_pylist(), key=lambda row: (row["key"], row["stage"]))
+    return stats, index, rejects
+
+
+@pytest.fixture(scope="module")
+def one_window(planted, tmp_path_factory, ray_local):
+    root, _ = planted
+    return run_in_windows(root, tmp_path_factory.mktemp("one-window"), window_units=16)
+
+
+@pytest.mark.parametrize("window_units", [1, 2])
+def test_any_window_size_keeps_and_drops_exactly_what_one_window_does(planted, one_window, window_units, tmp_path, ray_local):
+    root, expected = planted
+    stats, index, rejects = run_in_windows(root, tmp_path, window_units)
+    _, index_once, rejects_once = one_window
+    assert stats["units"] == 3 and -(-3 // window_units) > 1  # really more than one window
+    assert dedup_rejects(tmp_path / "out") == expected  # the copies meet their originals from an earlier window
+    assert index == index_once
+    assert rejects == rejects_once

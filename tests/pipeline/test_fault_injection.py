@@ -18,6 +18,7 @@ from cli_runs import RUN_TIMEOUT_S, figcurate, finished_units, live_keys, run_to
 from pipeline.demo_corpus import generate_corpus
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +83,35 @@ def test_poison_record_is_quarantined_and_named_in_rejects(corpus, tmp_path):
     (quarantined,) = [r for r in rejects if r["reason"] == "worker_crash"]
     assert (quarantined["key"], quarantined["stage"]) == (poison, "chaos")
     assert "quarantined" in quarantined["detail"]
+
+
+def test_a_driver_killed_while_the_llm_stage_runs_keeps_its_finished_windows(corpus, tmp_path):
+    """The llm stage on CPU is the slowest stage; windows of two units are published while it is still
+    far from the end, `figcurate status` shows them, and a rerun after SIGKILL skips exactly those and
+    ends with the samples of a clean run in one window."""
+    llm = {
+        "enabled": True, "model": str(REPO / "configs" / "models" / "tiny-llama"), "allow_untrained": True,
+        "tasks": ["recaption"], "max_text_chars": 24, "max_new_tokens": 60, "batch_size": 4, "concurrency": 1,
+    }  # fmt: skip
+    clean_output, output = tmp_path / "clean", tmp_path / "out"
+    run_to_end("run", str(write_config(tmp_path / "clean.yaml", corpus, clean_output, per_unit=4, llm=llm)))
+    units_total = len(finished_units(clean_output))
+    assert units_total >= 5
+
+    config = write_config(tmp_path / "run.yaml", corpus, output, per_unit=4, window_units=2, llm=llm)
+    process = figcurate("run", str(config))
+    wait_until(process, lambda: len(finished_units(output)) >= 2, "a finished window")
+    status = json.loads(run_to_end("status", str(output), "--json"))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = finished_units(output)
+    assert status["state"] == "running" and 1 <= status["units_done"] <= len(finished) < units_total
+    assert status["windows_done"] >= 1 and status["windows_total"] == -(-units_total // 2)
+
+    run_to_end("run", str(config))
+    stats = json.loads((output / "stats.json").read_text())
+    assert stats["resume"]["units_skipped"] == len(finished)
+    keys = shard_keys(output)
+    assert len(keys) == len(set(keys))
+    assert sorted(keys) == sorted(shard_keys(clean_output))
+    assert run_to_end("verify", str(output)).strip().endswith("all verified")

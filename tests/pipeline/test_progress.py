@@ -24,19 +24,27 @@ def progress_file(output: LocalOutput) -> dict:
     return json.loads((output.root / PROGRESS).read_text())
 
 
-def test_progress_adds_up_units_and_estimates_the_rest_from_the_time_per_unit(tmp_path):
+def test_progress_adds_up_units_and_estimates_the_rest_from_the_finished_windows(tmp_path):
     output = LocalOutput(tmp_path)
-    progress = RunProgress(output, units_total=6, units_done_before=2, samples_before=40, interval_s=0)
-    progress.started_at = time.time() - 20  # two units in 20 s: 10 s a unit
+    progress = RunProgress(output, units_total=8, units_done_before=2, samples_before=40, interval_s=3600)
+    progress.started_at = time.time() - 20
     with progress.tracking():
         assert progress_file(output)["state"] == "running"
+        progress.windows_started(3)  # two units a window
+        progress._window_started_at = time.time() - 20  # the first window takes 20 s
+        assert progress.snapshot("running")["eta_s"] is None  # nothing to measure by yet
         progress.unit_finished(unit_row(2, 10, {"image_too_small": 1}))
         progress.unit_finished(unit_row(3, 12, {"image_too_small": 2, "caption_missing": 1}))
+        progress.window_finished()  # written now, although the interval has not passed
         running = progress_file(output)
         assert (running["units_done"], running["units_run"], running["samples"], running["samples_this_run"]) == (4, 2, 62, 22)
+        assert (running["windows_done"], running["windows_total"]) == (1, 3)
         assert running["drops_this_run"] == {"caption_missing": 1, "image_too_small": 3}
-        assert running["eta_s"] == pytest.approx(20, abs=1)  # two units left at 10 s each
+        assert running["eta_s"] == pytest.approx(40, abs=1)  # two windows left at 20 s each
         assert running["samples_per_s"] == pytest.approx(22 / 20, rel=0.05)
+        progress._window_started_at = time.time() - 15  # the second window has run 15 of its 20 s
+        assert progress.snapshot("running")["eta_s"] == pytest.approx(25, abs=1)
+        assert "windows  1 of 3 written this run" in render_status({"name": "r", "fingerprint": "f", **running})
     finished = progress_file(output)
     assert finished["state"] == "finished" and finished["eta_s"] is None
 
