@@ -12,11 +12,11 @@ import pyarrow as pa
 
 from schemas.records import FETCHED_ARTICLE
 from stages.context import StageContext
-from stages.parse_jats import ParseJats, ParseJatsSpec
+from stages.parse_jats import DEFAULT_CONTEXTS, ParseJats, ParseJatsSpec
 
 # What `figcurate figures` prints of each record (no bytes).
 SHOWN = (
-    "fig_id", "label", "caption_title", "caption", "mentions", "mention_panels", "graphic_href", "graphic_hrefs", "figure_license",
+    "fig_id", "figure_context", "label", "caption_title", "caption", "mentions", "mention_panels", "graphic_href", "graphic_hrefs", "figure_license",
     "article_type", "journal", "year", "subjects", "keywords", "article_table_images", "article_formula_images", "article_supplements",
 )  # fmt: skip
 _PARSER: list[ParseJats] = []
@@ -34,12 +34,14 @@ def xml_file(path: Path) -> Path:
 
 
 def figure_records(path: Path) -> list[dict]:
-    """Every record the parse stage makes of the article at ``path`` (figures, or one article-level drop)."""
+    """Every record the parse stage makes of the article at ``path`` (figures in any context, or one article-level drop)."""
     xml = xml_file(path)
     media = [{"name": p.name, "key": p.name, "md5": None} for p in sorted(xml.parent.iterdir()) if p.is_file() and p != xml]
     row = {"pmcid": "PMC0", "version": 1, "work_unit": 0, "source_prefix": xml.parent.name, "xml_key": xml.name, "xml_bytes": xml.read_bytes(), "media": media}
     if not _PARSER:
-        _PARSER.append(ParseJats(ParseJatsSpec(), StageContext()))
+        # every figure with where it sits: what a run takes is the config's choice, not this listing's
+        every_context = ParseJatsSpec(contexts=[*DEFAULT_CONTEXTS, "graphical-abstract", "sub-article"])
+        _PARSER.append(ParseJats(every_context, StageContext()))
     return _PARSER[0](pa.Table.from_pylist([row], schema=FETCHED_ARTICLE)).to_pylist()
 
 

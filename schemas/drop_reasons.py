@@ -26,6 +26,7 @@ DROP_REASONS: dict[str, str] = {
     "no_figures": "the article has no figures",
     "caption_missing": "the figure has no caption text",
     "graphic_missing": "the figure has no graphic element",
+    "figure_context_excluded": "the figure sits where the run takes no figures (a sub-article such as a translation or a review, a graphical abstract; detail: its context)",
     # images
     "image_decode_error": "the image bytes cannot be decoded (truncated, corrupt or unknown format)",
     "image_too_small": "the image is smaller than the configured minimum side",

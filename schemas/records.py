@@ -8,7 +8,7 @@ account for it. Stages add columns; they never rename them.
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 IDENTITY = [
     pa.field("pmcid", pa.string(), nullable=False),
@@ -64,6 +64,8 @@ FETCHED = [
 
 FIGURE_FIELDS = [
     pa.field("fig_id", pa.string()),
+    # where the figure sits: main, back, floats, boxed-text, appendix, graphical-abstract, sub-article:<article-type>
+    pa.field("figure_context", pa.string()),
     pa.field("label", pa.string()),
     pa.field("caption_title", pa.string()),
     pa.field("caption", pa.string()),

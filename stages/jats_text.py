@@ -14,13 +14,39 @@ def parse_xml(data: bytes) -> etree._Element:
     """Parse untrusted XML bytes: no entity expansion, no network, no DTD loading, no huge trees.
 
     The external DOCTYPE of PMC files is kept as a declaration and never fetched; numeric
-    character references still resolve.
+    character references still resolve. What comes back is the JATS ``<article>`` in plain form
+    (``jats_article``), whichever form PMC served it in.
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
     root = etree.fromstring(data, parser)
     for entity in list(root.iter(etree.Entity)):  # unexpanded references (&xxe;) carry no text we can trust
         _remove_keeping_tail(entity)
-    return root
+    return jats_article(root)
+
+
+def jats_article(root: etree._Element) -> etree._Element:
+    """The document's ``<article>`` with its JATS elements in no namespace.
+
+    PMC's OAI-PMH service wraps the article in an ``<OAI-PMH>`` envelope (one article per
+    record; the first record's is taken) and puts every JATS element in the JATS 1.3 default
+    namespace; any JATS document may declare a default namespace. Both become the plain form every
+    other function reads. Elements of other namespaces (MathML, XLink attributes) are left as
+    they are. A document holding no ``<article>`` is returned unchanged.
+    """
+    article = root if local_name(root) == "article" else next(
+        (element for element in root.iter() if isinstance(element.tag, str) and local_name(element) == "article"), None
+    )  # fmt: skip
+    if article is None:
+        return root
+    if article.getparent() is not None:
+        article.getparent().remove(article)
+    namespace = etree.QName(article).namespace
+    if namespace:
+        for element in article.iter():
+            if isinstance(element.tag, str) and etree.QName(element).namespace == namespace:
+                element.tag = etree.QName(element).localname
+        etree.cleanup_namespaces(article)
+    return article
 
 
 def _remove_keeping_tail(node) -> None:

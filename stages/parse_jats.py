@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from lxml import etree
+from pydantic import Field, field_validator
 
 from schemas.keys import sample_key
 from schemas.records import FIGURE
@@ -33,8 +34,49 @@ _NOT_FIGURE_PARENTS = {"table-wrap", "disp-formula", "supplementary-material"}
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 
+# Where a figure sits, from the innermost place that decides it outward; a figure in none is "main".
+CONTEXTS = ("main", "back", "floats", "boxed-text", "appendix", "graphical-abstract", "sub-article:<article-type>")
+_PLACES = {"boxed-text": "boxed-text", "app": "appendix", "app-group": "appendix", "floats-group": "floats", "back": "back"}
+DEFAULT_CONTEXTS = ["main", "back", "floats", "boxed-text", "appendix"]
+
+
+def figure_context(fig) -> str:
+    """Where ``fig`` sits: a sub-article (by its type) or a graphical abstract before any place
+    inside them, then the innermost of boxed-text, appendix, floats-group and back."""
+    ancestors = list(fig.iterancestors())
+    for ancestor in reversed(ancestors):  # outermost first: a translation's boxed figure is the translation's
+        if local_name(ancestor) == "sub-article":
+            return f"sub-article:{ancestor.get('article-type') or 'unknown'}"
+    for ancestor in ancestors:
+        if local_name(ancestor) == "abstract" and (ancestor.get("abstract-type") or "").lower() in ("graphical", "graphical-abstract"):
+            return "graphical-abstract"
+    for ancestor in ancestors:
+        if (place := _PLACES.get(local_name(ancestor))) is not None:
+            return place
+    return "main"
+
+
 class ParseJatsSpec(StageSpec):
     batch_size: int = 8
+    contexts: list[str] = Field(
+        DEFAULT_CONTEXTS,
+        description="where a figure may sit to be taken: main, back, floats, boxed-text, appendix, graphical-abstract, "
+        "sub-article (any) or sub-article:<article-type> (translation, decision-letter, reply, ...). Figures elsewhere "
+        "are dropped as figure_context_excluded. The default is the article's own figures; sub-articles (translations "
+        "repeat every image, reviews and author responses are not the article) and graphical abstracts (no label, "
+        "mostly a redrawn summary of the figures) are left out",
+    )
+
+    @field_validator("contexts")
+    @classmethod
+    def _known_contexts(cls, contexts: list[str]) -> list[str]:
+        unknown = [c for c in contexts if c not in CONTEXTS[:-1] and c != "sub-article" and not re.fullmatch(r"sub-article:[\w.-]+", c)]
+        if unknown:
+            raise ValueError(f"unknown figure contexts {unknown}; known: {', '.join(CONTEXTS)}, sub-article")
+        return contexts
+
+    def takes(self, context: str) -> bool:
+        return context in self.contexts or (context.startswith("sub-article:") and "sub-article" in self.contexts)
 
 
 @register
@@ -55,7 +97,7 @@ class ParseJats(Stage):
         article = {k: v for k, v in row.items() if k not in ("xml_bytes", "xml_key", "media")}
         article.update(article_type=root.get("article-type") or None, **article_details(root))
         media_by_name = {entry["name"]: entry for entry in row["media"] or []}
-        for index, fig in enumerate(figures, start=1):
+        for index, fig in enumerate(figures, start=1):  # every figure keeps its index, taken or not: keys stay stable
             yield self._figure_record(article, index, fig, mentions, media_by_name)
 
     def _figure_record(self, article: Row, index: int, fig, mentions: dict[str, list[str]], media_by_name: dict) -> Row:
@@ -68,6 +110,7 @@ class ParseJats(Stage):
             "label": element_text(fig.find("label")) or None,
             "mentions": mentions.get(fig_id, []),
             "figure_license": figure_license(fig),
+            "figure_context": figure_context(fig),
         }
         record["mention_panels"] = sorted(mentioned_letters(record["mentions"], figure_number(record["label"])))
         title, text = caption_text(fig.find("caption"))
@@ -76,6 +119,8 @@ class ParseJats(Stage):
             # A fig-group's own caption is shared context of each of its figures: it comes first.
             text = normalise_space(" ".join([caption_text(group.find("caption"))[1], text]))
         record.update(caption_title=title or None, caption=text or None)
+        if not self.spec.takes(record["figure_context"]):
+            return self.dropped(record, "figure_context_excluded", f"{fig_id} is in {record['figure_context']}")
         if not text:
             return self.dropped(record, "caption_missing", f"{fig_id} has no caption text")
         hrefs = [href for graphic in fig.iter("graphic") if (href := (graphic.get(XLINK_HREF) or "").strip())]

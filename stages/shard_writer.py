@@ -75,6 +75,7 @@ def sample_metadata(row: dict) -> dict:
         "figure_index": row["figure_index"],
         "panel_index": row["panel_index"],
         "fig_id": row["fig_id"],
+        "figure_context": row.get("figure_context"),
         "label": row["label"],
         "caption_title": row["caption_title"],
         "caption": row["caption"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -32,6 +33,33 @@ def jats(body: str = "", floats: str = "", back: str = "", doctype: str = DOCTYP
         "<front><article-meta><article-id pub-id-type=\"pmcid\">PMC1</article-id></article-meta></front>"
         f"<body>{body}</body><back>{back}</back>{floats}</article>"
     ).encode()
+
+
+JATS_NAMESPACE = "https://jats.nlm.nih.gov/ns/archiving/1.3/"
+# what may stand before the root element: the declaration, comments, processing instructions, the DOCTYPE
+_PROLOG = re.compile(rb"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*", re.DOTALL)
+
+
+def namespaced_jats(xml: bytes) -> bytes:
+    """The article as PMC's newer renditions and OAI-PMH serve it: no DOCTYPE, every JATS element in
+    the JATS 1.3 default namespace."""
+    body = _PROLOG.sub(b"", xml, count=1)
+    body = re.sub(rb"\A<article(?=[\s>])", b'<article xmlns="' + JATS_NAMESPACE.encode() + b'"', body, count=1)
+    assert body.startswith(b"<article xmlns="), body[:80]
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def oai_pmh_record(xml: bytes, identifier: str = "oai:pubmedcentral.nih.gov:1") -> bytes:
+    """An OAI-PMH GetRecord response (metadataPrefix=pmc) holding the namespaced article."""
+    article = namespaced_jats(xml).split(b"\n", 1)[1]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        "<responseDate>2026-12-01T00:00:00Z</responseDate>"
+        f'<request verb="GetRecord" identifier="{identifier}" metadataPrefix="pmc">https://pmc.ncbi.nlm.nih.gov/api/oai/v1/mh/</request>'
+        f"<GetRecord><record><header><identifier>{identifier}</identifier><datestamp>2026-11-30</datestamp>"
+        "<setSpec>pmc-open</setSpec></header><metadata>"
+    ).encode() + article + b"</metadata></record></GetRecord></OAI-PMH>"
 
 
 def fig(fig_id: str, label: str | None = None, caption: str | None = "<p>A caption.</p>", href: str | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from builders import context, fetched_table
+from builders import context, fetched_table, namespaced_jats, oai_pmh_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,11 +81,19 @@ def parse(xml: bytes) -> list[dict]:
     return ParseJats(ParseJatsSpec(), context())(fetched_table(xml)).to_pylist()
 
 
+FORMS = {"plain": lambda xml: xml, "namespaced": namespaced_jats, "oai-pmh": oai_pmh_record}
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 5).flatmap(lambda n: st.tuples(*[figure(i) for i in range(1, n + 1)])), st.sampled_from(["xlink", "xl"]))
-def test_every_figure_is_accounted_for_and_no_word_is_glued_or_lost(figures, prefix):
+@given(
+    st.integers(1, 5).flatmap(lambda n: st.tuples(*[figure(i) for i in range(1, n + 1)])),
+    st.sampled_from(["xlink", "xl"]),
+    st.sampled_from(sorted(FORMS)),
+)
+def test_every_figure_is_accounted_for_and_no_word_is_glued_or_lost(figures, prefix, form):
     figures = list(figures)
     xml, expected = render(figures, prefix)
+    xml = FORMS[form](xml)
     rows = parse(xml)
     by_id = {row["fig_id"]: row for row in rows}
     assert set(by_id) == set(expected) and len(rows) == len(figures)
