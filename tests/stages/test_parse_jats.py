@@ -3,8 +3,8 @@ from builders import context, fetched_table, fig, jats
 from stages.parse_jats import ParseJats, ParseJatsSpec, resolve_media
 
 
-def parse(xml: bytes, media=None):
-    return ParseJats(ParseJatsSpec(), context())(fetched_table(xml, media)).to_pylist()
+def parse(xml: bytes, media=None, **spec):
+    return ParseJats(ParseJatsSpec(**spec), context())(fetched_table(xml, media)).to_pylist()
 
 
 def media(*names):
@@ -136,11 +136,13 @@ def test_fig_group_caption_is_shared_context_and_several_graphics_take_the_resol
 def test_sub_article_figures_are_kept_with_unique_keys():
     sub = f'<sub-article id="SA1" article-type="reply"><body><sec>{fig("F1", "Figure R1", href="r1")}</sec></body></sub-article>'
     xml = jats(body=f"<sec>{fig('F1', 'Figure 1', href='m1')}</sec>").replace(b"</article>", sub.encode() + b"</article>")
-    rows = parse(xml, media("m1.jpg", "r1.jpg"))
-    assert [(r["label"], r["sample_key"], r["media_key"]) for r in rows] == [
-        ("Figure 1", "PMC1v1-f001", "PMC1.1/m1.jpg"),
-        ("Figure R1", "PMC1v1-f002", "PMC1.1/r1.jpg"),
+    rows = parse(xml, media("m1.jpg", "r1.jpg"), contexts=["main", "sub-article:reply"])
+    assert [(r["label"], r["sample_key"], r["media_key"], r["figure_context"]) for r in rows] == [
+        ("Figure 1", "PMC1v1-f001", "PMC1.1/m1.jpg", "main"),
+        ("Figure R1", "PMC1v1-f002", "PMC1.1/r1.jpg", "sub-article:reply"),
     ]
+    by_default = parse(xml, media("m1.jpg", "r1.jpg"))
+    assert [(r["sample_key"], r["drop_reason"]) for r in by_default] == [("PMC1v1-f001", None), ("PMC1v1-f002", "figure_context_excluded")]
 
 
 def test_mentions_are_found_by_the_citations_position_not_their_text():
