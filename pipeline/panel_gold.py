@@ -7,13 +7,12 @@ box and a box counts once; a figure scores its matches over the larger of the go
 counts, and the set scores the mean over figures (how the published 0.85 was measured). IoU >= 0.5
 under the same one-to-one matching is reported beside it.
 
-The figures are split once, by a hash of the file name, into a development part (to read) and a
-check part (only to score); every figure is reported under its part and both parts together.
+The figures are split once, by a hash of the file name (``gold_parts``), into a development part
+(to read) and a check part (only to score); both are reported beside the whole set.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -21,10 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.gold_parts import PARTS, part_of
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 OFFICIAL_SHARE = 2 / 3
-PARTS = ("development", "check")
 
 
 def inside_share(found: Box, gold: Box) -> float:
@@ -33,11 +32,6 @@ def inside_share(found: Box, gold: Box) -> float:
     iy = max(0, min(found[3], gold[3]) - max(found[1], gold[1]))
     area = (found[2] - found[0]) * (found[3] - found[1])
     return ix * iy / area if area else 0.0
-
-
-def part_of(name: str) -> str:
-    """The fixed part of a gold figure: about half development, half check, by a hash of its file name."""
-    return PARTS[hashlib.sha256(name.encode()).digest()[0] % 2]
 
 
 def score_figure(found: list[Box], gold: list[Box]) -> dict:

@@ -8,7 +8,8 @@ from PIL import Image
 
 from pipeline.cli import main
 from pipeline.evaluate import REALDATA_ROOT
-from pipeline.panel_gold import PARTS, evaluate_gold, inside_share, part_of, score_figure
+from pipeline.gold_parts import PARTS, part_of
+from pipeline.panel_gold import evaluate_gold, inside_share, score_figure
 
 REAL_GOLD = REALDATA_ROOT / "panels" / "gold.json"
 
