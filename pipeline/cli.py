@@ -235,6 +235,17 @@ def _eval_panels(args: argparse.Namespace) -> int:
     from pipeline.evaluate import evaluate_panels
     from stages.subfigures.split import SplitParams
 
+    if args.gold is not None:
+        from pipeline.panel_gold import evaluate_gold
+
+        if not args.gold.is_file():
+            print(f"figcurate eval panels: {args.gold} does not exist (the real gold is shared/realdata/panels/gold.json)", file=sys.stderr)
+            return 2
+        print(json.dumps(evaluate_gold(args.gold, SplitParams(work_side=args.work_side)), indent=2))
+        return 0
+    if args.corpus is None:
+        print("figcurate eval panels: give a demo corpus or --gold FILE", file=sys.stderr)
+        return 2
     if not (args.corpus / "truth").is_dir():
         print(f"figcurate eval panels: {args.corpus} is not a demo corpus (no truth/ folder)", file=sys.stderr)
         return 2
@@ -456,8 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="measure panel or subcaption splitting against ground truth")
     targets = evaluate.add_subparsers(dest="target", required=True)
-    eval_panels = targets.add_parser("panels", help="box precision/recall/F1 at IoU 0.5 and ImageCLEF accuracy on a demo corpus")
-    eval_panels.add_argument("corpus", type=Path)
+    eval_panels = targets.add_parser(
+        "panels", help="ImageCLEF accuracy on real gold boxes (--gold), or box precision/recall/F1 at IoU 0.5 on a demo corpus"
+    )
+    eval_panels.add_argument("corpus", type=Path, nargs="?", help="a demo corpus (generated figures with known panels)")
+    eval_panels.add_argument("--gold", type=Path, help="real gold boxes, e.g. ../shared/realdata/panels/gold.json (images/ beside it)")
     eval_panels.add_argument("--limit", type=int, help="only the first N figures")
     eval_panels.add_argument("--work-side", type=int, default=1024)
     eval_panels.add_argument("--real", type=Path, default=REALDATA_PMC, help="also count panels in the real *.jpg figures here (default: shared/realdata/pmc)")

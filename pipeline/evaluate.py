@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.gold_parts import PARTS, part_of
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
@@ -322,8 +323,13 @@ def load_gold(path: Path, gold_format: str | None = None) -> tuple[str, list[str
 
 
 def score_gold(path: Path, worst: int = 5, gold_format: str | None = None) -> dict:
+    """The whole set's scores, and under ``parts`` those of its development and check parts (``gold_parts``)."""
     kind, keys, items = load_gold(path, gold_format)
-    return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind])}
+    parts = {}
+    for part in PARTS:
+        chosen = [n for n, key in enumerate(keys) if part_of(key) == part]
+        parts[part] = score_captions([items[n] for n in chosen], [keys[n] for n in chosen], 0, **GOLD_FORMATS[kind])
+    return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind]), "parts": parts}
 
 
 def _gt_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:

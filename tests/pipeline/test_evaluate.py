@@ -85,6 +85,10 @@ def test_real_prostate_similarity_does_not_regress():
     assert result["figures"] == 196
     assert result["mean_levenshtein_similarity"] >= 0.90  # the target
     assert len(result["worst"]) == 5
+    parts = result["parts"]
+    assert parts["development"]["figures"] + parts["check"]["figures"] == 196
+    assert parts["development"]["gold_subcaptions"] + parts["check"]["gold_subcaptions"] == result["gold_subcaptions"]
+    assert min(parts["development"]["figures"], parts["check"]["figures"]) > 196 // 3  # about half each
 
 
 @pytest.mark.skipif(not (SHARED / "zou_eval_dev.json").is_file(), reason="real subcaption annotations absent")
@@ -111,3 +115,12 @@ def test_every_fifth_figure_is_scored_apart_and_worst_cases_show_the_text_differ
     assert result["held_out_every_5th_figure"]["gold_subcaptions"] == 2
     assert result["rest"]["gold_subcaptions"] == 8
     assert result["worst"][0]["gold_text_we_lack"] == "Extra words."
+
+
+def test_a_gold_item_belongs_to_one_fixed_part_by_its_key():
+    from pipeline.gold_parts import PARTS, part_of
+
+    keys = [f"PMC{n}_F{n % 7}" for n in range(400)]
+    parts = [part_of(key) for key in keys]
+    assert parts == [part_of(key) for key in keys] and set(parts) == set(PARTS)
+    assert 150 < parts.count("check") < 250
