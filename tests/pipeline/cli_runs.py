@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -90,3 +91,10 @@ def finished_units(output: Path) -> set[str]:
 def published_shards(output: Path) -> list[Path]:
     shards = output / "shards"
     return sorted(shards.glob("*.tar")) if shards.is_dir() else []
+
+
+def kill_when(process: subprocess.Popen, ready, what: str) -> None:
+    """SIGKILL the run (no cleanup of any kind) as soon as ``ready()`` holds."""
+    wait_until(process, ready, what)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()

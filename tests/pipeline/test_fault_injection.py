@@ -7,13 +7,12 @@ killing and dying are real and nothing leaks into the test process.
 import json
 import os
 import random
-import signal
 import time
 from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
-from cli_runs import RUN_TIMEOUT_S, figcurate, finished_units, live_keys, run_to_end, shard_keys, wait_until, write_config
+from cli_runs import RUN_TIMEOUT_S, figcurate, finished_units, kill_when, live_keys, run_to_end, shard_keys, wait_until, write_config
 
 from pipeline.demo_corpus import generate_corpus
 
@@ -34,10 +33,7 @@ def test_killed_driver_then_rerun_gives_exactly_the_clean_samples_and_keeps_fini
     output = tmp_path / "out"
     config = write_config(tmp_path / "run.yaml", corpus, output, per_unit=1)
 
-    process = figcurate("run", str(config))
-    wait_until(process, lambda: len(finished_units(output)) >= wait_for_units, f"{wait_for_units} finished units (seed {seed})")
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(figcurate("run", str(config)), lambda: len(finished_units(output)) >= wait_for_units, f"{wait_for_units} finished units (seed {seed})")
     finished = finished_units(output)
     assert finished, f"seed {seed}"
     kept = {name: (output / "shards" / f"{name}.tar") for name in finished}
@@ -102,8 +98,7 @@ def test_a_driver_killed_while_the_llm_stage_runs_keeps_its_finished_windows(cor
     process = figcurate("run", str(config))
     wait_until(process, lambda: len(finished_units(output)) >= 2, "a finished window")
     status = json.loads(run_to_end("status", str(output), "--json"))
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(process, lambda: True, "the kill")
     finished = finished_units(output)
     assert status["state"] == "running" and 1 <= status["units_done"] <= len(finished) < units_total
     assert status["windows_done"] >= 1 and status["windows_total"] == -(-units_total // 2)

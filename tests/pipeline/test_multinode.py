@@ -6,11 +6,9 @@ same cluster: both end with exactly the samples of a single-node run, none twice
 """
 
 import json
-import os
-import signal
 
 import pytest
-from cli_runs import figcurate, finished_units, published_shards, run_to_end, shard_keys, wait_until, write_config
+from cli_runs import figcurate, finished_units, kill_when, published_shards, run_to_end, shard_keys, wait_until, write_config
 
 from pipeline.demo_corpus import generate_corpus
 
@@ -30,9 +28,8 @@ def corpus(tmp_path_factory):
 def single_node_keys(corpus, tmp_path_factory):
     """The sample keys of the same config on one local Ray node: what every cluster run must give."""
     folder = tmp_path_factory.mktemp("single-node")
-    output = folder / "out"
-    run_to_end("run", str(write_config(folder / "run.yaml", corpus, output, per_unit=ARTICLES_PER_SHARD)))
-    keys = shard_keys(output)
+    run_to_end("run", str(cluster_run_config(corpus, folder)))
+    keys = shard_keys(folder / "out")
     assert keys and len(keys) == len(set(keys))
     return sorted(keys)
 
@@ -50,6 +47,10 @@ def cluster():
     cluster.shutdown()
 
 
+def cluster_run_config(corpus, folder):
+    return write_config(folder / "run.yaml", corpus, folder / "out", per_unit=ARTICLES_PER_SHARD)
+
+
 def assert_complete(output, expected_keys):
     keys = shard_keys(output)
     assert len(keys) == len(set(keys)), "a sample was written twice"
@@ -59,9 +60,7 @@ def assert_complete(output, expected_keys):
 
 def test_losing_a_worker_node_after_the_first_shard_loses_and_repeats_nothing(corpus, single_node_keys, cluster, tmp_path):
     ray_cluster, workers = cluster
-    output = tmp_path / "out"
-    config = write_config(tmp_path / "run.yaml", corpus, output, per_unit=ARTICLES_PER_SHARD)
-
+    output, config = tmp_path / "out", cluster_run_config(corpus, tmp_path)
     process = figcurate("run", str(config), "--address", ray_cluster.address)
     wait_until(process, lambda: published_shards(output), "published shard")
     ray_cluster.remove_node(workers[0], allow_graceful=False)
@@ -77,13 +76,8 @@ def test_losing_a_worker_node_after_the_first_shard_loses_and_repeats_nothing(co
 
 def test_a_killed_driver_resumes_against_the_same_cluster(corpus, single_node_keys, cluster, tmp_path):
     ray_cluster, _ = cluster
-    output = tmp_path / "out"
-    config = write_config(tmp_path / "run.yaml", corpus, output, per_unit=ARTICLES_PER_SHARD)
-
-    process = figcurate("run", str(config), "--address", ray_cluster.address)
-    wait_until(process, lambda: finished_units(output), "finished unit")
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    output, config = tmp_path / "out", cluster_run_config(corpus, tmp_path)
+    kill_when(figcurate("run", str(config), "--address", ray_cluster.address), lambda: finished_units(output), "finished unit")
     finished = finished_units(output)
     print("units finished before the kill:", len(finished))
 
