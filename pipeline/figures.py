@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from schemas.records import FETCHED_ARTICLE
 from stages.context import StageContext
-from stages.parse_jats import DEFAULT_CONTEXTS, ParseJats, ParseJatsSpec
+from stages.parse_jats import EVERY_CONTEXT, ParseJats, ParseJatsSpec
 
 # What `figcurate figures` prints of each record (no bytes).
 SHOWN = (
@@ -40,8 +40,7 @@ def figure_records(path: Path) -> list[dict]:
     row = {"pmcid": "PMC0", "version": 1, "work_unit": 0, "source_prefix": xml.parent.name, "xml_key": xml.name, "xml_bytes": xml.read_bytes(), "media": media}
     if not _PARSER:
         # every figure with where it sits: what a run takes is the config's choice, not this listing's
-        every_context = ParseJatsSpec(contexts=[*DEFAULT_CONTEXTS, "graphical-abstract", "sub-article"])
-        _PARSER.append(ParseJats(every_context, StageContext()))
+        _PARSER.append(ParseJats(ParseJatsSpec(contexts=EVERY_CONTEXT), StageContext()))
     return _PARSER[0](pa.Table.from_pylist([row], schema=FETCHED_ARTICLE)).to_pylist()
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.evaluate import coverage
 from pipeline.gold_parts import PARTS, part_of
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
@@ -27,11 +28,9 @@ OFFICIAL_SHARE = 2 / 3
 
 
 def inside_share(found: Box, gold: Box) -> float:
-    """Share of the found box's area that lies inside the gold box (ImageCLEF's matching measure)."""
-    ix = max(0, min(found[2], gold[2]) - max(found[0], gold[0]))
-    iy = max(0, min(found[3], gold[3]) - max(found[1], gold[1]))
-    area = (found[2] - found[0]) * (found[3] - found[1])
-    return ix * iy / area if area else 0.0
+    """Share of the found box's area that lies inside the gold box (ImageCLEF's matching measure):
+    ``coverage`` with the roles turned, since that one divides by its second box's area."""
+    return coverage(gold, found)
 
 
 def score_figure(found: list[Box], gold: list[Box]) -> dict:

@@ -34,10 +34,12 @@ _NOT_FIGURE_PARENTS = {"table-wrap", "disp-formula", "supplementary-material"}
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 
-# Where a figure sits, from the innermost place that decides it outward; a figure in none is "main".
-CONTEXTS = ("main", "back", "floats", "boxed-text", "appendix", "graphical-abstract", "sub-article:<article-type>")
-_PLACES = {"boxed-text": "boxed-text", "app": "appendix", "app-group": "appendix", "floats-group": "floats", "back": "back"}
+# Where a figure sits: one of these, or "sub-article:<article-type>" (configs may also say "sub-article" for any).
+PLACES = ("main", "back", "floats", "boxed-text", "appendix", "graphical-abstract")
+_SUB_ARTICLE = re.compile(r"sub-article(:[\w.-]+)?")
+_PLACE_OF = {"boxed-text": "boxed-text", "app": "appendix", "app-group": "appendix", "floats-group": "floats", "back": "back"}
 DEFAULT_CONTEXTS = ["main", "back", "floats", "boxed-text", "appendix"]
+EVERY_CONTEXT = [*PLACES, "sub-article"]
 
 
 def figure_context(fig) -> str:
@@ -51,7 +53,7 @@ def figure_context(fig) -> str:
         if local_name(ancestor) == "abstract" and (ancestor.get("abstract-type") or "").lower() in ("graphical", "graphical-abstract"):
             return "graphical-abstract"
     for ancestor in ancestors:
-        if (place := _PLACES.get(local_name(ancestor))) is not None:
+        if (place := _PLACE_OF.get(local_name(ancestor))) is not None:
             return place
     return "main"
 
@@ -70,9 +72,9 @@ class ParseJatsSpec(StageSpec):
     @field_validator("contexts")
     @classmethod
     def _known_contexts(cls, contexts: list[str]) -> list[str]:
-        unknown = [c for c in contexts if c not in CONTEXTS[:-1] and c != "sub-article" and not re.fullmatch(r"sub-article:[\w.-]+", c)]
+        unknown = [c for c in contexts if c not in PLACES and not _SUB_ARTICLE.fullmatch(c)]
         if unknown:
-            raise ValueError(f"unknown figure contexts {unknown}; known: {', '.join(CONTEXTS)}, sub-article")
+            raise ValueError(f"unknown figure contexts {unknown}; known: {', '.join(PLACES)}, sub-article, sub-article:<article-type>")
         return contexts
 
     def takes(self, context: str) -> bool:

@@ -6,7 +6,7 @@ OAI-PMH GetRecord envelope): every form gives the same records as the plain file
 """
 
 import pytest
-from builders import context, fetched_table, jats, namespaced_jats, oai_pmh_record
+from builders import context, fetched_table, fig, jats, namespaced_jats, oai_pmh_record
 from pydantic import ValidationError
 
 from pipeline.evaluate import REALDATA_PMC
@@ -74,8 +74,7 @@ def test_a_document_without_an_article_finds_no_figures():
 
 
 def figure(fig_id: str, label: str | None = "Figure 1") -> str:
-    label_xml = f"<label>{label}</label>" if label else ""
-    return f'<fig id="{fig_id}">{label_xml}<caption><p>Caption of {fig_id}.</p></caption><graphic xlink:href="{fig_id}"/></fig>'
+    return fig(fig_id, label, caption=f"<p>Caption of {fig_id}.</p>", href=fig_id)
 
 
 def article_with_every_context() -> bytes:
