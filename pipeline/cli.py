@@ -281,6 +281,15 @@ def _eval_subcaptions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _panel_labels(text: str) -> list[str]:
+    from stages.subcaptions.labels import parse_label_expression
+
+    labels = parse_label_expression(text)
+    if not labels:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a label list such as A-H or a,b,c")
+    return labels
+
+
 def _panels(args: argparse.Namespace) -> int:
     from PIL import Image, ImageDraw
 
@@ -297,7 +306,7 @@ def _panels(args: argparse.Namespace) -> int:
             print(json.dumps({"image": str(path), "error": str(error)}))
             status = 1
             continue
-        result = split_image(image, SplitParams(work_side=args.work_side))
+        result = split_image(image, SplitParams(work_side=args.work_side), len(args.labels) if args.labels else None)
         print(json.dumps({"image": str(path), "width": image.width, "height": image.height,
                           "boxes": [list(b) for b in result.boxes], "confidence": result.confidence}))
         if args.draw:
@@ -463,6 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     panels.add_argument("images", type=Path, nargs="+")
     panels.add_argument("--draw", type=Path, metavar="OUTDIR", help="save a copy of each image with its boxes drawn")
     panels.add_argument("--work-side", type=int, default=1024)
+    panels.add_argument(
+        "--labels", type=_panel_labels, metavar="A-H",
+        help="the labels the caption names (A-H, a,b,c): the layout with that many panels is chosen, as the pipeline does",
+    )
     panels.set_defaults(handler=_panels)
 
     evaluate = commands.add_parser("eval", help="measure panel or subcaption splitting against ground truth")

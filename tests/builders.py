@@ -114,6 +114,17 @@ def figure_row(figure_index=1, **overrides) -> dict:
     }
 
 
+def blocks_figure(width: int, height: int, blocks: list[tuple[int, int, int, int]]):
+    """A PIL image of dark textured blocks (plots, photographs, lines of text) on white."""
+    from PIL import Image
+
+    pixels = np.full((height, width), 255, np.uint8)
+    rng = np.random.default_rng(len(blocks))
+    for x0, y0, x1, y1 in blocks:
+        pixels[y0:y1, x0:x1] = rng.integers(0, 120, (y1 - y0, x1 - x0))
+    return Image.fromarray(pixels).convert("RGB")
+
+
 def figure_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=FIGURE)
 

@@ -17,7 +17,7 @@ from stages.subcaptions.labels import (
     parse_label_expression,
     position_key,
 )
-from stages.subcaptions.split import CaptionSplit
+from stages.subcaptions.split import CaptionSplit, split_caption
 
 _FIGURE_REF = re.compile(
     r"\bFig(?:ure)?s?\.?\s*(?P<number>\d+)\s*\(?(?P<letters>[A-Za-z](?![A-Za-z])(?:\s*(?:[-–,&]|and)\s*[A-Za-z](?![A-Za-z]))*)"
@@ -51,6 +51,26 @@ def figure_number(label: str | None) -> int | None:
     return int(match.group()) if match else None
 
 
+def caption_panels(split: CaptionSplit) -> tuple[list[str], str, str]:
+    """The caption's panel labels in panel order, how they are ordered (``position`` or
+    ``label_order``), and what is wrong with them as one run of labels (empty when nothing)."""
+    labels = split.labels()
+    if labels and all(s.position for s in split.segments):
+        keyed = [(position_key(label), label) for label in labels]
+        keyed = [(key, label) for key, label in keyed if key is not None]  # insets are not panels
+        return [label for _, label in sorted(keyed)], "position", ""
+    roman = is_roman_system(labels)
+    ordered = sorted(labels, key=lambda label: order_key(label, roman))
+    return ordered, "label_order", _run_problem(ordered, roman) if ordered else ""
+
+
+def expected_panels(caption: str) -> int | None:
+    """How many panels the caption names, when its labels form one run of two or more; else None.
+    The panel splitter chooses its layout by this count."""
+    ordered, _, problem = caption_panels(split_caption(caption))
+    return len(ordered) if len(ordered) > 1 and not problem else None
+
+
 def align(n_panels: int, split: CaptionSplit, mentions: set[str]) -> Alignment:
     whole = (None,)
     labels = split.labels()
@@ -60,19 +80,9 @@ def align(n_panels: int, split: CaptionSplit, mentions: set[str]) -> Alignment:
         return Alignment("single", whole, whole)
     if not labels:
         return Alignment("none", whole, whole, f"{n_panels} panels but no labels in the caption")
-    positional = all(s.position for s in split.segments)
-    if positional:
-        keyed = [(position_key(label), label) for label in labels]
-        keyed = [(key, label) for key, label in keyed if key is not None]  # insets are not panels
-        ordered = [label for _, label in sorted(keyed)]
-        method = "position"
-    else:
-        roman = is_roman_system(labels)
-        ordered = sorted(labels, key=lambda label: order_key(label, roman))
-        method = "label_order"
-        problem = _run_problem(ordered, roman)
-        if problem:
-            return Alignment("none", whole, whole, problem)
+    ordered, method, problem = caption_panels(split)
+    if problem:
+        return Alignment("none", whole, whole, problem)
     if len(ordered) != n_panels:
         return Alignment("none", whole, whole, f"caption names {len(ordered)} panels, image has {n_panels}")
     unknown = mentions - {label.lower() for label in ordered}

@@ -21,13 +21,18 @@ from schemas.keys import sample_key
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
 from stages.registry import register
-from stages.subcaptions.align import align, figure_number, mentioned_letters
+from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.split import split_caption
 
 
 class SubcaptionsSpec(StageSpec):
     min_panel_side: int = Field(32, ge=1, description="panels whose crop has a shorter side below this are dropped")
     jpeg_quality: int = Field(90, ge=50, le=100)
+    min_split_confidence: float = Field(
+        0.5, ge=0, le=1,
+        description="a figure whose panel split is less sure than this stays whole with its full caption "
+        "(alignment none); the subfigures stage records the confidence",
+    )
     emit: Literal["panels", "figures", "both"] = Field(
         "panels",
         description="what an aligned compound figure yields: one sample per panel, the whole figure "
@@ -47,6 +52,9 @@ class Subcaptions(Stage):
         split = split_caption(row["caption"])
         mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
         result = align(len(boxes), split, mentions)
+        confidence = row.get("split_confidence")
+        if len(boxes) > 1 and result.method not in ("single", "none") and confidence is not None and confidence < self.spec.min_split_confidence:
+            result = Alignment("none", (None,), (None,), f"panel split confidence {confidence:.2f} below {self.spec.min_split_confidence}")
         row = {**row, "parent_key": row["sample_key"]}
         if result.method in ("single", "none"):
             yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}

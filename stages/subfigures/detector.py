@@ -11,13 +11,15 @@ from typing import Protocol
 
 from PIL import Image
 
-from stages.subfigures.split import Box, SplitParams, SplitResult, split_image
+from stages.subfigures.layout import reading_order
+from stages.subfigures.split import SplitParams, SplitResult, split_image
 
 
 class PanelSplitter(Protocol):
     method: str
 
-    def __call__(self, image: Image.Image) -> SplitResult: ...
+    def __call__(self, image: Image.Image, panels: int | None = None) -> SplitResult:
+        """Panel boxes of ``image``; ``panels`` is the count the caption names, where it names one."""
 
 
 class XYCutSplitter:
@@ -26,8 +28,8 @@ class XYCutSplitter:
     def __init__(self, params: SplitParams = SplitParams()):
         self.params = params
 
-    def __call__(self, image: Image.Image) -> SplitResult:
-        return split_image(image, self.params)
+    def __call__(self, image: Image.Image, panels: int | None = None) -> SplitResult:
+        return split_image(image, self.params, panels)
 
 
 class YoloSplitter:
@@ -44,27 +46,13 @@ class YoloSplitter:
         self.confidence = confidence
         self.image_size = image_size
 
-    def __call__(self, image: Image.Image) -> SplitResult:
+    def __call__(self, image: Image.Image, panels: int | None = None) -> SplitResult:
         result = self.model.predict(image.convert("RGB"), conf=self.confidence, imgsz=self.image_size, verbose=False)[0]
         boxes = [tuple(int(round(v)) for v in row) for row in result.boxes.xyxy.tolist()]
         scores = [float(v) for v in result.boxes.conf.tolist()]
         if not boxes:
             return SplitResult([(0, 0, image.width, image.height)], 0.0)
         return SplitResult(reading_order(boxes), round(sum(scores) / len(scores), 3))
-
-
-def reading_order(boxes: list[Box]) -> list[Box]:
-    """Rows top to bottom (boxes overlapping a row's vertical band join it), left to right inside a row."""
-    rows: list[list[Box]] = []
-    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
-        for row in rows:
-            top, bottom = min(b[1] for b in row), max(b[3] for b in row)
-            if min(bottom, box[3]) - max(top, box[1]) > 0.5 * (box[3] - box[1]):
-                row.append(box)
-                break
-        else:
-            rows.append([box])
-    return [box for row in rows for box in sorted(row, key=lambda b: b[0])]
 
 
 def build_splitter(spec) -> PanelSplitter:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-Box = tuple[int, int, int, int]
+from stages.subfigures.layout import Box, LayoutSearch, gaps_between
+
 
 
 @dataclass(frozen=True)
@@ -165,12 +166,8 @@ class _Splitter:
         return size < self.params.sparse_frac * biggest and self._sum(piece) < self.params.sparse_density * area
 
     def split(self, box: Box, depth: int = 0) -> list[Box]:
-        x0, y0, x1, y1 = box
-        too_small = (x1 - x0) < self.params.min_panel_frac * self.width and (y1 - y0) < self.params.min_panel_frac * self.height
-        if depth >= self.params.max_depth or too_small:
-            return [box]
-        if self.is_framed(box):
-            self.framed += 1
+        """The free split: cut at the gutters, rows first, each piece again, until nothing cuts."""
+        if depth >= self.params.max_depth or not self.cuttable(box):
             return [box]
         for axis in (0, 1):
             parts = self.pieces(box, axis)
@@ -179,9 +176,26 @@ class _Splitter:
                 return [leaf for part in parts for leaf in self.split(part, depth + 1)]
         return [box]
 
+    def cuttable(self, box: Box) -> bool:
+        """Regions too small to hold two panels, and framed ones, are never cut."""
+        x0, y0, x1, y1 = box
+        if (x1 - x0) < self.params.min_panel_frac * self.width and (y1 - y0) < self.params.min_panel_frac * self.height:
+            return False
+        if self.is_framed(box):
+            self.framed += 1
+            return False
+        return True
+
+    def layout(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
+        """The layout of exactly ``panels`` boxes the gutters allow best (``layout.LayoutSearch``), and its confidence."""
+        framed = self.framed  # the free split's count; the search weighs regions again
+        search = LayoutSearch(self.pieces, self.cuttable, self.min_gap)
+        boxes = search.layout(content, panels)
+        self.framed = framed
+        return (boxes, search.confidence) if boxes else None
+
     def _record_gaps(self, parts: list[Box], axis: int) -> None:
-        lo, hi = (1, 3) if axis == 0 else (0, 2)
-        self.gaps += [b[lo] - a[hi] for a, b in zip(parts, parts[1:])]
+        self.gaps += gaps_between(parts, axis)
 
 
 def _longest_false_run(values: np.ndarray) -> int:
@@ -189,14 +203,19 @@ def _longest_false_run(values: np.ndarray) -> int:
     return int((gaps[1::2] - gaps[::2]).max()) if gaps.size else 0
 
 
-def split_grey(grey: np.ndarray, params: SplitParams = SplitParams()) -> SplitResult:
-    """Panels of a grey array, in its own pixels."""
+def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: int | None = None) -> SplitResult:
+    """Panels of a grey array, in its own pixels; ``panels``, the count the caption names, picks the
+    layout of that count among those the gutters allow (the free split where none has it; one panel
+    is the whole figure)."""
     splitter = _Splitter(grey, params)
     content = splitter.trim((0, 0, splitter.width, splitter.height))
-    if content is None:
-        return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0)
+    if content is None or panels == 1:
+        return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0 if content is None else 1.0)
     boxes = splitter.split(content)
     confidence = _confidence(splitter, boxes, content)
+    counted = splitter.layout(content, panels) if panels and panels > 1 else None
+    if counted:
+        boxes, confidence = counted
     if len(boxes) == 1:
         # One picture is the figure itself, white margins included: it stays whole, as the
         # pipeline emits it (panels are cut only from compound figures).
@@ -219,10 +238,10 @@ def _confidence(splitter: _Splitter, boxes: list[Box], content: Box) -> float:
     return round(float(np.clip(score, 0.0, 1.0)), 3)
 
 
-def split_image(image: Image.Image, params: SplitParams = SplitParams()) -> SplitResult:
+def split_image(image: Image.Image, params: SplitParams = SplitParams(), panels: int | None = None) -> SplitResult:
     """Panels of ``image`` in its own pixels (boxes scaled back from the work array)."""
     grey, scale = grey_array(image, params.work_side)
-    result = split_grey(grey, params)
+    result = split_grey(grey, params, panels)
     result.boxes = [scale_box(box, scale, image.size) for box in result.boxes]
     return result
 

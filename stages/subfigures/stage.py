@@ -1,5 +1,8 @@
 """Stage ``subfigures``: find the panels of each figure (boxes in source pixels, reading order).
 
+The count of panels the caption names, where its labels form one run, steers the splitter: of the
+layouts the image's gutters allow, it takes one with that count.
+
 The figure row stays one row here; ``subcaptions`` decides, with the caption, whether it becomes
 one sample per panel. Optional: a config can disable it.
 """
@@ -16,6 +19,7 @@ from pydantic import Field, model_validator
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
 from stages.registry import register
+from stages.subcaptions.align import expected_panels
 from stages.subfigures.detector import build_splitter
 from stages.subfigures.split import scale_box
 
@@ -47,7 +51,7 @@ class Subfigures(Stage):
     def process(self, row: Row) -> Iterable[Row]:
         with Image.open(io.BytesIO(row["image"])) as image:
             image.load()
-            result = self.splitter(image)
+            result = self.splitter(image, expected_panels(row["caption"]))
         # The stage sees the normalised image; boxes are recorded in the source's pixels.
         scale = row["source_width"] / row["image_width"]
         size = (row["source_width"], row["source_height"])

@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline.cli import main
 from pipeline.evaluate import REALDATA_ROOT
 from pipeline.gold_parts import PARTS, part_of
-from pipeline.panel_gold import evaluate_gold, inside_share, score_figure
+from pipeline.panel_gold import emitted, evaluate_gold, inside_share, score_figure
 
 REAL_GOLD = REALDATA_ROOT / "panels" / "gold.json"
 
@@ -49,24 +49,38 @@ def write_gold(folder):
     return folder / "gold.json"
 
 
-def test_a_gold_set_is_scored_whole_and_in_its_two_fixed_parts(tmp_path):
+def test_a_gold_set_is_scored_whole_and_in_its_two_fixed_parts_image_only_and_with_labels(tmp_path):
     result = evaluate_gold(write_gold(tmp_path))
-    whole = result["all"]
-    assert (whole["figures"], whole["panels_gold"], whole["panels_found"]) == (2, 3, 3)
-    assert whole["imageclef_accuracy"] == whole["accuracy_iou_0_5"] == 1.0
-    assert (whole["count_exact"], whole["single_figures"], whole["single_kept_whole"]) == (2, 1, 1)
-    assert (whole["emitted_panels"], whole["emitted_precision"], whole["emitted_yield"]) == (2, 1.0, 1.0)
-    assert sum(result[part]["figures"] for part in PARTS) == 2
+    for mode in ("image_only", "with_labels"):
+        whole = result[mode]["all"]
+        assert (whole["figures"], whole["panels_gold"], whole["panels_found"]) == (2, 3, 3)
+        assert whole["imageclef_accuracy"] == whole["accuracy_iou_0_5"] == 1.0
+        assert (whole["count_exact"], whole["single_figures"], whole["single_kept_whole"]) == (2, 1, 1)
+        assert (whole["emitted_panels"], whole["emitted_precision"], whole["emitted_yield"]) == (2, 1.0, 1.0)
+        assert [point["min_confidence"] for point in whole["emitted_by_confidence"]] == [0.0, 0.25, 0.5, 0.75, 0.9]
+        assert sum(result[mode][part]["figures"] for part in PARTS) == 2
     assert {part_of("two.png"), part_of("one.png")} <= set(PARTS) and part_of("two.png") == part_of("two.png")
+
+
+def test_emitted_panels_count_only_figures_split_at_least_as_sure_as_the_threshold():
+    gold = [(0, 0, 100, 100), (110, 0, 210, 100)]
+    sure = score_figure(gold, gold, confidence=0.9)
+    unsure = score_figure([(0, 0, 50, 100), (50, 0, 210, 100)], gold, confidence=0.3)  # one right, one wrong
+    assert emitted([sure, unsure], 0.0) == {"min_confidence": 0.0, "emitted_panels": 4, "emitted_precision": 0.75, "emitted_yield": 0.75}
+    assert emitted([sure, unsure], 0.5) == {"min_confidence": 0.5, "emitted_panels": 2, "emitted_precision": 1.0, "emitted_yield": 0.5}
 
 
 @pytest.mark.skipif(not REAL_GOLD.is_file(), reason="../shared/realdata/panels is not present")
 def test_the_real_development_gold_is_scored(capsys):
     assert main(["eval", "panels", "--gold", str(REAL_GOLD)]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["all"]["figures"] == result["development"]["figures"] + result["check"]["figures"] >= 27
-    assert result["all"]["panels_gold"] >= 157
-    assert 0 <= result["all"]["imageclef_accuracy"] <= 1 and result["worst"]
+    image_only, with_labels = result["image_only"], result["with_labels"]
+    assert image_only["all"]["figures"] == image_only["development"]["figures"] + image_only["check"]["figures"] >= 27
+    assert image_only["all"]["panels_gold"] >= 157
+    assert 0 <= image_only["all"]["imageclef_accuracy"] <= 1 and image_only["worst"]
+    # The count the caption names steers the layout: more figures get their panel count exactly.
+    assert with_labels["all"]["count_exact"] > image_only["all"]["count_exact"]
+    assert with_labels["all"]["single_kept_whole"] == with_labels["all"]["single_figures"]
 
 
 def test_a_missing_gold_file_is_a_clear_error(tmp_path, capsys):

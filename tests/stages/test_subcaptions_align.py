@@ -47,3 +47,13 @@ def test_mentioned_letters_for_this_figure_only():
 def test_primed_labels_pair_in_label_order():
     split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B').")
     assert align(4, split, set()).labels == ("A", "A'", "B", "B'")
+
+
+def test_the_count_a_caption_names_is_given_only_for_one_run_of_two_or_more_labels():
+    from stages.subcaptions.align import expected_panels
+
+    assert expected_panels("Growth. (A) Liver. (B) Lung. (C) Gut.") == 3
+    assert expected_panels("(a-c) Three views of the skull. (d) A tooth.") == 4
+    assert expected_panels("One picture of a liver.") is None
+    assert expected_panels("(A) Liver. (C) Gut.") is None  # not one run: the count is not trusted
+    assert expected_panels("(A) Liver only.") is None

@@ -6,19 +6,15 @@ import types
 
 import pyarrow as pa
 import pytest
-from builders import context, figure_row
+from builders import blocks_figure, context, figure_row
 from PIL import Image
 from pydantic import ValidationError
 
 from pipeline.demo_corpus.figures import FigurePlan, PanelPlan, draw_figure
 from schemas.records import PANEL, SAMPLE
 from stages.subcaptions.stage import Subcaptions, SubcaptionsSpec
-from stages.subfigures.detector import (
-    XYCutSplitter,
-    YoloSplitter,
-    build_splitter,
-    reading_order,
-)
+from stages.subfigures.detector import XYCutSplitter, YoloSplitter, build_splitter
+from stages.subfigures.layout import reading_order
 from stages.subfigures.stage import Subfigures, SubfiguresSpec
 
 BOXES = [(0, 0, 600, 400), (640, 0, 1240, 400)]
@@ -61,6 +57,38 @@ def test_disagreeing_figure_stays_whole_with_its_caption():
     row = rows[0]
     assert (row["panel_index"], row["sample_key"], row["alignment"]) == (None, "PMC1v1-f001", "none")
     assert row["subcaption"] is None and len(row["panel_boxes"]) == 2
+
+
+def image_table(image: Image.Image, caption: str) -> pa.Table:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95)
+    row = figure_row(caption=caption, image=buffer.getvalue(), image_width=image.width, image_height=image.height,
+                     source_width=image.width, source_height=image.height)
+    return pa.Table.from_pylist([row], schema=SAMPLE)
+
+
+def test_the_captions_label_count_chooses_the_layout_and_the_panels_pair_with_its_labels():
+    # Three plots, each with its axis title below a white gap: cut freely, six "panels".
+    plots = [(10, 10, 190, 170), (230, 10, 410, 170), (450, 10, 630, 170)]
+    titles = [(40, 195, 160, 225), (260, 195, 380, 225), (480, 195, 600, 225)]
+    rows = run(image_table(blocks_figure(640, 235, plots + titles), "Growth. (A) Liver. (B) Lung. (C) Gut."))
+    assert [(r["panel_label"], r["subcaption"], r["alignment"]) for r in rows] == [
+        ("A", "Growth. Liver.", "label_order"), ("B", "Growth. Lung.", "label_order"), ("C", "Growth. Gut.", "label_order")
+    ]
+    assert [r["panel_box"][3] >= 222 for r in rows] == [True] * 3  # each title is in its plot's panel
+
+
+def test_a_split_less_sure_than_the_threshold_keeps_the_figure_whole():
+    # The only layout of three keeps a heading strip as a panel.
+    table = image_table(blocks_figure(420, 230, [(10, 10, 410, 34), (10, 70, 200, 220), (220, 70, 410, 220)]), "(A) Title. (B) Left. (C) Right.")
+    split = Subfigures(SubfiguresSpec(), context())(table)
+    (confidence,) = split.column("split_confidence").to_pylist()
+    assert confidence < 0.6
+    (whole,) = Subcaptions(SubcaptionsSpec(min_split_confidence=0.6), context())(split).to_pylist()
+    assert (whole["alignment"], whole["panel_index"]) == ("none", None)
+    assert "confidence" in whole["alignment_detail"]
+    panels = Subcaptions(SubcaptionsSpec(min_split_confidence=0.0), context())(split).to_pylist()
+    assert [r["panel_label"] for r in panels] == ["A", "B", "C"]
 
 
 def test_tiny_panels_are_dropped_with_a_reason():

@@ -1,0 +1,155 @@
+"""Choosing the panel layout with the count the caption names, among the cuts the gutters allow.
+
+The XY-cut splitter cuts a region into rows (or columns) at its gutters, and each piece again; the
+pieces that are not cut further are its panels. Real figures are cut too finely there (a chart's
+legend, its axis titles or a heading become pieces of their own) and, where panels touch, too
+coarsely. When the caption names how many panels there are, the layout is chosen among the
+guillotine layouts the gutters allow: a region is one panel, or is cut into its rows (or columns)
+and any run of neighbouring rows is joined into one region again, which may then be cut the other
+way. Of the layouts with exactly that count, the best keeps its cuts on the widest gutters, joins
+pieces only across narrow ones, and has no panel much smaller or thinner than its share of the figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+Box = tuple[int, int, int, int]
+Layout = tuple[float, tuple[Box, ...]]  # score, boxes in reading order
+
+# A panel whose area is below this share of an equal split of the content costs its shortfall, and
+# so does one whose shorter side is below this share of that split's side (a strip of axis titles
+# or a heading is not a panel).
+SMALL_PANEL_SHARE = 0.35
+THIN_PANEL_SHARE = 0.3
+SMALL_PANEL_COST = 4.0
+ROWS, COLUMNS = 0, 1
+# Regions weighed before the search gives up and the free split stands (real figures need a few hundred).
+SEARCH_BUDGET = 20_000
+
+
+class SearchTooLarge(Exception):
+    pass
+
+
+def union(boxes: list[Box] | tuple[Box, ...]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def area(box: Box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def gaps_between(pieces: list[Box], axis: int) -> list[int]:
+    lo, hi = (1, 3) if axis == ROWS else (0, 2)
+    return [b[lo] - a[hi] for a, b in zip(pieces, pieces[1:])]
+
+
+class LayoutSearch:
+    """``pieces(box, axis)`` cuts a region at its gutters (rows for axis 0, columns for 1; one piece
+    when none crosses it); ``cuttable(box)`` says whether a region may be cut at all."""
+
+    def __init__(self, pieces: Callable[[Box, int], list[Box]], cuttable: Callable[[Box], bool], min_gap: int):
+        self._pieces = lru_cache(maxsize=None)(pieces)
+        self.cuttable = cuttable
+        self.min_gap = max(1, min_gap)
+        self.best = lru_cache(maxsize=None)(self._best)
+        self.weighed = 0
+        self.confidence = 0.0
+        self.joined_cost = lru_cache(maxsize=None)(self._joined_cost)
+
+    def layout(self, content: Box, panels: int) -> list[Box] | None:
+        """The best layout of exactly ``panels`` boxes in reading order, or None when none has that count.
+        ``confidence`` says then how far its worst panel is from a small or thin strip (1: none is)."""
+        self.fair_area = area(content) / panels
+        try:
+            found = self.best(content, panels, (ROWS, COLUMNS))
+        except SearchTooLarge:
+            return None
+        if not found:
+            return None
+        worst = max(self.panel_cost(box) for box in found[1])
+        self.confidence = round(max(0.0, 1.0 - worst / SMALL_PANEL_COST), 3)
+        return reading_order(list(found[1]))
+
+    def gap_strength(self, gap: int) -> float:
+        return math.log1p(gap / self.min_gap)
+
+    def panel_cost(self, box: Box) -> float:
+        small = 1.0 - area(box) / (SMALL_PANEL_SHARE * self.fair_area)
+        thin = 1.0 - min(box[2] - box[0], box[3] - box[1]) / (THIN_PANEL_SHARE * math.sqrt(self.fair_area))
+        return SMALL_PANEL_COST * (max(0.0, small) + max(0.0, thin))
+
+    def cut(self, box: Box, axis: int) -> list[Box]:
+        return self._pieces(box, axis) if self.cuttable(box) else [box]
+
+    def _joined_cost(self, box: Box) -> float:
+        """What keeping a region as one panel costs: every gutter inside it, rows first as the free split cuts."""
+        for axis in (ROWS, COLUMNS):
+            pieces = self.cut(box, axis)
+            if len(pieces) > 1:
+                return sum(map(self.gap_strength, gaps_between(pieces, axis))) + sum(map(self.joined_cost, pieces))
+        return 0.0
+
+    def _best(self, box: Box, count: int, axes: tuple[int, ...]) -> Layout | None:
+        self.weighed += 1
+        if self.weighed > SEARCH_BUDGET:
+            raise SearchTooLarge
+        if count == 1:
+            return -self.joined_cost(box) - self.panel_cost(box), (box,)
+        choices = []
+        for axis in axes:
+            pieces = tuple(self.cut(box, axis))
+            if len(pieces) > 1:
+                found = self._groups(pieces, tuple(gaps_between(list(pieces), axis)), 1 - axis, count, True)
+                if found:
+                    choices.append(found)
+        return max(choices, key=lambda choice: choice[0]) if choices else None
+
+    @lru_cache(maxsize=None)  # noqa: B019 - one search object per figure
+    def _groups(self, pieces: tuple[Box, ...], gaps: tuple[int, ...], other_axis: int, count: int, whole: bool) -> Layout | None:
+        """``pieces`` (cut along one axis) as ``count`` panels: a first run of pieces, then the rest.
+        A run of two or more pieces is joined into one region, which may be cut along the other axis;
+        where ``pieces`` are the whole region that was cut, one run of them all is that region again."""
+        if count < 1 or not pieces:
+            return None
+        choices = []
+        for end in range(1, len(pieces) + 1):
+            rest = len(pieces) - end
+            if rest == 0 and whole and count > 1:
+                heads = []
+            elif rest == 0:
+                heads = [self._run(pieces[:end], gaps[: end - 1], other_axis, count)]
+            else:
+                heads = []
+                for used in range(1, count):
+                    head = self._run(pieces[:end], gaps[: end - 1], other_axis, used)
+                    tail = self._groups(pieces[end:], gaps[end:], other_axis, count - used, False) if head else None
+                    if tail:
+                        heads.append((head[0] + self.gap_strength(gaps[end - 1]) + tail[0], head[1] + tail[1]))
+            choices += [head for head in heads if head]
+        return max(choices, key=lambda choice: choice[0]) if choices else None
+
+    def _run(self, run: tuple[Box, ...], inner_gaps: tuple[int, ...], other_axis: int, count: int) -> Layout | None:
+        if len(run) == 1:
+            return self.best(run[0], count, (ROWS, COLUMNS))
+        joined = self.best(union(run), count, (other_axis,))
+        if joined is None:
+            return None
+        return joined[0] - sum(map(self.gap_strength, inner_gaps)), joined[1]
+
+
+def reading_order(boxes: list[Box]) -> list[Box]:
+    """Rows top to bottom (boxes overlapping a row's vertical band join it), left to right inside a row."""
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for row in rows:
+            top, bottom = min(b[1] for b in row), max(b[3] for b in row)
+            if min(bottom, box[3]) - max(top, box[1]) > 0.5 * (box[3] - box[1]):
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    return [box for row in rows for box in sorted(row, key=lambda b: b[0])]
