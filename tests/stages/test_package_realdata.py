@@ -10,10 +10,13 @@ from schemas.records import ARTICLE
 from stages.context import StageContext
 from stages.fetch import Fetch, FetchSpec
 from stages.fetch_media import FetchMedia, FetchMediaSpec
+from stages.images import Images, ImagesSpec
 from stages.jats_meta import article_metadata
 from stages.jats_text import parse_xml
 from stages.parse_jats import ParseJats, ParseJatsSpec
 from stages.source_packages import list_packages
+from stages.subcaptions.stage import Subcaptions, SubcaptionsSpec
+from stages.subfigures.stage import Subfigures, SubfiguresSpec
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "pmc"
 PACKAGES = {12419688: "stencila", 11518443: "stencila", 10802347: "pubmed-client"}
@@ -30,11 +33,33 @@ def rows():
     table = pa.Table.from_pylist([identity(v.pmcid, v.version) for v in versions], schema=ARTICLE)
     fetched = Fetch(FetchSpec(), context)(table)
     figures = FetchMedia(FetchMediaSpec(), context)(ParseJats(ParseJatsSpec(), context)(fetched))
-    return versions, fetched.to_pylist(), figures.to_pylist()
+    return versions, fetched.to_pylist(), figures.to_pylist(), figures
+
+
+def test_real_compound_figures_become_panels_with_their_labels_or_stay_whole_when_unsure(rows):
+    """PMC10802347's figure 2 (labels A-H in its caption) becomes eight panel samples, figure 3
+    seven; figure 4's only layout of six keeps a heading strip as a panel, so it stays whole; the
+    one-picture schematic of PMC12419688 stays one sample."""
+    context = StageContext(source_kind="pmc_packages", source_root=str(REALDATA))
+    table = rows[3]
+    for stage in (Images(ImagesSpec(), context), Subfigures(SubfiguresSpec(), context), Subcaptions(SubcaptionsSpec(), context)):
+        table = stage(table)
+    samples: dict[tuple[str, int], list[dict]] = {}
+    for row in table.to_pylist():
+        if row["drop_reason"] is None:
+            samples.setdefault((row["pmcid"], row["figure_index"]), []).append(row)
+    figure2 = samples[("PMC10802347", 2)]
+    assert [r["panel_label"] for r in figure2] == list("ABCDEFGH")
+    assert len({r["subcaption"] for r in figure2}) == 8 and {r["alignment"] for r in figure2} == {"label_order"}
+    assert [r["panel_label"] for r in samples[("PMC10802347", 3)]] == list("ABCDEFG")
+    (figure4,) = samples[("PMC10802347", 4)]
+    assert figure4["alignment"] == "none" and "confidence" in figure4["alignment_detail"]
+    (schematic,) = samples[("PMC12419688", 1)]
+    assert schematic["panel_index"] is None and schematic["caption"]
 
 
 def test_enumeration_finds_the_packages_in_pmcid_order(rows):
-    versions, _, _ = rows
+    versions = rows[0]
     assert [(v.pmcid, v.version) for v in versions] == [("PMC10802347", 1), ("PMC11518443", 1), ("PMC12419688", 1)]
     assert list_packages(REALDATA, pmc_numbers=[12419688, 5], max_articles=1)[0].pmcid == "PMC12419688"
 
