@@ -28,7 +28,10 @@ REAL_ARTICLE = Path("/work/shared/realdata/pmc/stencila/extracted/PMC12419688")
 def child_pids() -> set[int]:
     pids = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        pids.update(int(pid) for pid in (task / "children").read_text().split())
+        try:
+            pids.update(int(pid) for pid in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue  # the thread ended between the listing and the read (Ray's threads come and go)
     return pids
 
 
