@@ -21,12 +21,18 @@ import numpy as np
 from PIL import Image
 
 from pipeline.gold_parts import PARTS, part_of
+from stages.subcaptions.align import caption_panels
+from stages.subcaptions.confidence import confidence, doubts
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 # Real ground truth lives beside the repository (shared/realdata), never inside it.
 REALDATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 DEFAULT_SUBCAPTION_ROOT = REALDATA_ROOT / "subcaptions"
+# Thresholds of the precision-against-yield curves (panels and subcaptions); a subcaption this
+# similar to the gold counts as a right pair.
+CONFIDENCE_CURVE = (0.0, 0.25, 0.5, 0.75, 0.9)
+RIGHT_SIMILARITY = 0.8
 REALDATA_PMC = REALDATA_ROOT / "pmc"
 
 
@@ -161,6 +167,7 @@ def score_captions(
     subcaption scores labels only (SODA panels without a curated caption). ``keep_label``: the
     gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``)."""
     similarities, f1s, per_figure, cases = [], [], [], []
+    sure = []  # per figure with two or more labels: (caption confidence, its subcaptions' similarities)
     unnamed_as_zero = []  # compound-figure-separator's scoring: a label we did not name scores 0
     figure_of = []  # per gold subcaption, the index of its figure
     label_tp = label_fp = label_fn = 0
@@ -184,6 +191,8 @@ def score_captions(
             scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text))
             unnamed_as_zero.append(0.0 if named is None else score)
+        if len(predicted) > 1 and scored:
+            sure.append((confidence(doubts(split, caption_panels(split)[2])), [s for s, *_ in scored]))
         similarities += [s for s, *_ in scored]
         figure_of += [n] * len(scored)
         if scored:
@@ -205,10 +214,24 @@ def score_captions(
         "label_precision": round(precision, 4),
         "label_recall": round(recall, 4),
         "label_sets_exact": round(exact_labels / len(items), 4) if items else None,
+        "emitted_by_confidence": [emitted_subcaptions(sure, threshold) for threshold in CONFIDENCE_CURVE],
         # Every 5th figure apart: a rule tuned to the rest should do as well there.
         "held_out_every_5th_figure": _subset_means(similarities, f1s, [n % 5 == 4 for n in figure_of]),
         "rest": _subset_means(similarities, f1s, [n % 5 != 4 for n in figure_of]),
         "worst": [_describe(case, keys) for case in cases[:worst]],
+    }
+
+
+def emitted_subcaptions(sure: list[tuple[float, list[float]]], min_confidence: float) -> dict:
+    """What a threshold on the caption confidence keeps of the figures with two or more labels: the
+    share of them split, the mean similarity of their subcaptions, and the share of those at
+    least ``RIGHT_SIMILARITY`` similar to the gold (a trainer's "right pair")."""
+    kept = [value for confidence_, values in sure if confidence_ >= min_confidence for value in values]
+    return {
+        "min_confidence": min_confidence,
+        "figures_split_share": round(sum(c >= min_confidence for c, _ in sure) / len(sure), 4) if sure else None,
+        "mean_levenshtein_similarity": round(float(np.mean(kept)), 4) if kept else None,
+        "right_share": round(float(np.mean([value >= RIGHT_SIMILARITY for value in kept])), 4) if kept else None,
     }
 
 

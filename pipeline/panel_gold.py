@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.evaluate import coverage
+from pipeline.evaluate import CONFIDENCE_CURVE, coverage
 from pipeline.gold_parts import PARTS, part_of
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 OFFICIAL_SHARE = 2 / 3
-CONFIDENCE_CURVE = (0.0, 0.25, 0.5, 0.75, 0.9)
 
 
 def inside_share(found: Box, gold: Box) -> float:

@@ -8,7 +8,7 @@ account for it. Stages add columns; they never rename them.
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 IDENTITY = [
     pa.field("pmcid", pa.string(), nullable=False),
@@ -113,6 +113,8 @@ PANEL_FIELDS = [
     pa.field("panel_box", pa.list_(pa.int32())),
     pa.field("panel_label", pa.string()),
     pa.field("subcaption", pa.string()),
+    # how sure the caption's split is (stages/subcaptions/confidence.py), on every row of a figure with labels
+    pa.field("subcaption_confidence", pa.float32()),
     pa.field("alignment", pa.string()),
     pa.field("alignment_detail", pa.string()),
 ]

@@ -124,6 +124,7 @@ def sample_metadata(row: dict) -> dict:
             "subcaption": row.get("subcaption"),
             "alignment": row.get("alignment"),
             "alignment_detail": row.get("alignment_detail"),
+            "subcaption_confidence": row.get("subcaption_confidence"),
             "split_confidence": row.get("split_confidence"),
             "split_method": row.get("split_method"),
             "boxes_found": row.get("panel_boxes"),

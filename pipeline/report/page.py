@@ -147,7 +147,7 @@ def figure_with_boxes(card: SampleCard) -> str:
 SCORE_FIELDS = (
     ("clip", "clip_score"), ("clip zero-shot type", "clip_figure_type"), ("figure type", "figure_type"),
     ("type source", "figure_type_source"), ("type confidence", "figure_type_confidence"), ("split", "split_method"),
-    ("split confidence", "split_confidence"), ("alignment", "alignment"), ("caption language", "caption_language"),
+    ("split confidence", "split_confidence"), ("subcaption confidence", "subcaption_confidence"), ("alignment", "alignment"), ("caption language", "caption_language"),
     ("dominant colour", "dominant_color_fraction"), ("dedup", "dedup_status"), ("license", "license"),
     ("journal", "journal"), ("year", "year"), ("shard", "shard"),
 )  # fmt: skip

@@ -21,7 +21,8 @@ from schemas.keys import sample_key
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
 from stages.registry import register
-from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
+from stages.subcaptions.align import Alignment, align, caption_panels, figure_number, mentioned_letters
+from stages.subcaptions.confidence import confidence, doubts
 from stages.subcaptions.split import split_caption
 
 
@@ -32,6 +33,11 @@ class SubcaptionsSpec(StageSpec):
         0.5, ge=0, le=1,
         description="a figure whose panel split is less sure than this stays whole with its full caption "
         "(alignment none); the subfigures stage records the confidence",
+    )
+    min_subcaption_confidence: float = Field(
+        0.5, ge=0, le=1,
+        description="a figure whose caption split is less sure than this (stages/subcaptions/confidence.py) "
+        "stays whole with its full caption (alignment none)",
     )
     emit: Literal["panels", "figures", "both"] = Field(
         "panels",
@@ -51,11 +57,10 @@ class Subcaptions(Stage):
         boxes = row.get("panel_boxes") or []
         split = split_caption(row["caption"])
         mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
-        result = align(len(boxes), split, mentions)
-        confidence = row.get("split_confidence")
-        if len(boxes) > 1 and result.method not in ("single", "none") and confidence is not None and confidence < self.spec.min_split_confidence:
-            result = Alignment("none", (None,), (None,), f"panel split confidence {confidence:.2f} below {self.spec.min_split_confidence}")
-        row = {**row, "parent_key": row["sample_key"]}
+        found = doubts(split, caption_panels(split)[2]) if len(split.labels()) > 1 else None
+        caption_confidence = None if found is None else confidence(found)
+        result = self._unless_unsure(align(len(boxes), split, mentions), row.get("split_confidence"), caption_confidence, found)
+        row = {**row, "parent_key": row["sample_key"], "subcaption_confidence": caption_confidence}
         if result.method in ("single", "none"):
             yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}
             return
@@ -76,6 +81,18 @@ class Subcaptions(Stage):
                     "alignment": result.method,
                 }
                 yield self._crop(panel, image, box)
+
+    def _unless_unsure(self, result: Alignment, split_confidence: float | None, caption_confidence: float | None, found: list[str] | None) -> Alignment:
+        """An aligned figure stays whole when its panel split or its caption split is less sure than configured."""
+        if result.method in ("single", "none"):
+            return result
+        whole = (None,)
+        if split_confidence is not None and split_confidence < self.spec.min_split_confidence:
+            return Alignment("none", whole, whole, f"panel split confidence {split_confidence:.2f} below {self.spec.min_split_confidence}")
+        if caption_confidence is not None and caption_confidence < self.spec.min_subcaption_confidence:
+            detail = f"subcaption confidence {caption_confidence:.2f} below {self.spec.min_subcaption_confidence}: {', '.join(found)}"
+            return Alignment("none", whole, whole, detail)
+        return result
 
     def _crop(self, row: Row, image: Image.Image, box: list[int]) -> Row:
         scale = row["image_width"] / row["source_width"]

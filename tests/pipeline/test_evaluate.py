@@ -6,6 +6,7 @@ import pytest
 from pipeline.evaluate import (
     coverage,
     detect_format,
+    emitted_subcaptions,
     evaluate_panels,
     imageclef_accuracy,
     load_gold,
@@ -80,6 +81,19 @@ def test_gold_format_is_detected(tmp_path):
 
 
 @pytest.mark.skipif(not (SHARED / "prostate_data_only_annotated_captions.json").is_file(), reason="real subcaption annotations absent")
+def test_the_caption_confidence_curve_keeps_the_sure_figures_and_says_how_right_they_are():
+    sure = [(1.0, [0.9, 1.0]), (0.55, [0.5, 0.7]), (0.2, [0.85])]
+    assert emitted_subcaptions(sure, 0.0) == {"min_confidence": 0.0, "figures_split_share": 1.0, "mean_levenshtein_similarity": 0.79, "right_share": 0.6}
+    assert emitted_subcaptions(sure, 0.75) == {"min_confidence": 0.75, "figures_split_share": 0.3333, "mean_levenshtein_similarity": 0.95, "right_share": 1.0}
+    result = score_captions([
+        ("Title. (A) one. (B) two.", [("A", "Title. one."), ("B", "Title. two.")]),
+        ("(A) Liver. (B) Lung. (D) Gut.", [("A", "Liver."), ("B", "Lung."), ("C", "Heart."), ("D", "Gut.")]),
+    ])
+    curve = {point["min_confidence"]: point for point in result["emitted_by_confidence"]}
+    assert curve[0.0]["figures_split_share"] == 1.0 and curve[0.5]["figures_split_share"] == 0.5  # the broken run is unsure
+    assert curve[0.5]["right_share"] == 1.0 > curve[0.0]["right_share"]
+
+
 def test_real_prostate_similarity_does_not_regress():
     result = score_gold(SHARED / "prostate_data_only_annotated_captions.json")
     assert result["figures"] == 196

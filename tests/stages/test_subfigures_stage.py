@@ -91,6 +91,19 @@ def test_a_split_less_sure_than_the_threshold_keeps_the_figure_whole():
     assert [r["panel_label"] for r in panels] == ["A", "B", "C"]
 
 
+def test_a_caption_split_less_sure_than_the_threshold_keeps_the_figure_whole():
+    caption = "Control livers (A) and mutant livers (B) after a week."  # labels after their text, in one sentence
+    rows = Subcaptions(SubcaptionsSpec(min_subcaption_confidence=0.7), context())(Subfigures(SubfiguresSpec(), context())(sample_table(caption))).to_pylist()
+    (whole,) = rows
+    assert whole["alignment"] == "none" and whole["subcaption_confidence"] < 0.7
+    assert whole["alignment_detail"].startswith("subcaption confidence") and "labels_after_text" in whole["alignment_detail"]
+    panels = Subcaptions(SubcaptionsSpec(min_subcaption_confidence=0.0), context())(Subfigures(SubfiguresSpec(), context())(sample_table(caption))).to_pylist()
+    assert [r["panel_label"] for r in panels] == ["A", "B"]
+    assert {r["subcaption_confidence"] for r in panels} == {whole["subcaption_confidence"]}
+    sure = run(sample_table("Livers. (A) Control. (B) Mutant."))
+    assert {r["subcaption_confidence"] for r in sure} == {1.0}
+
+
 def test_tiny_panels_are_dropped_with_a_reason():
     table = sample_table("Livers. (A) Control. (B) Mutant.")
     rows = Subcaptions(SubcaptionsSpec(min_panel_side=400), context())(Subfigures(SubfiguresSpec(), context())(table)).to_pylist()
