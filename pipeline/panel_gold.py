@@ -33,7 +33,9 @@ def inside_share(found: Box, gold: Box) -> float:
     return coverage(gold, found)
 
 
-def score_figure(found: list[Box], gold: list[Box], confidence: float = 1.0) -> dict:
+def score_figure(found: list[Box], gold: list[Box], confidence: float = 1.0, agrees: bool = True) -> dict:
+    """One figure's matches by both rules; ``confidence`` is the split's, ``agrees`` whether its count
+    is the labels' (always, image-only): what decides whether the pipeline would emit its panels."""
     denominator = max(len(gold), len(found)) or 1
     official = len(match_boxes(found, gold, OFFICIAL_SHARE, score=inside_share))
     by_iou = len(match_boxes(found, gold, 0.5))
@@ -45,13 +47,15 @@ def score_figure(found: list[Box], gold: list[Box], confidence: float = 1.0) -> 
         "imageclef_accuracy": official / denominator,
         "accuracy_iou_0_5": by_iou / denominator,
         "confidence": confidence,
+        "agrees": agrees,
     }
 
 
 def emitted(scores: list[dict], min_confidence: float) -> dict:
     """Precision of the panels that would be emitted (figures cut in more than one, at least this
-    sure) and their yield (right panels over the gold panels of compound figures)."""
-    kept = [s for s in scores if s["panels_found"] > 1 and s["confidence"] >= min_confidence]
+    sure, and with labels given, cut in as many as the labels) and their yield (right panels over
+    the gold panels of compound figures)."""
+    kept = [s for s in scores if s["panels_found"] > 1 and s["agrees"] and s["confidence"] >= min_confidence]
     compound_gold = sum(s["panels_gold"] for s in scores if s["panels_gold"] > 1)
     right, boxes = sum(s["matched"] for s in kept), sum(s["panels_found"] for s in kept)
     return {
@@ -109,7 +113,10 @@ def _evaluate_mode(gold: dict, images: Path, params: SplitParams, worst: int, mi
             started = time.perf_counter()
             found = split_image(image, params, expected)
             seconds += time.perf_counter() - started
-        scores[name] = score_figure(found.boxes, truth, found.confidence)
+        # The pipeline pairs panels with the caption's labels only when the counts agree; a figure
+        # split otherwise stays whole there, so it emits nothing here either.
+        agrees = expected is None or len(found.boxes) == expected
+        scores[name] = score_figure(found.boxes, truth, found.confidence, agrees)
     cases = sorted(scores.items(), key=lambda item: (item[1]["imageclef_accuracy"], item[0]))
     return {
         "all": summarise(list(scores.values()), min_confidence),
