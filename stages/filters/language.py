@@ -25,8 +25,10 @@ def known_languages() -> frozenset[str]:
     return frozenset(_full_identifier().nb_classes)
 
 
+@lru_cache(maxsize=4096)
 def detect_language(text: str, keep: tuple[str, ...] = ()) -> tuple[str, float]:
-    """(ISO 639-1 code, probability) of ``text`` among the candidate languages and those in ``keep``."""
+    """(ISO 639-1 code, probability) of ``text`` among the candidate languages and those in ``keep``;
+    remembered per worker for recent texts (a figure's panels ask about its caption in turn)."""
     code, probability = _identifier(tuple(sorted(set(CANDIDATE_LANGUAGES) | set(keep)))).classify(text)
     return code, float(probability)
 

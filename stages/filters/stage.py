@@ -111,7 +111,9 @@ class Filters(Stage):
         self._check_article_type(row.get("article_type"))
         text = sample_text(row) or ""
         self._check_caption_length(text)
-        language, language_score = self._check_language(text)
+        # A panel's subcaption is part of its figure's caption: the caption, longer and the same for
+        # every panel, is what the language is read from, once per figure.
+        language, language_score = self._check_language(row.get("caption") or text)
         fraction = self._check_image(row)
         yield {**row, "caption_language": language, "caption_language_score": language_score, "dominant_color_fraction": fraction}
 

@@ -159,6 +159,16 @@ def test_short_technical_english_caption_is_kept_by_default():
     assert one(sample(caption=text))["drop_reason"] is None
 
 
+def test_panels_are_judged_by_their_figures_caption_read_once():
+    caption = "Coupes histologiques du foie de souris. (A) Témoins. (B) Mutantes après coloration."
+    panels = [sample(caption=caption, panel_index=i, subcaption=text) for i, text in ((1, "Control livers after staining."), (2, "Mutant livers after staining."))]
+    before = detect_language.cache_info()
+    rows = run(panels)
+    assert [(r["drop_reason"], "caption language fr" in r["drop_detail"]) for r in rows] == [("caption_language", True)] * 2
+    after = detect_language.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)  # one reading for the figure's two panels
+
+
 def test_language_filter_disabled_by_null_measures_nothing():
     row = one(sample(caption=FRENCH), languages=None)
     assert row["drop_reason"] is None
