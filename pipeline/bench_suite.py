@@ -1,8 +1,10 @@
 """``figcurate bench cpu-path``, ``bench scaling`` and ``bench suite``: whole-run figures.
 
-- ``cpu-path``: the CPU stages' figures/s per core on a generated corpus, beside a bare loop that
-  only decodes, resizes and re-encodes the same images in one process (the practical limit of any
-  pipeline that must touch every pixel once); their ratio says what the rest costs.
+- ``cpu-path``: the CPU stages on generated corpora of two sizes, beside a bare loop that only
+  decodes, resizes and re-encodes the same images in one process (the practical limit of any
+  pipeline that must touch every pixel once): the steady-state ratio (marginal core-time per
+  figure against the loop's per image), the fixed cost, the whole-run ratio, and each stage's
+  milliseconds per item.
 - ``scaling``: the same kind of corpus at 1x and 4x; time should grow about 4x and peak memory
   hardly at all, because work units stream through and only finished shards stay behind.
 - ``suite``: every bench at a modest size, and one table of them.
@@ -98,27 +100,68 @@ def bare_loop(corpus: Path) -> dict:
     return {"images": done, "undecodable": undecodable, "seconds": round(seconds, 3), "images_per_s_per_core": round(done / seconds, 1)}
 
 
-def bench_cpu_path(articles: int = 200, cpus: int = 2, seed: int = 0) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        corpus = Path(folder) / "corpus"
-        generate_corpus(corpus, articles=articles, seed=seed)
-        bare = bare_loop(corpus)
-        run = timed_run(corpus, Path(folder), cpus)
-    per_core = run["figures"] / run["pipeline_s"] / cpus
+def bench_cpu_path(articles: int = 150, cpus: int = 2, seed: int = 0, factor: int = 4) -> dict:
+    """Whole runs on corpora of ``articles`` and ``factor`` times as many, beside the bare loop over the
+    larger one's images. Their difference is the steady state: the marginal core-time per figure,
+    set against the bare loop's per image, with the fixed cost (Ray's start, the plan, actors) apart.
+    The stages' own cost per item comes from running them in this process on the smaller corpus."""
+    runs = []
+    for size in (articles, articles * factor):
+        with tempfile.TemporaryDirectory() as folder:
+            corpus = Path(folder) / "corpus"
+            generate_corpus(corpus, articles=size, seed=seed)
+            if size == articles:
+                stages = stage_breakdown(corpus, Path(folder), cpus)
+            else:
+                bare = bare_loop(corpus)
+            runs.append(timed_run(corpus, Path(folder), cpus) | {"articles": size})
+    small, large = runs
+    marginal_ms = (large["pipeline_s"] - small["pipeline_s"]) * cpus * 1000 / max(1, large["figures"] - small["figures"])
+    bare_ms = 1000 / bare["images_per_s_per_core"]
+    per_core = large["figures"] / large["pipeline_s"] / cpus
     return {
         "bench": "cpu-path",
-        "articles": articles,
+        "articles": [small["articles"], large["articles"]],
         "cpus": cpus,
-        "figures": run["figures"],
-        "samples": run["samples"],
-        "pipeline_s": run["pipeline_s"],
-        "wall_s": run["wall_s"],
+        "runs": runs,
+        "figures": large["figures"],
+        "samples": large["samples"],
+        "pipeline_s": large["pipeline_s"],
+        "wall_s": large["wall_s"],
         "figures_per_s_per_core": round(per_core, 1),
-        "samples_per_s_per_core": round(run["samples"] / run["pipeline_s"] / cpus, 1),
+        "samples_per_s_per_core": round(large["samples"] / large["pipeline_s"] / cpus, 1),
         "bare_loop": bare,
-        "ratio_to_bare_loop": round(per_core / bare["images_per_s_per_core"], 3),
-        "peak_rss_mb": run["peak_rss_mb"],
+        "marginal_core_ms_per_figure": round(marginal_ms, 1),
+        "bare_core_ms_per_image": round(bare_ms, 1),
+        # the steady state: what one more figure costs the path against what it costs the bare loop
+        "ratio_to_bare_loop": round(bare_ms / marginal_ms, 3) if marginal_ms > 0 else None,
+        "fixed_s": round(small["pipeline_s"] - small["figures"] * marginal_ms / cpus / 1000, 2),
+        "whole_run_ratio": round(per_core / bare["images_per_s_per_core"], 3),
+        "peak_rss_mb": large["peak_rss_mb"],
+        "stages": stages,
     }
+
+
+def stage_breakdown(corpus: Path, folder: Path, cpus: int) -> list[dict]:
+    """Each stage of the run's plan on the whole corpus in this process, one after another (as
+    ``figcurate plan`` measures them): core-milliseconds per item it takes in."""
+    import ray
+
+    from pipeline.config import RunConfig
+    from pipeline.estimate import measure_sample
+    from pipeline.sources import enumerate_source, stage_context
+
+    config = RunConfig.model_validate(run_config(corpus, folder / "breakdown", cpus))
+    context = stage_context(config.source).model_copy(update={"scratch_dir": str(folder)})
+    try:
+        costs, _ = measure_sample(config, enumerate_source(config.source), context, {})
+    finally:
+        ray.shutdown()
+    return [
+        {"stage": cost.name, "unit": cost.unit, "items": cost.rows_in,
+         "ms_per_item": round(cost.seconds * 1000 / cost.rows_in, 2) if cost.rows_in else None, "note": cost.note or None}
+        for cost in costs
+    ]  # fmt: skip
 
 
 def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int = 0, window_units: int | None = None) -> dict:
@@ -158,7 +201,7 @@ def run_suite(*, articles: int = 200, cpus: int = 2) -> dict:
     from pipeline.bench_parse import bench_parse
     from pipeline.evaluate import REALDATA_PMC
 
-    results = {"cpu_path": bench_cpu_path(articles, cpus), "scaling": bench_scaling(max(25, articles // 4), 4, cpus), "panels": bench_panels()}
+    results = {"cpu_path": bench_cpu_path(max(10, articles // 2), cpus), "scaling": bench_scaling(max(25, articles // 4), 4, cpus), "panels": bench_panels()}
     try:
         results["parse"] = bench_parse(REALDATA_PMC, repeat=5) if REALDATA_PMC.is_dir() else {"skipped": f"no real PMC files at {REALDATA_PMC}"}
     except (ImportError, SystemExit) as missing:  # pubmed_parser is the bench extra
@@ -185,7 +228,10 @@ def render_suite(results: dict) -> str:
             f" {cpu['samples_per_s_per_core']} samples/s per core |"
         ),
         f"| bare decode-resize-encode loop | {cpu['bare_loop']['images_per_s_per_core']} images/s on one core |",
-        f"| CPU path / bare loop | {cpu['ratio_to_bare_loop']} |",
+        (
+            f"| CPU path / bare loop | {cpu['ratio_to_bare_loop']} steady state ({cpu['marginal_core_ms_per_figure']} core-ms a figure"
+            f" against {cpu['bare_core_ms_per_image']}), {cpu['whole_run_ratio']} whole run, fixed {cpu['fixed_s']} s |"
+        ),
         (
             f"| scaling 1x -> {scaling['input_ratio']}x input | time x{scaling['time_ratio']}, peak memory x{scaling['memory_ratio']}"
             f" ({scaling['runs'][0]['peak_rss_mb']} -> {scaling['runs'][1]['peak_rss_mb']} MB) |"

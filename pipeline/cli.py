@@ -203,7 +203,7 @@ def _bench_shards(args: argparse.Namespace) -> int:
 def _bench_cpu_path(args: argparse.Namespace) -> int:
     from pipeline.bench_suite import bench_cpu_path
 
-    print(json.dumps(bench_cpu_path(args.articles, args.cpus), indent=2))
+    print(json.dumps(bench_cpu_path(args.articles, args.cpus, factor=args.factor), indent=2))
     return 0
 
 
@@ -450,8 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("root", nargs="?", default=str(REALDATA_PMC), help="a folder searched for .xml/.nxml files (default: the real PMC files)")
     parse.add_argument("--repeat", type=int, default=20, help="passes over the files in the timed loop")
     parse.set_defaults(handler=_bench_parse)
-    cpu_path = bench_kinds.add_parser("cpu-path", help="the CPU stages' figures/s per core beside a bare decode-resize-encode loop over the same images")
-    cpu_path.add_argument("--articles", type=int, default=200, help="articles of the generated corpus")
+    cpu_path = bench_kinds.add_parser(
+        "cpu-path", help="the CPU stages beside a bare decode-resize-encode loop over the same images: steady-state ratio, fixed cost, per-stage ms"
+    )
+    cpu_path.add_argument("--articles", type=int, default=150, help="articles of the smaller generated corpus")
+    cpu_path.add_argument("--factor", type=int, default=4, help="the larger corpus is this many times the smaller")
     cpu_path.add_argument("--cpus", type=int, default=2)
     cpu_path.set_defaults(handler=_bench_cpu_path)
     scaling = bench_kinds.add_parser("scaling", help="the same kind of corpus at 1x and FACTORx: time and peak memory of whole runs")

@@ -16,13 +16,21 @@ def test_the_bare_loop_reencodes_the_figures_the_images_stage_gets(tmp_path):
     assert result["images"] == len(kept) - sum(r in {"caption_missing", "fetch_not_found", "fetch_checksum_mismatch", "image_decode_error"} for r in reasons)
 
 
-def test_cpu_path_bench_reports_the_runs_figures_and_its_ratio_to_the_bare_loop():
-    result = bench_cpu_path(articles=6, cpus=2, seed=1)
-    assert result["figures"] > 0 and result["samples"] >= result["figures"] // 2
-    assert result["figures"] == result["bare_loop"]["images"] + result["bare_loop"]["undecodable"]  # the same images
-    per_core = result["figures"] / result["pipeline_s"] / 2
-    assert result["figures_per_s_per_core"] == round(per_core, 1)
-    assert result["ratio_to_bare_loop"] == round(per_core / result["bare_loop"]["images_per_s_per_core"], 3)
+def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_breaks_the_stages_down():
+    result = bench_cpu_path(articles=4, cpus=2, seed=1, factor=3)
+    small, large = result["runs"]
+    assert (small["articles"], large["articles"]) == (4, 12) and large["figures"] > small["figures"] > 0
+    assert result["figures"] == large["figures"] == result["bare_loop"]["images"] + result["bare_loop"]["undecodable"]  # the same images
+    per_core = large["figures"] / large["pipeline_s"] / 2
+    assert result["whole_run_ratio"] == round(per_core / result["bare_loop"]["images_per_s_per_core"], 3)
+    marginal = (large["pipeline_s"] - small["pipeline_s"]) * 2 * 1000 / (large["figures"] - small["figures"])
+    assert result["marginal_core_ms_per_figure"] == round(marginal, 1)
+    if marginal > 0:
+        assert result["ratio_to_bare_loop"] == round(1000 / result["bare_loop"]["images_per_s_per_core"] / marginal, 3)
+    assert result["fixed_s"] == round(small["pipeline_s"] - small["figures"] * marginal / 2 / 1000, 2)
+    stages = {row["stage"]: row for row in result["stages"]}
+    assert {"fetch", "images", "subfigures", "subcaptions", "filters", "dedup"} <= set(stages)
+    assert stages["images"]["unit"] == "figure" and stages["images"]["items"] > 0 and stages["images"]["ms_per_item"] > 0
     assert result["peak_rss_mb"] > 100  # a driver, Ray's processes and workers were measured, not just this process
 
 
@@ -37,7 +45,8 @@ def test_scaling_bench_runs_both_sizes_and_relates_them():
 
 
 def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
-    cpu = {"cpus": 2, "figures": 10, "figures_per_s_per_core": 5.0, "samples_per_s_per_core": 9.0, "bare_loop": {"images_per_s_per_core": 50.0}, "ratio_to_bare_loop": 0.1}
+    cpu = {"cpus": 2, "figures": 10, "figures_per_s_per_core": 5.0, "samples_per_s_per_core": 9.0, "bare_loop": {"images_per_s_per_core": 50.0},
+           "ratio_to_bare_loop": 0.4, "marginal_core_ms_per_figure": 50.0, "bare_core_ms_per_image": 20.0, "whole_run_ratio": 0.1, "fixed_s": 9.0}
     results = {
         "cpu_path": cpu,
         "scaling": {"input_ratio": 4.1, "time_ratio": 3.8, "memory_ratio": 1.05, "runs": [{"peak_rss_mb": 2000}, {"peak_rss_mb": 2100}]},
@@ -49,6 +58,6 @@ def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
         "fetch": {"skipped": "no moto"},
     }
     table = render_suite(json.loads(json.dumps(results)))
-    assert "| CPU path / bare loop | 0.1 |" in table
+    assert "| CPU path / bare loop | 0.4 steady state (50.0 core-ms a figure against 20.0), 0.1 whole run, fixed 9.0 s |" in table
     assert "time x3.8, peak memory x1.05 (2000 -> 2100 MB)" in table
     assert "JATS parsing" not in table and "fetch" not in table
