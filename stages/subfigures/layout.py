@@ -55,7 +55,9 @@ class LayoutSearch:
         self._pieces = lru_cache(maxsize=None)(pieces)
         self.cuttable = cuttable
         self.min_gap = max(1, min_gap)
+        # Caches live on the instance: one search per figure, freed with it.
         self.best = lru_cache(maxsize=None)(self._best)
+        self._groups = lru_cache(maxsize=None)(self._groups_of)
         self.weighed = 0
         self.confidence = 0.0
         self.joined_cost = lru_cache(maxsize=None)(self._joined_cost)
@@ -68,11 +70,20 @@ class LayoutSearch:
             found = self.best(content, panels, (ROWS, COLUMNS))
         except SearchTooLarge:
             return None
+        finally:
+            self._forget()
         if not found:
             return None
         worst = max(self.panel_cost(box) for box in found[1])
         self.confidence = round(max(0.0, 1.0 - worst / SMALL_PANEL_COST), 3)
         return reading_order(list(found[1]))
+
+    def _forget(self) -> None:
+        """Drop what the search remembered, and the figure's arrays with the splitter: a worker
+        splits figure after figure, and nothing of one should outlive it."""
+        for cache in (self.best, self._groups, self.joined_cost, self._pieces):
+            cache.cache_clear()
+        self._pieces = None
 
     def gap_strength(self, gap: int) -> float:
         return math.log1p(gap / self.min_gap)
@@ -108,8 +119,7 @@ class LayoutSearch:
                     choices.append(found)
         return max(choices, key=lambda choice: choice[0]) if choices else None
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one search object per figure
-    def _groups(self, pieces: tuple[Box, ...], gaps: tuple[int, ...], other_axis: int, count: int, whole: bool) -> Layout | None:
+    def _groups_of(self, pieces: tuple[Box, ...], gaps: tuple[int, ...], other_axis: int, count: int, whole: bool) -> Layout | None:
         """``pieces`` (cut along one axis) as ``count`` panels: a first run of pieces, then the rest.
         A run of two or more pieces is joined into one region, which may be cut along the other axis;
         where ``pieces`` are the whole region that was cut, one run of them all is that region again."""

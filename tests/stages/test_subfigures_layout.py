@@ -1,5 +1,7 @@
 """The layout with the count the caption names, chosen among the cuts the gutters allow."""
 
+import gc
+
 import pytest
 from builders import blocks_figure as figure
 
@@ -62,3 +64,12 @@ def test_a_search_too_large_gives_up_and_the_free_split_stands(monkeypatch):
     assert len(split_image(image, panels=12).boxes) == 36
     monkeypatch.undo()
     assert len(split_image(image, panels=12).boxes) == 12  # within the budget
+
+
+def test_no_search_outlives_its_figure():
+    # A worker splits figure after figure: a cache on the class would keep every figure's arrays alive.
+    image = figure(420, 230, [(10, 10, 410, 34), (10, 70, 200, 220), (220, 70, 410, 220)])
+    for _ in range(3):
+        split_image(image, panels=3)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, layout.LayoutSearch)]
