@@ -64,19 +64,33 @@ class LayoutSearch:
 
     def layout(self, content: Box, panels: int) -> list[Box] | None:
         """The best layout of exactly ``panels`` boxes in reading order, or None when none has that count.
-        ``confidence`` says then how far its worst panel is from a small or thin strip (1: none is)."""
+        ``confidence`` says then how sure it is: the lower of its shape and gutter confidences."""
         self.fair_area = area(content) / panels
         try:
             found = self.best(content, panels, (ROWS, COLUMNS))
+            if not found:
+                return None
+            boxes = list(found[1])
+            self.confidence = round(min(self.shape_confidence(boxes), self.gutter_confidence(boxes)), 3)
         except SearchTooLarge:
             return None
         finally:
             self._forget()
-        if not found:
-            return None
-        worst = max(self.panel_cost(box) for box in found[1])
-        self.confidence = round(max(0.0, 1.0 - worst / SMALL_PANEL_COST), 3)
-        return reading_order(list(found[1]))
+        return reading_order(boxes)
+
+    def shape_confidence(self, boxes: list[Box]) -> float:
+        """1 when no panel is a small or thin strip, less by how far the worst one is."""
+        return max(0.0, 1.0 - max(map(self.panel_cost, boxes)) / SMALL_PANEL_COST)
+
+    def gutter_confidence(self, boxes: list[Box]) -> float:
+        """1 when no panel holds a gutter wider than the narrowest space between two panels; else
+        their ratio: a layout that joins across a wide gutter while it cuts at a narrow one (or
+        between touching pieces) is one the count forced, not one the figure shows."""
+        inside = max((gap for box in boxes for axis in (ROWS, COLUMNS) for gap in gaps_between(self.cut(box, axis), axis)), default=0)
+        if inside == 0:
+            return 1.0
+        between = min(max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3]) for a in boxes for b in boxes if a != b)
+        return min(1.0, max(0, between) / inside)
 
     def _forget(self) -> None:
         """Drop what the search remembered, and the figure's arrays with the splitter: a worker

@@ -37,25 +37,32 @@ def rows():
 
 
 def test_real_compound_figures_become_panels_with_their_labels_or_stay_whole_when_unsure(rows):
-    """PMC10802347's figure 2 (labels A-H in its caption) becomes eight panel samples, figure 3
-    seven; figure 4's only layout of six keeps a heading strip as a panel, so it stays whole; the
-    one-picture schematic of PMC12419688 stays one sample."""
+    """PMC10802347's figure 2 (labels A-H in its caption) is laid out as eight panels, figure 3 as
+    seven; each layout joins a piece across a gutter wider than one it cuts, so by default the
+    figures stay whole, and with no threshold they become panel samples. The one-picture
+    schematic of PMC12419688 stays one sample either way."""
     context = StageContext(source_kind="pmc_packages", source_root=str(REALDATA))
-    table = rows[3]
-    for stage in (Images(ImagesSpec(), context), Subfigures(SubfiguresSpec(), context), Subcaptions(SubcaptionsSpec(), context)):
-        table = stage(table)
-    samples: dict[tuple[str, int], list[dict]] = {}
-    for row in table.to_pylist():
-        if row["drop_reason"] is None:
-            samples.setdefault((row["pmcid"], row["figure_index"]), []).append(row)
-    figure2 = samples[("PMC10802347", 2)]
+    split = Subfigures(SubfiguresSpec(), context)(Images(ImagesSpec(), context)(rows[3]))
+
+    def samples(**spec) -> dict[tuple[str, int], list[dict]]:
+        found: dict[tuple[str, int], list[dict]] = {}
+        for row in Subcaptions(SubcaptionsSpec(**spec), context)(split).to_pylist():
+            if row["drop_reason"] is None:
+                found.setdefault((row["pmcid"], row["figure_index"]), []).append(row)
+        return found
+
+    sure = samples()
+    for figure in (2, 3, 4):
+        (whole,) = sure[("PMC10802347", figure)]
+        assert whole["alignment"] == "none" and whole["alignment_detail"].startswith("panel split confidence")
+    every = samples(min_split_confidence=0.0)
+    figure2 = every[("PMC10802347", 2)]
     assert [r["panel_label"] for r in figure2] == list("ABCDEFGH")
     assert len({r["subcaption"] for r in figure2}) == 8 and {r["alignment"] for r in figure2} == {"label_order"}
-    assert [r["panel_label"] for r in samples[("PMC10802347", 3)]] == list("ABCDEFG")
-    (figure4,) = samples[("PMC10802347", 4)]
-    assert figure4["alignment"] == "none" and "confidence" in figure4["alignment_detail"]
-    (schematic,) = samples[("PMC12419688", 1)]
-    assert schematic["panel_index"] is None and schematic["caption"]
+    assert [r["panel_label"] for r in every[("PMC10802347", 3)]] == list("ABCDEFG")
+    for found in (sure, every):
+        (schematic,) = found[("PMC12419688", 1)]
+        assert schematic["panel_index"] is None and schematic["caption"]
 
 
 def test_enumeration_finds_the_packages_in_pmcid_order(rows):

@@ -6,7 +6,7 @@ import pytest
 from builders import blocks_figure as figure
 
 from stages.subfigures import layout
-from stages.subfigures.split import iou, split_image
+from stages.subfigures.split import SplitParams, _Splitter, grey_array, iou, split_image
 
 
 # Three plots in a row; below each, after a white gap, its own axis title, which the free split
@@ -73,3 +73,17 @@ def test_no_search_outlives_its_figure():
         split_image(image, panels=3)
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, layout.LayoutSearch)]
+
+
+def test_a_layout_joining_across_a_gutter_wider_than_one_it_cuts_is_unsure():
+    # Three blocks in a row: 30 px, then 6 px apart.
+    blocks = [(0, 0, 100, 100), (130, 0, 230, 100), (236, 0, 336, 100)]
+    grey, _ = grey_array(figure(336, 100, blocks), 1024)
+    splitter = _Splitter(grey, SplitParams())
+    search = layout.LayoutSearch(splitter.pieces, splitter.cuttable, splitter.min_gap)
+    shown = [blocks[0], layout.union(blocks[1:])]  # cut at the wide gutter, joined across the narrow one
+    forced = [layout.union(blocks[:2]), blocks[2]]  # joined across the wide gutter, cut at the narrow one
+    assert search.gutter_confidence(shown) == 1.0
+    assert search.gutter_confidence(forced) == pytest.approx(6 / 30)
+    assert search.gutter_confidence(blocks) == 1.0  # nothing joined
+    assert split_image(figure(336, 100, blocks), panels=2).confidence == 1.0  # the search takes the layout shown
