@@ -207,6 +207,13 @@ def _bench_cpu_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_clip(args: argparse.Namespace) -> int:
+    from pipeline.bench_clip import bench_clip
+
+    print(json.dumps(bench_clip(args.images, args.model, args.batch_size, args.workers, args.device), indent=2))
+    return 0
+
+
 def _bench_scaling(args: argparse.Namespace) -> int:
     from pipeline.bench_suite import bench_scaling
 
@@ -457,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     cpu_path.add_argument("--factor", type=int, default=4, help="the larger corpus is this many times the smaller")
     cpu_path.add_argument("--cpus", type=int, default=2)
     cpu_path.set_defaults(handler=_bench_cpu_path)
+    clip = bench_kinds.add_parser("clip", help="CLIP scoring images/s end to end from JPEG bytes (preprocess pool + model), the GPU check")
+    clip.add_argument("--images", type=int, default=2048)
+    clip.add_argument("--model", default="ViT-B-16", help="an open_clip architecture (built-in name or local-dir:PATH), run with random weights")
+    clip.add_argument("--batch-size", type=int, default=256)
+    clip.add_argument("--workers", type=int, default=2, help="preprocessing processes")
+    clip.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when torch sees one")
+    clip.set_defaults(handler=_bench_clip)
     scaling = bench_kinds.add_parser("scaling", help="the same kind of corpus at 1x and FACTORx: time and peak memory of whole runs")
     scaling.add_argument("--articles", type=int, default=100, help="articles of the 1x corpus")
     scaling.add_argument("--factor", type=int, default=4)
