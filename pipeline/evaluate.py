@@ -21,8 +21,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.gold_parts import PARTS, part_of
-from stages.subcaptions.align import caption_panels
-from stages.subcaptions.confidence import confidence, doubts
+from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
@@ -191,8 +190,9 @@ def score_captions(
             scored.append((score, label, text, ours))
             f1s.append(token_f1(ours, text))
             unnamed_as_zero.append(0.0 if named is None else score)
-        if len(predicted) > 1 and scored:
-            sure.append((confidence(doubts(split, caption_panels(split)[2])), [s for s, *_ in scored]))
+        judged = caption_confidence(split)
+        if judged is not None and scored:
+            sure.append((judged[0], [s for s, *_ in scored]))
         similarities += [s for s, *_ in scored]
         figure_of += [n] * len(scored)
         if scored:
@@ -226,7 +226,7 @@ def emitted_subcaptions(sure: list[tuple[float, list[float]]], min_confidence: f
     """What a threshold on the caption confidence keeps of the figures with two or more labels: the
     share of them split, the mean similarity of their subcaptions, and the share of those at
     least ``RIGHT_SIMILARITY`` similar to the gold (a trainer's "right pair")."""
-    kept = [value for confidence_, values in sure if confidence_ >= min_confidence for value in values]
+    kept = [value for sureness, values in sure if sureness >= min_confidence for value in values]
     return {
         "min_confidence": min_confidence,
         "figures_split_share": round(sum(c >= min_confidence for c, _ in sure) / len(sure), 4) if sure else None,

@@ -10,6 +10,7 @@ the subcaptions stage keeps a figure whole below ``min_subcaption_confidence``.
 
 from __future__ import annotations
 
+from stages.subcaptions.align import caption_panels
 from stages.subcaptions.split import CaptionSplit
 
 DOUBT_FACTORS = {
@@ -43,3 +44,11 @@ def confidence(found: list[str]) -> float:
     for doubt in found:
         value *= DOUBT_FACTORS[doubt]
     return round(value, 3)
+
+
+def caption_confidence(split: CaptionSplit) -> tuple[float, list[str]] | None:
+    """(confidence, doubts) of a split that names two or more panels; None for one that does not."""
+    if len(split.labels()) < 2:
+        return None
+    found = doubts(split, caption_panels(split)[2])
+    return confidence(found), found

@@ -21,8 +21,8 @@ from schemas.keys import sample_key
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
 from stages.registry import register
-from stages.subcaptions.align import Alignment, align, caption_panels, figure_number, mentioned_letters
-from stages.subcaptions.confidence import confidence, doubts
+from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
+from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.split import split_caption
 
 
@@ -57,10 +57,9 @@ class Subcaptions(Stage):
         boxes = row.get("panel_boxes") or []
         split = split_caption(row["caption"])
         mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
-        found = doubts(split, caption_panels(split)[2]) if len(split.labels()) > 1 else None
-        caption_confidence = None if found is None else confidence(found)
-        result = self._unless_unsure(align(len(boxes), split, mentions), row.get("split_confidence"), caption_confidence, found)
-        row = {**row, "parent_key": row["sample_key"], "subcaption_confidence": caption_confidence}
+        sure = caption_confidence(split)
+        result = self._unless_unsure(align(len(boxes), split, mentions), row.get("split_confidence"), sure)
+        row = {**row, "parent_key": row["sample_key"], "subcaption_confidence": None if sure is None else sure[0]}
         if result.method in ("single", "none"):
             yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}
             return
@@ -82,15 +81,15 @@ class Subcaptions(Stage):
                 }
                 yield self._crop(panel, image, box)
 
-    def _unless_unsure(self, result: Alignment, split_confidence: float | None, caption_confidence: float | None, found: list[str] | None) -> Alignment:
+    def _unless_unsure(self, result: Alignment, split_confidence: float | None, sure: tuple[float, list[str]] | None) -> Alignment:
         """An aligned figure stays whole when its panel split or its caption split is less sure than configured."""
         if result.method in ("single", "none"):
             return result
         whole = (None,)
         if split_confidence is not None and split_confidence < self.spec.min_split_confidence:
             return Alignment("none", whole, whole, f"panel split confidence {split_confidence:.2f} below {self.spec.min_split_confidence}")
-        if caption_confidence is not None and caption_confidence < self.spec.min_subcaption_confidence:
-            detail = f"subcaption confidence {caption_confidence:.2f} below {self.spec.min_subcaption_confidence}: {', '.join(found)}"
+        if sure is not None and sure[0] < self.spec.min_subcaption_confidence:
+            detail = f"subcaption confidence {sure[0]:.2f} below {self.spec.min_subcaption_confidence}: {', '.join(sure[1])}"
             return Alignment("none", whole, whole, detail)
         return result
 
