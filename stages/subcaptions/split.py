@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from stages.subcaptions.markers import (
     CITING_WORDS,
@@ -127,7 +128,10 @@ class CaptionSplit:
         return join_sentences(self.preamble, *dict.fromkeys(texts), self.closing)
 
 
+@lru_cache(maxsize=256)
 def split_caption(caption: str) -> CaptionSplit:
+    """The caption's labels and subcaptions; remembered for recent captions, since ``subfigures``
+    (for the count) and ``subcaptions`` split the same caption in turn. The result is frozen."""
     text = _PUBLISHER_NOTE.sub("", re.sub(r"\s+", " ", caption or "")).strip()
     text = _GLUED_LABEL.sub(" (", text)
     text = _GLUED_NEXT.sub(r"\1 ", text)
