@@ -141,20 +141,15 @@ class LayoutSearch:
         if count < 1 or not pieces:
             return None
         choices = []
-        for end in range(1, len(pieces) + 1):
-            rest = len(pieces) - end
-            if rest == 0 and whole and count > 1:
-                heads = []
-            elif rest == 0:
-                heads = [self._run(pieces[:end], gaps[: end - 1], other_axis, count)]
-            else:
-                heads = []
-                for used in range(1, count):
-                    head = self._run(pieces[:end], gaps[: end - 1], other_axis, used)
-                    tail = self._groups(pieces[end:], gaps[end:], other_axis, count - used, False) if head else None
-                    if tail:
-                        heads.append((head[0] + self.gap_strength(gaps[end - 1]) + tail[0], head[1] + tail[1]))
-            choices += [head for head in heads if head]
+        for end in range(1, len(pieces)):
+            for used in range(1, count):
+                head = self._run(pieces[:end], gaps[: end - 1], other_axis, used)
+                tail = self._groups(pieces[end:], gaps[end:], other_axis, count - used, False) if head else None
+                if tail:
+                    choices.append((head[0] + self.gap_strength(gaps[end - 1]) + tail[0], head[1] + tail[1]))
+        if not (whole and count > 1):
+            choices.append(self._run(pieces, gaps, other_axis, count))  # all the pieces as one run
+        choices = [choice for choice in choices if choice]
         return max(choices, key=lambda choice: choice[0]) if choices else None
 
     def _run(self, run: tuple[Box, ...], inner_gaps: tuple[int, ...], other_axis: int, count: int) -> Layout | None:

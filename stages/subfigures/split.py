@@ -188,10 +188,10 @@ class _Splitter:
 
     def layout(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
         """The layout of exactly ``panels`` boxes the gutters allow best (``layout.LayoutSearch``), and its confidence."""
-        framed = self.framed  # the free split's count; the search weighs regions again
+        counts = self.framed, self.merged  # the free split's; the search weighs regions again
         search = LayoutSearch(self.pieces, self.cuttable, self.min_gap)
         boxes = search.layout(content, panels)
-        self.framed = framed
+        self.framed, self.merged = counts
         return (boxes, search.confidence) if boxes else None
 
     def _record_gaps(self, parts: list[Box], axis: int) -> None:
