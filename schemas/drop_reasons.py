@@ -46,6 +46,7 @@ DROP_REASONS: dict[str, str] = {
     "clip_below_threshold": "the image-text cosine similarity is below the configured minimum",
     # llm (recaption, instruct, judge)
     "llm_output_invalid": "the model's answer did not parse or validate against the task's JSON schema after every allowed attempt (detail: the task and the raw text)",
+    "llm_request_failed": "the engine or server gave no answer on the last allowed attempt: a timeout, HTTP errors past the retry budget, a prompt longer than the context (detail: the task and the error)",
     "llm_judge_below_threshold": "the judge task scored the generated text below the configured minimum (detail: the scores)",
     # subfigures / subcaptions
     "panel_too_small": "a panel cropped from a compound figure is smaller than the configured minimum side",

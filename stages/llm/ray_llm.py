@@ -1,7 +1,8 @@
-"""The ``vllm`` and ``openai`` backends: the llm stage as ``ray.data.llm`` processors over the dataset.
+"""The ``vllm`` and ``openai`` backends: the llm stage as a chain of passes over the dataset.
 
-A processor is one pass of every record through an engine (vLLM actors on GPUs, or HTTP workers
-calling an OpenAI-compatible server); the stage chains one pass per task and attempt. Every record
+A pass sends every record through an engine: a ``ray.data.llm`` processor (vLLM actors on GPUs),
+or HTTP workers calling an OpenAI-compatible server (``http_client.py``, which says why not
+``ray.data.llm``'s HTTP processor); the stage chains one pass per task and attempt. Every record
 goes through every pass so that the dataset streams without being split and joined again: a
 record that a pass has nothing to ask for (dropped, task already answered) sends a one-token
 request, which costs the engine next to nothing. ``preprocess`` and ``postprocess`` use the same
@@ -30,6 +31,7 @@ from stages.llm.tasks import Row, TaskPlan, has_source_text, model_label
 ANSWER_COLUMN = {"recaption": "llm_recaption", "instruct": "llm_conversation", "judge": "llm_judge_informativeness"}
 LAST_FAILURE = "llm_last_failure"  # why the previous attempt failed, kept between passes for the reject's detail
 IDLE_MESSAGES = [{"role": "user", "content": "."}]
+ENGINE_ERROR = "engine error: "
 
 
 def engine_kwargs(spec: LlmSpec) -> dict[str, Any]:
@@ -62,18 +64,38 @@ def vllm_processor_config(spec: LlmSpec):
     )
 
 
-def openai_processor_config(spec: LlmSpec):
-    from ray.data.llm import HttpRequestProcessorConfig
+def openai_headers(spec: LlmSpec) -> dict[str, str]:
+    """The request headers; the API key is read here, on the driver, from the variable the config names."""
+    if not spec.openai.api_key_env:
+        return {}
+    key = os.environ.get(spec.openai.api_key_env)
+    if not key:
+        raise ValueError(f"stages.llm.openai.api_key_env: environment variable {spec.openai.api_key_env} is not set")
+    return {"Authorization": f"Bearer {key}"}
 
-    headers = {"Content-Type": "application/json"}
-    if spec.openai.api_key_env:
-        key = os.environ.get(spec.openai.api_key_env)
-        if not key:
-            raise ValueError(f"stages.llm.openai.api_key_env: environment variable {spec.openai.api_key_env} is not set")
-        headers["Authorization"] = f"Bearer {key}"
-    return HttpRequestProcessorConfig(
-        url=spec.openai.url, headers=headers, qps=spec.openai.qps, batch_size=spec.batch_size, concurrency=spec.concurrency or 1
-    )
+
+def chat_pass(spec: LlmSpec) -> Callable:
+    """``build`` for the openai backend: preprocess, the requests (``http_client.ChatClient`` on
+    ``concurrency`` workers), postprocess; the same shape as a ``ray.data.llm`` processor."""
+    from stages.llm.http_client import ChatClient
+
+    settings = spec.openai
+    client_kwargs = {
+        "url": settings.url, "headers": openai_headers(spec), "timeout_s": settings.timeout_s, "max_retries": settings.max_retries,
+        "retry_wait_s": settings.retry_wait_s, "max_in_flight": settings.max_in_flight, "qps": settings.qps,
+    }  # fmt: skip
+
+    def build(config, preprocess, postprocess):
+        def apply(dataset):
+            dataset = dataset.map(preprocess)
+            dataset = dataset.map_batches(
+                ChatClient, fn_constructor_kwargs=client_kwargs, batch_size=spec.batch_size, batch_format="pyarrow", concurrency=spec.concurrency or 1
+            )
+            return dataset.map(postprocess)
+
+        return apply
+
+    return build
 
 
 def sampling_params(plan: TaskPlan, task: str, attempt: int, max_tokens: int | None = None) -> dict[str, Any]:
@@ -86,8 +108,9 @@ def sampling_params(plan: TaskPlan, task: str, attempt: int, max_tokens: int | N
     return params
 
 
-def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict], max_tokens: int | None = None) -> dict[str, Any]:
-    """A chat completions request; the schema goes in OpenAI's ``response_format`` (vLLM's server takes it too)."""
+def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict], max_tokens: int | None = None) -> str:
+    """A chat completions request as JSON text (an Arrow struct would fill a schema's missing keys with
+    nulls); the schema goes in OpenAI's ``response_format`` (vLLM's server takes it too)."""
     temperature, seed = plan.decoding(attempt)
     payload: dict[str, Any] = {
         "model": plan.spec.model,
@@ -98,7 +121,7 @@ def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict]
     }
     if plan.spec.constrained:
         payload["response_format"] = {"type": "json_schema", "json_schema": {"name": task, "schema": plan.schemas[task], "strict": True}}
-    return payload
+    return json.dumps(payload)
 
 
 def image_data_url(image: bytes, max_side: int) -> str:
@@ -169,24 +192,24 @@ class Response:
         out["llm_output_tokens"] = (out.get("llm_output_tokens") or 0) + tokens
         try:
             if error:
-                raise InvalidOutput(f"engine error: {error}")
+                raise InvalidOutput(f"{ENGINE_ERROR}{error}")
             out.update(self.plan.accept(self.task, text))
             out[LAST_FAILURE] = None
         except InvalidOutput as failure:
             out[LAST_FAILURE] = self.plan.invalid_detail(self.task, failure, text)
             if self.attempt == self.plan.spec.max_attempts:
-                out.update(drop_stage="llm", drop_reason="llm_output_invalid", drop_detail=out[LAST_FAILURE][:2000])
+                out.update(drop_stage="llm", drop_reason=failure_reason(out[LAST_FAILURE]), drop_detail=out[LAST_FAILURE][:2000])
         return out
 
 
+def failure_reason(detail: str) -> str:
+    """An engine or server that gave no answer is not a model that answered wrongly."""
+    return "llm_request_failed" if f"; last: {ENGINE_ERROR}" in detail else "llm_output_invalid"
+
+
 def answer_of(row: Row) -> tuple[str, int, str | None]:
-    """(text, generated tokens, engine error) from a vLLM or an HTTP processor's output row."""
+    """(text, generated tokens, engine error) from a vLLM engine's or the chat client's output row."""
     error = row.get("__inference_error__") or None
-    if "http_response" in row:
-        response = row["http_response"] or {}
-        choices = response.get("choices") or [{}]
-        text = (choices[0].get("message") or {}).get("content") or ""
-        return text, int((response.get("usage") or {}).get("completion_tokens") or 0), error
     return row.get("generated_text") or "", int(row.get("num_generated_tokens") or 0), error
 
 
@@ -212,8 +235,8 @@ def finish_batch(batch: pa.Table, *, plan: TaskPlan, label: str) -> pa.Table:
     for row in batch.to_pylist():
         unanswered = [task for task in plan.tasks if row[ANSWER_COLUMN[task]] is None]
         if row["drop_reason"] is None and unanswered:
-            detail = row.get(LAST_FAILURE) or f"{plan.templates[unanswered[0]].label}: engine error: {row.get('__inference_error__')}"
-            row.update(drop_stage="llm", drop_reason="llm_output_invalid", drop_detail=detail[:2000])
+            detail = row.get(LAST_FAILURE) or plan.invalid_detail(unanswered[0], f"{ENGINE_ERROR}{row.get('__inference_error__')}", "")
+            row.update(drop_stage="llm", drop_reason=failure_reason(detail), drop_detail=detail[:2000])
         elif row["drop_reason"] is None:
             row, drop = plan.finish(row, label, untrained=False)
             if drop:
@@ -223,14 +246,18 @@ def finish_batch(batch: pa.Table, *, plan: TaskPlan, label: str) -> pa.Table:
 
 
 def generate_with_processors(dataset, spec: LlmSpec, build: Callable | None = None):
-    """The stage over a Ray dataset: one processor per task and attempt, then the finishing touches.
+    """The stage over a Ray dataset: one pass per task and attempt, then the finishing touches.
 
-    ``build`` is ``ray.data.llm.build_processor`` unless given (tests give a stand-in engine).
+    ``build`` is ``ray.data.llm.build_processor`` for vllm unless given (tests give a stand-in engine);
+    the openai backend's passes are ``chat_pass``'s.
     """
-    if build is None:
+    if build is None and spec.backend == "vllm":
         from ray.data.llm import build_processor as build
     plan = TaskPlan(spec)
-    config = vllm_processor_config(spec) if spec.backend == "vllm" else openai_processor_config(spec)
+    if spec.backend == "openai":
+        config, build = None, chat_pass(spec)
+    else:
+        config = vllm_processor_config(spec)
     dataset = dataset.map_batches(start_batch, batch_format="pyarrow")
     for task in plan.tasks:
         for attempt in range(1, spec.max_attempts + 1):

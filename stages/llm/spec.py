@@ -28,7 +28,7 @@ class VllmSettings(BaseModel):
 
 
 class OpenAiSettings(BaseModel):
-    """Any OpenAI-compatible chat completions server, through ``ray.data.llm``'s HTTP processor."""
+    """Any OpenAI-compatible chat completions server, through the stage's own HTTP client (``http_client.py``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +37,10 @@ class OpenAiSettings(BaseModel):
     vision: bool = Field(False, description="send each image (resized, as a data URL) with its prompt")
     image_max_side: int = Field(768, ge=64)
     qps: float | None = Field(None, gt=0, description="requests per second per worker; null: no limit")
+    max_in_flight: int = Field(8, ge=1, description="requests one worker has open at once (workers: the stage's concurrency)")
+    timeout_s: float = Field(120.0, gt=0, description="one try of one request: a server that has not answered by then counts as failed")
+    max_retries: int = Field(3, ge=0, le=10, description="further tries of a request on 429, 5xx, a timeout or a refused connection, with exponential backoff")
+    retry_wait_s: float = Field(1.0, ge=0, description="the first backoff (doubled every try); a Retry-After header overrides it")
 
 
 class LlmSpec(StageSpec):

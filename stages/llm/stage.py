@@ -1,7 +1,7 @@
 """Stage ``llm``: recaption, instruction conversations and judge scores for every live sample.
 
 With the ``transformers`` backend the stage is an actor pool like ``clip_score``: each actor loads
-the model once and runs the tasks over its batch in order, every task as one batched generation,
+the model once (a vision-language model gets each record's image with its prompt) and runs the tasks over its batch in order, every task as one batched generation,
 retrying the records whose answers fail (``max_attempts``) and dropping those that never pass as
 ``llm_output_invalid`` with the raw text in the reject's detail. With ``vllm`` or ``openai`` it is a
 dataset transform made of ``ray.data.llm`` processors (``ray_llm.py``); both share ``TaskPlan``.
@@ -95,6 +95,7 @@ class LlmStage(Stage):
                 max_new_tokens=self.spec.max_new_tokens,
                 temperature=temperature,
                 seed=seed,
+                images=[row["image"] for row in pending] if self.engine.vision else None,
             )
             retry = []
             for row, generation in zip(pending, generations):

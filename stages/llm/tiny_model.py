@@ -62,3 +62,41 @@ def write_tiny_llama(folder: Path, vocab_size: int = 512, hidden_size: int = 64,
     )
     config.save_pretrained(folder)
     return folder
+
+
+# The tiny Llama's template, with OpenAI-style content parts: an image part becomes LLaVA's <image>.
+VISION_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>\n{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def write_tiny_llava(folder: Path, image_size: int = 32, patch_size: int = 8) -> Path:
+    """A tiny LLaVA folder (a model family vLLM serves too): a one-layer CLIP vision tower on
+    ``image_size`` pixels, a projector, and the tiny Llama as its language model; config and
+    processor only, random weights at load time (``allow_untrained``)."""
+    from transformers import AutoTokenizer, CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaProcessor
+
+    write_tiny_llama(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    image_processor = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+    # "default": the vision tower's CLS feature is left out, so an image is (size / patch)^2 tokens
+    processor = LlavaProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size, vision_feature_select_strategy="default",
+        chat_template=VISION_CHAT_TEMPLATE, num_additional_image_tokens=1,
+    )  # fmt: skip
+    processor.save_pretrained(folder)
+    vision = CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=image_size, patch_size=patch_size
+    )
+    text = LlamaConfig(**{**LlamaConfig.from_pretrained(folder).to_dict(), "vocab_size": len(tokenizer)})
+    config = LlavaConfig(
+        vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default", vision_feature_layer=-1,
+    )  # fmt: skip
+    (folder / "config.json").unlink()
+    config.save_pretrained(folder)
+    return folder

@@ -6,12 +6,14 @@ import json
 import pyarrow.dataset as pads
 import pytest
 import webdataset as wds
+import yaml
 from builders import run_config
 
 from pipeline import runner
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.manifest import verify_output
+from served_models import served, write_scripted_llama
 from stages.llm.tiny_model import write_tiny_llama
 
 pytestmark = pytest.mark.slow
@@ -84,3 +86,22 @@ def test_unconstrained_answers_become_rejects_with_their_raw_text(corpus, tmp_pa
     rejects = pads.dataset(output / "rejects", format="parquet").to_table().to_pylist()
     invalid = [row for row in rejects if row["reason"] == "llm_output_invalid"]
     assert invalid and all(row["stage"] == "llm" and "raw: " in row["detail"] for row in invalid)
+
+
+def test_the_openai_backend_through_figcurate_run(corpus, tmp_path, ray_local):
+    """`figcurate run` with the openai backend against `transformers serve` on loopback (a scripted
+    tiny model that answers every task validly): every sample carries the server's answers."""
+    model = write_scripted_llama(tmp_path / "scripted").resolve()
+    output = tmp_path / "out"
+    with served(model) as base:
+        config = llm_config(tmp_path, corpus, output, backend="openai", model=str(model), allow_untrained=False,
+                            tasks=["recaption", "instruct", "judge"], max_text_chars=100, max_attempts=1, openai={"url": f"{base}/v1/chat/completions"})  # fmt: skip
+        path = tmp_path / "openai.yaml"
+        path.write_text(yaml.safe_dump(json.loads(config.model_dump_json())))
+        assert main(["run", str(path)]) == 0
+    index = pads.dataset(output / "index", format="parquet").to_table().to_pylist()
+    assert index and verify_output(output) == []
+    for row in index:
+        assert row["llm_recaption"] == "A liver section stained with H&E." and row["llm_model"] == str(model)
+        assert (row["llm_judge_informativeness"], row["llm_judge_consistency"]) == (4, 5) and row["llm_untrained"] is False
+        assert row["llm_prompt_versions"] == ["recaption.v1", "instruct.v1", "judge.v1"]

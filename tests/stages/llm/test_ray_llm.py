@@ -21,7 +21,7 @@ from stages.llm.ray_llm import (
     finish_batch,
     generate_with_processors,
     openai_payload,
-    openai_processor_config,
+    openai_headers,
     sampling_params,
     vllm_processor_config,
 )
@@ -74,20 +74,18 @@ def test_vision_requests_send_the_image_resized_before_the_text():
     assert idle["sampling_params"]["max_tokens"] == 1 and set(idle["sampling_params"]) == set(request["sampling_params"])
 
 
-def test_openai_config_and_payload(monkeypatch):
+def test_openai_headers_and_payload(monkeypatch):
     spec = LlmSpec(enabled=True, backend="openai", model="gpt-4o-mini", openai={"url": "http://127.0.0.1:8000/v1/chat/completions", "api_key_env": "FIGCURATE_TEST_KEY"})
     with pytest.raises(ValueError, match="FIGCURATE_TEST_KEY is not set"):
-        openai_processor_config(spec)
+        openai_headers(spec)
     monkeypatch.setenv("FIGCURATE_TEST_KEY", "sk-test")
-    config = openai_processor_config(spec)
-    assert config.url.endswith("/v1/chat/completions") and config.headers["Authorization"] == "Bearer sk-test"
-    payload = openai_payload(TaskPlan(spec), "instruct", 1, [{"role": "user", "content": "x"}])
+    assert openai_headers(spec) == {"Authorization": "Bearer sk-test"}
+    payload = json.loads(openai_payload(TaskPlan(spec), "instruct", 1, [{"role": "user", "content": "x"}]))
     assert payload["response_format"]["json_schema"]["schema"] == TaskPlan(spec).schemas["instruct"]
     assert payload["model"] == "gpt-4o-mini" and payload["response_format"]["json_schema"]["strict"] is True
-    answer = {"choices": [{"message": {"content": '{"caption": "A CT."}'}}], "usage": {"completion_tokens": 7}}
-    row = {**sample_table().to_pylist()[0], "llm_output_tokens": 0, "http_response": answer}
+    row = {**sample_table().to_pylist()[0], "llm_output_tokens": 0, "generated_text": '{"caption": "A CT."}', "num_generated_tokens": 7}
     out = Response(TaskPlan(spec), "recaption", 1)(row)
-    assert out["llm_recaption"] == "A CT." and out["llm_output_tokens"] == 7 and "http_response" not in out
+    assert out["llm_recaption"] == "A CT." and out["llm_output_tokens"] == 7 and "generated_text" not in out
 
 
 class StandInEngine:
@@ -152,7 +150,7 @@ def test_a_record_the_engine_failed_on_last_is_dropped_with_the_error():
     rows[1]["__inference_error__"] = "prompt longer than max_model_len"
     out = finish_batch(pa.Table.from_pylist(rows), plan=TaskPlan(spec), label=MODEL).to_pylist()
     assert out[0]["drop_reason"] is None and out[0]["llm_model"] == MODEL
-    assert out[1]["drop_reason"] == "llm_output_invalid" and "engine error: prompt longer" in out[1]["drop_detail"]
+    assert out[1]["drop_reason"] == "llm_request_failed" and "engine error: prompt longer" in out[1]["drop_detail"]
 
 
 def test_vllm_builds_the_processor_and_its_sampling_params():
