@@ -337,6 +337,13 @@ def _export_llava(args: argparse.Namespace) -> int:
 def _bench_llm(args: argparse.Namespace) -> int:
     from pipeline.bench_llm import bench_llm
 
+    if args.backend == "vllm":
+        from pipeline.bench_vllm import bench_vllm
+
+        report = bench_vllm(str(args.model), samples=args.samples, tasks=tuple(args.tasks), max_new_tokens=args.max_new_tokens,
+                            max_model_len=args.max_model_len, vision=args.vision, compare=not args.no_compare)  # fmt: skip
+        print(json.dumps(report, indent=2))
+        return 0
     report = bench_llm(
         args.model, samples=args.samples, batch_sizes=tuple(args.batch_size), max_new_tokens=args.max_new_tokens, repeats=args.repeats
     )
@@ -357,12 +364,18 @@ def _add_llm_commands(commands, bench_kinds) -> None:
     llava.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="which records to write (default: all)")
     llava.set_defaults(handler=_export_llava)
 
-    bench = bench_kinds.add_parser("llm", help="samples/s and tokens/s of the llm stage's transformers backend (CPU by default)")
-    bench.add_argument("--model", type=Path, default=TINY_LLAMA, help="a local model folder (default: the tiny random Llama)")
+    bench = bench_kinds.add_parser("llm", help="samples/s and tokens/s of the llm stage (transformers on CPU by default; --backend vllm: the GPU check)")
+    bench.add_argument("--backend", choices=["transformers", "vllm"], default="transformers",
+                       help="vllm: the stage through ray.data.llm on a GPU, beside `vllm bench throughput` (needs the vllm extra)")  # fmt: skip
+    bench.add_argument("--model", default=TINY_LLAMA, help="a local model folder (default: the tiny random Llama); vllm: a folder or cached hub id")
     bench.add_argument("--samples", type=int, default=32)
-    bench.add_argument("--batch-size", type=int, nargs="+", default=[8])
+    bench.add_argument("--batch-size", type=int, nargs="+", default=[8], help="transformers only")
     bench.add_argument("--max-new-tokens", type=int, default=256)
-    bench.add_argument("--repeats", type=int, default=3, help="timed passes per setting; the fastest is reported")
+    bench.add_argument("--repeats", type=int, default=3, help="transformers: timed passes per setting; the fastest is reported")
+    bench.add_argument("--tasks", nargs="+", choices=["recaption", "instruct", "judge"], default=["recaption"], help="vllm only")
+    bench.add_argument("--max-model-len", type=int, default=8192, help="vllm only")
+    bench.add_argument("--vision", action="store_true", help="vllm only: a vision-language model; every record carries a 512 px image")
+    bench.add_argument("--no-compare", action="store_true", help="vllm only: skip `vllm bench throughput`")
     bench.set_defaults(handler=_bench_llm)
 
 
