@@ -315,7 +315,7 @@ def _panels(args: argparse.Namespace) -> int:
             continue
         result = split_image(image, SplitParams(work_side=args.work_side), len(args.labels) if args.labels else None)
         print(json.dumps({"image": str(path), "width": image.width, "height": image.height,
-                          "boxes": [list(b) for b in result.boxes], "confidence": result.confidence}))
+                          "boxes": [list(b) for b in result.boxes], "confidence": result.confidence, "letters": result.letters}))
         if args.draw:
             draw = ImageDraw.Draw(image)
             line = max(2, max(image.size) // 300)

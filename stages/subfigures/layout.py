@@ -80,8 +80,7 @@ class LayoutSearch:
         return reading_order(boxes)
 
     def shape_confidence(self, boxes: list[Box]) -> float:
-        """1 when no panel is a small or thin strip, less by how far the worst one is."""
-        return max(0.0, 1.0 - max(map(self.panel_cost, boxes)) / SMALL_PANEL_COST)
+        return shape_confidence(boxes, self.fair_area)
 
     def gutter_confidence(self, boxes: list[Box]) -> float:
         """1 when no panel holds a gutter wider than the narrowest space between two panels; else
@@ -104,9 +103,7 @@ class LayoutSearch:
         return math.log1p(gap / self.min_gap)
 
     def panel_cost(self, box: Box) -> float:
-        small = 1.0 - area(box) / (SMALL_PANEL_SHARE * self.fair_area)
-        thin = 1.0 - min(box[2] - box[0], box[3] - box[1]) / (THIN_PANEL_SHARE * math.sqrt(self.fair_area))
-        return SMALL_PANEL_COST * (max(0.0, small) + max(0.0, thin))
+        return panel_cost(box, self.fair_area)
 
     def cut(self, box: Box, axis: int) -> list[Box]:
         return self._pieces(box, axis) if self.cuttable(box) else [box]
@@ -159,6 +156,18 @@ class LayoutSearch:
         if joined is None:
             return None
         return joined[0] - sum(map(self.gap_strength, inner_gaps)), joined[1]
+
+
+def panel_cost(box: Box, fair_area: float) -> float:
+    """What a panel much smaller or thinner than an equal share (``fair_area``) of the content costs."""
+    small = 1.0 - area(box) / (SMALL_PANEL_SHARE * fair_area)
+    thin = 1.0 - min(box[2] - box[0], box[3] - box[1]) / (THIN_PANEL_SHARE * math.sqrt(fair_area))
+    return SMALL_PANEL_COST * (max(0.0, small) + max(0.0, thin))
+
+
+def shape_confidence(boxes: list[Box], fair_area: float) -> float:
+    """1 when no panel is a small or thin strip, less by how far the worst one is."""
+    return max(0.0, 1.0 - max(panel_cost(box, fair_area) for box in boxes) / SMALL_PANEL_COST)
 
 
 def reading_order(boxes: list[Box]) -> list[Box]:

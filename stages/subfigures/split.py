@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from stages.subfigures.layout import Box, LayoutSearch, gaps_between
+from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, shape_confidence
+from stages.subfigures.letters import find_glyphs, label_set, letter_layout, letters_confidence
 
 
 
@@ -47,6 +48,7 @@ class SplitResult:
     framed: int = 0
     merged_fragments: int = 0
     gaps: list[int] = field(default_factory=list)  # gutter widths used, in work pixels
+    letters: int = 0  # panel letters the layout was drawn from (0: the gutters decided)
 
 
 def grey_array(image: Image.Image, work_side: int) -> tuple[np.ndarray, float]:
@@ -194,6 +196,16 @@ class _Splitter:
         self.framed, self.merged = counts
         return (boxes, search.confidence) if boxes else None
 
+    def lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
+        """The layout the figure's printed panel letters draw (``letters.py``), when exactly
+        ``panels`` of them stand out, and its confidence."""
+        labels = label_set(find_glyphs(self.grey), panels)
+        found = letter_layout(self.ink, self.integral, labels, content) if labels else None
+        if not found:
+            return None
+        boxes, worst_cut_ink = found
+        return boxes, letters_confidence(boxes, worst_cut_ink, shape_confidence(boxes, area(content) / panels))
+
     def _record_gaps(self, parts: list[Box], axis: int) -> None:
         self.gaps += gaps_between(parts, axis)
 
@@ -205,22 +217,28 @@ def _longest_false_run(values: np.ndarray) -> int:
 
 def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: int | None = None) -> SplitResult:
     """Panels of a grey array, in its own pixels; ``panels``, the count the caption names, picks the
-    layout of that count among those the gutters allow (the free split where none has it; one panel
-    is the whole figure)."""
+    layout of that count: the one its printed panel letters draw where exactly that many stand out,
+    else the best of those the gutters allow (the free split where none has it; one panel is the
+    whole figure)."""
     splitter = _Splitter(grey, params)
     content = splitter.trim((0, 0, splitter.width, splitter.height))
     if content is None or panels == 1:
         return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0 if content is None else 1.0)
-    boxes = splitter.split(content)
-    confidence = _confidence(splitter, boxes, content)
-    counted = splitter.layout(content, panels) if panels and panels > 1 else None
+    lettered = counted = None
+    if panels and panels > 1:
+        lettered = splitter.lettered(content, panels)
+        counted = lettered or splitter.layout(content, panels)
     if counted:
         boxes, confidence = counted
+    else:  # the free split, where no count was given or no layout has it
+        boxes = splitter.split(content)
+        confidence = _confidence(splitter, boxes, content)
+    letters = len(boxes) if lettered else 0
     if len(boxes) == 1:
         # One picture is the figure itself, white margins included: it stays whole, as the
         # pipeline emits it (panels are cut only from compound figures).
         boxes = [(0, 0, splitter.width, splitter.height)]
-    return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps)
+    return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps, letters)
 
 
 def _confidence(splitter: _Splitter, boxes: list[Box], content: Box) -> float:

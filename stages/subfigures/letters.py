@@ -1,0 +1,161 @@
+"""Panel letters printed in the figure, and the layout they draw.
+
+A printed panel label (A, B, a, b) is a single glyph standing alone: dark ink, letter-shaped, with
+white space around it, and every label of a figure is set in one size. When the caption names
+``count`` panels, the figure's labels are the one group of exactly ``count`` such glyphs of equal
+height (``label_set``). No OCR: which letter a glyph is does not matter, only where it stands; the
+labels' reading order is the caption's order.
+
+The labels then draw the layout (``letter_layout``): a panel begins at its label, so the figure
+is cut, rows or columns, between groups of labels (in the whitest line before the next group),
+recursively, until every region holds one label standing at its top-left. The cuts follow the
+labels, not the widest gutters: a heading or legend over two charts stays with the label above it,
+a panel that is a whole column beside two rows stays whole, and a gutter inside a panel is not
+cut. A layout where a label is not at its region's top-left, or a cut runs through more than a
+thin line of ink, is not one the labels draw, and the gutter search decides instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from stages.subfigures.layout import Box, reading_order
+
+GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
+DARK_LEVEL = 120  # ... most of them darker than this
+GLYPH_ASPECT = (0.45, 1.4)  # width over height of a letter, "I" and "M" aside
+GLYPH_DENSITY = (0.15, 0.85)  # ink share of its box: not a dot, not a filled square
+MIN_GLYPH_HEIGHT = 6  # work pixels; anything smaller is unreadable
+MAX_GLYPH_HEIGHT_SHARE = 0.2  # of the figure's height
+# White space around a label, as a share of its height, left/right and above/below; a few pixels
+# of ink there (JPEG noise) are allowed.
+MARGIN_X, MARGIN_Y, MARGIN_INK = 0.5, 0.3, 0.02
+SAME_SIZE = 0.15  # labels of one figure differ in height by at most this share
+# A cut may cross this share of its length in ink (a thin connector line), no more.
+MAX_CUT_INK = 0.03
+LETTERS_CONFIDENCE = 0.9
+
+
+@dataclass(frozen=True)
+class Glyph:
+    box: Box
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def find_glyphs(grey: np.ndarray) -> list[Glyph]:
+    """Dark, letter-shaped components of a grey array with white space around them."""
+    from scipy import ndimage
+
+    ink = grey < GLYPH_INK_LEVEL
+    integral = np.pad(ink.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
+    height, width = ink.shape
+    glyphs = []
+    for index, found in enumerate(ndimage.find_objects(labels), 1):
+        rows, cols = found
+        h, w = rows.stop - rows.start, cols.stop - cols.start
+        if not (MIN_GLYPH_HEIGHT <= h <= MAX_GLYPH_HEIGHT_SHARE * height) or not (GLYPH_ASPECT[0] * h <= w <= GLYPH_ASPECT[1] * h):
+            continue
+        component = labels[found] == index
+        if not GLYPH_DENSITY[0] <= component.mean() <= GLYPH_DENSITY[1] or np.percentile(grey[found][component], 30) > DARK_LEVEL:
+            continue
+        box = (cols.start, rows.start, cols.stop, rows.stop)
+        mx, my = max(2, int(MARGIN_X * h)), max(2, int(MARGIN_Y * h))
+        around = (max(0, box[0] - mx), max(0, box[1] - my), min(width, box[2] + mx), min(height, box[3] + my))
+        if _ink(integral, around) - _ink(integral, box) <= MARGIN_INK * h * h:
+            glyphs.append(Glyph(box))
+    return glyphs
+
+
+def label_set(glyphs: list[Glyph], count: int) -> list[Glyph] | None:
+    """The one group of exactly ``count`` glyphs of one size (the largest such size where there are several)."""
+    groups = {}
+    for glyph in glyphs:
+        members = tuple(g for g in glyphs if abs(g.height - glyph.height) <= max(1, SAME_SIZE * glyph.height))
+        groups[members] = glyph.height
+    exact = [(height, members) for members, height in groups.items() if len(members) == count]
+    return list(max(exact)[1]) if exact else None
+
+
+def letter_layout(ink: np.ndarray, integral: np.ndarray, letters: list[Glyph], content: Box) -> tuple[list[Box], float] | None:
+    """One region per letter, in the letters' reading order, trimmed to its ink, and the most ink any
+    cut crossed (share of its length); None when the letters draw no layout."""
+    ordered = reading_order([g.box for g in letters])
+    search = _LetterSearch(ink, integral, ordered)
+    found = search.best(content, tuple(range(len(ordered))))
+    if found is None:
+        return None
+    regions = dict(found[1])  # letter index -> region
+    return [search.trim(regions[i]) or regions[i] for i in range(len(ordered))], found[0]
+
+
+def letters_confidence(boxes: list[Box], worst_cut_ink: float, shape_confidence: float) -> float:
+    """High where every cut ran through white space, lower as a cut crossed ink, and never above
+    the layout's shape confidence (a strip is no panel, whatever its letter says)."""
+    return round(min(shape_confidence, LETTERS_CONFIDENCE * (1.0 - worst_cut_ink / MAX_CUT_INK / 2)), 3)
+
+
+class _LetterSearch:
+    def __init__(self, ink: np.ndarray, integral: np.ndarray, letters: list[Box]):
+        self.ink, self.integral, self.letters = ink, integral, letters
+        self.best = lru_cache(maxsize=None)(self._best)
+
+    def trim(self, box: Box) -> Box | None:
+        x0, y0, x1, y1 = box
+        region = self.ink[y0:y1, x0:x1]
+        rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
+        if rows.size == 0:
+            return None
+        return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+    def at_top_left(self, letter: Box, region: Box) -> bool:
+        """The letter is where a label stands: near the left and the top of its region's ink."""
+        trimmed = self.trim(region)
+        if trimmed is None:
+            return False
+        h = letter[3] - letter[1]
+        return (letter[0] - trimmed[0] <= max(2 * h, 0.12 * (trimmed[2] - trimmed[0]))
+                and letter[1] - trimmed[1] <= max(1.5 * h, 0.12 * (trimmed[3] - trimmed[1])))  # fmt: skip
+
+    def line_ink(self, region: Box, axis: int, position: int) -> float:
+        x0, y0, x1, y1 = region
+        line = (x0, position, x1, position + 1) if axis == 0 else (position, y0, position + 1, y1)
+        return _ink(self.integral, line) / max(1, (x1 - x0) if axis == 0 else (y1 - y0))
+
+    def _best(self, region: Box, members: tuple[int, ...]) -> tuple[float, tuple[tuple[int, Box], ...]] | None:
+        """(worst cut ink, ((letter, region), ...)) of the layout with the least ink cut, or None."""
+        if len(members) == 1:
+            return (0.0, ((members[0], region),)) if self.at_top_left(self.letters[members[0]], region) else None
+        choices = []
+        for axis in (0, 1):
+            lo, hi = (1, 3) if axis == 0 else (0, 2)
+            order = sorted(members, key=lambda i: self.letters[i][lo])
+            for split in range(1, len(order)):
+                first, second = order[:split], order[split:]
+                end, start = max(self.letters[i][hi] for i in first), min(self.letters[i][lo] for i in second)
+                if start <= end:
+                    continue  # the groups overlap along this axis: no line between them
+                # the whitest line in the half of the space before the second group's labels (the first
+                # group's pictures begin right after its labels), the nearest to them
+                position = min(range(end + (start - end) // 2, start), key=lambda p: (round(self.line_ink(region, axis, p), 3), -p))
+                cut_ink = self.line_ink(region, axis, position)
+                if cut_ink > MAX_CUT_INK:
+                    continue
+                x0, y0, x1, y1 = region
+                a, b = ((x0, y0, x1, position), (x0, position, x1, y1)) if axis == 0 else ((x0, y0, position, y1), (position, y0, x1, y1))
+                one = self.best(a, tuple(sorted(first)))
+                other = self.best(b, tuple(sorted(second))) if one else None
+                if other:
+                    choices.append((max(cut_ink, one[0], other[0]), one[1] + other[1]))
+        return min(choices, key=lambda choice: choice[0]) if choices else None
+
+
+def _ink(integral: np.ndarray, box: Box) -> int:
+    x0, y0, x1, y1 = box
+    return int(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0])
