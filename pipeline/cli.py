@@ -268,19 +268,30 @@ def _eval_panels(args: argparse.Namespace) -> int:
 
 
 def _eval_subcaptions(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import evaluate_subcaptions, score_gold
+    from pipeline.evaluate import LlmRoute, evaluate_subcaptions, score_gold
 
+    llm = None
+    if args.splitter == "llm":
+        from stages.subcaptions.llm_split import LlmSplitSettings, LlmSplitter
+
+        try:
+            settings = LlmSplitSettings(enabled=True, backend=args.llm_backend, model=args.llm_model, url=args.llm_url,
+                                        allow_untrained=args.llm_allow_untrained, route=args.llm_route, constrained=not args.llm_unconstrained)  # fmt: skip
+        except ValueError as error:
+            print(f"figcurate eval subcaptions: --splitter llm: {error}", file=sys.stderr)
+            return 2
+        llm = LlmRoute(LlmSplitter(settings), settings.route, args.min_subcaption_confidence)
     if args.gold:
         if not args.gold.exists():
             print(f"figcurate eval subcaptions: {args.gold} does not exist", file=sys.stderr)
             return 2
         try:
-            print(json.dumps(score_gold(args.gold, gold_format=args.gold_format), indent=2))
+            print(json.dumps(score_gold(args.gold, gold_format=args.gold_format, llm=llm), indent=2))
         except ValueError as error:
             print(f"figcurate eval subcaptions: {error}", file=sys.stderr)
             return 2
         return 0
-    results = evaluate_subcaptions(args.root)
+    results = evaluate_subcaptions(args.root, llm=llm)
     if results is None:
         print(f"figcurate eval subcaptions: no ground truth at {args.root}; skipped")
         return 0
@@ -526,6 +537,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--gold-format", choices=["zou", "prostate", "soda"],
         help="the gold file's convention (default: detected): zou keeps each label marker in its subcaption, prostate and soda remove it",
     )
+    eval_sub.add_argument("--splitter", choices=["rules", "llm"], default="rules", help="llm: the LLM splitter where routed, the rules elsewhere (as the pipeline)")
+    eval_sub.add_argument("--llm-backend", choices=["transformers", "openai"], default="transformers")
+    eval_sub.add_argument("--llm-model", help="a local model folder (transformers) or the served model's name (openai)")
+    eval_sub.add_argument("--llm-url", default="http://localhost:8000/v1/chat/completions", help="openai: the chat completions endpoint (vllm serve)")
+    eval_sub.add_argument("--llm-route", choices=["unsure", "all"], default="unsure", help="which labelled captions the LLM splits")
+    eval_sub.add_argument("--min-subcaption-confidence", type=float, default=0.5, help="route unsure: captions below this rule confidence")
+    eval_sub.add_argument("--llm-allow-untrained", action="store_true", help="transformers: random weights for a folder without any (plumbing)")
+    eval_sub.add_argument("--llm-unconstrained", action="store_true", help="decode without the answer's schema (a tokenizer the grammar cannot read)")
     eval_sub.set_defaults(handler=_eval_subcaptions)
     _add_llm_commands(commands, bench_kinds)
     _name_commands(parser)

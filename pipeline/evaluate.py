@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.gold_parts import PARTS, part_of
+from stages.subcaptions.align import caption_panels
 from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
@@ -160,11 +161,15 @@ def _norm(text: str) -> str:
 
 
 def score_captions(
-    items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5, keep_label: bool = False, share_list_heads: bool = True
-) -> dict:
+    items: list[tuple[str, list[tuple[str, str]]]], keys: list[str] | None = None, worst: int = 5, keep_label: bool = False, share_list_heads: bool = True,
+    llm: "LlmRoute | None" = None,
+) -> dict:  # fmt: skip
     """``items``: (caption, [(gold label, gold subcaption), ...]) per figure; an empty gold
     subcaption scores labels only (SODA panels without a curated caption). ``keep_label``: the
-    gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``)."""
+    gold keeps each label marker in its subcaption, so ours keeps it too (see ``GOLD_FORMATS``).
+    ``llm``: the LLM splitter's subcaptions replace the rules' where it is routed and its answer
+    passes the check (``stages/subcaptions/llm_split.py``), as in the pipeline."""
+    by_llm = llm.answers(items) if llm else {}
     similarities, f1s, per_figure, cases = [], [], [], []
     sure = []  # per figure with two or more labels: (caption confidence, its subcaptions' similarities)
     unnamed_as_zero = []  # compound-figure-separator's scoring: a label we did not name scores 0
@@ -184,6 +189,8 @@ def score_captions(
             if not text:
                 continue
             named = split.subcaption(label, keep_label, share_list_heads)
+            if n in by_llm and label.lower() in by_llm[n]:
+                named = by_llm[n][label.lower()]
             # A panel the caption never names gets what it says of every panel, as the gold does.
             ours = split.shared if named is None else named
             score = similarity(_norm(ours), _norm(text))
@@ -215,11 +222,52 @@ def score_captions(
         "label_recall": round(recall, 4),
         "label_sets_exact": round(exact_labels / len(items), 4) if items else None,
         "emitted_by_confidence": [emitted_subcaptions(sure, threshold) for threshold in CONFIDENCE_CURVE],
+        **({"llm_splitter": llm.report(items)} if llm else {}),
         # Every 5th figure apart: a rule tuned to the rest should do as well there.
         "held_out_every_5th_figure": _subset_means(similarities, f1s, [n % 5 == 4 for n in figure_of]),
         "rest": _subset_means(similarities, f1s, [n % 5 != 4 for n in figure_of]),
         "worst": [_describe(case, keys) for case in cases[:worst]],
     }
+
+
+class LlmRoute:
+    """The LLM splitter over a gold set: which captions it is asked (every labelled one, or those
+    whose rule split is below ``min_confidence``), its checked answers, remembered per caption."""
+
+    def __init__(self, splitter, route: str = "unsure", min_confidence: float = 0.5):
+        self.splitter, self.route, self.min_confidence = splitter, route, min_confidence
+        self.asked: dict[tuple[str, tuple[str, ...]], tuple[dict | None, str]] = {}
+
+    def routed(self, caption: str) -> list[str] | None:
+        split = split_caption(caption)
+        labels, _, problem = caption_panels(split)
+        if len(labels) < 2 or problem:
+            return None
+        judged = caption_confidence(split)
+        if self.route == "unsure" and judged is not None and judged[0] >= self.min_confidence:
+            return None
+        return labels
+
+    def answers(self, items) -> dict[int, dict[str, str]]:
+        """Per item index: lower-cased label -> the LLM's subcaption, where it passed the check."""
+        routed = {n: (caption, labels) for n, (caption, _) in enumerate(items) if (labels := self.routed(caption))}
+        missing = list({(caption, tuple(labels)) for caption, labels in routed.values()} - set(self.asked))
+        for key, answer in zip(missing, self.splitter.split_many([(caption, list(labels)) for caption, labels in missing])):
+            self.asked[key] = answer
+        found = {}
+        for n, (caption, labels) in routed.items():
+            texts = self.asked[(caption, tuple(labels))][0]
+            if texts:
+                found[n] = {label.lower(): text for label, text in texts.items()}
+        return found
+
+    def report(self, items) -> dict:
+        answers = [self.asked[(caption, tuple(labels))] for caption, _ in items if (labels := self.routed(caption))]
+        reasons = Counter(re.sub(r"\[.*?\]|'.*?'|\d+", "…", why) for texts, why in answers if texts is None)
+        return {
+            "splitter": self.splitter.label, "route": self.route, "asked": len(answers), "accepted": sum(t is not None for t, _ in answers),
+            "refused_because": dict(reasons.most_common(5)),
+        }  # fmt: skip
 
 
 def emitted_subcaptions(sure: list[tuple[float, list[float]]], min_confidence: float) -> dict:
@@ -345,14 +393,14 @@ def load_gold(path: Path, gold_format: str | None = None) -> tuple[str, list[str
     return kind, keys, items
 
 
-def score_gold(path: Path, worst: int = 5, gold_format: str | None = None) -> dict:
+def score_gold(path: Path, worst: int = 5, gold_format: str | None = None, llm: LlmRoute | None = None) -> dict:
     """The whole set's scores, and under ``parts`` those of its development and check parts (``gold_parts``)."""
     kind, keys, items = load_gold(path, gold_format)
     parts = {}
     for part in PARTS:
         chosen = [n for n, key in enumerate(keys) if part_of(key) == part]
-        parts[part] = score_captions([items[n] for n in chosen], [keys[n] for n in chosen], 0, **GOLD_FORMATS[kind])
-    return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind]), "parts": parts}
+        parts[part] = score_captions([items[n] for n in chosen], [keys[n] for n in chosen], 0, **GOLD_FORMATS[kind], llm=llm)
+    return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind], llm=llm), "parts": parts}
 
 
 def _gt_items(path: Path) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
@@ -389,7 +437,7 @@ def _soda_text(markup: str) -> str:
     return re.sub(r"\s+([,.;:])", r"\1", text)
 
 
-def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:
+def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT, llm: LlmRoute | None = None) -> dict | None:
     """Scores per annotation set found under ``root``; None when the folder is absent."""
     root = Path(root)
     if not root.is_dir():
@@ -398,5 +446,5 @@ def evaluate_subcaptions(root: Path = DEFAULT_SUBCAPTION_ROOT) -> dict | None:
     for name, file in (("zou", "zou_eval_dev.json"), ("prostate", "prostate_data_only_annotated_captions.json"), ("soda", "soda")):
         if (root / file).exists():
             # SODA panel captions were rewritten by curators: token F1 is the meaningful number there.
-            results[name] = score_gold(root / file, gold_format=name)
+            results[name] = score_gold(root / file, gold_format=name, llm=llm)
     return results

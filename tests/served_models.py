@@ -47,7 +47,7 @@ def with_random_weights(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def write_scripted_llama(folder: Path, answers: dict[str, dict] = ANSWERS) -> Path:
+def write_scripted_llama(folder: Path, answers: dict[str, dict] = ANSWERS, task_words: list[tuple[str, str]] = TASK_WORDS) -> Path:
     import torch
     from transformers import AddedToken, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -55,11 +55,13 @@ def write_scripted_llama(folder: Path, answers: dict[str, dict] = ANSWERS) -> Pa
     tokenizer = AutoTokenizer.from_pretrained(folder)
     markers = {task: f"<|{task}|>" for task in answers}
     tokenizer.add_special_tokens({"additional_special_tokens": list(markers.values())})
-    texts = {task: json.dumps(answer) for task, answer in answers.items()}
+    # compact, as decoding constrained by a grammar without free whitespace writes JSON
+    texts = {task: json.dumps(answer, separators=(",", ":")) for task, answer in answers.items()}
     tokenizer.add_tokens([AddedToken(text, special=False, normalized=False) for text in texts.values()])
-    route = "".join(
-        f"{'{% if' if i == 0 else '{% elif'} '{word}' in text %}}{markers[task]}" for i, (task, word) in enumerate(TASK_WORDS) if word
-    ) + f"{{% else %}}{markers['recaption']}{{% endif %}}"
+    # the last route is taken when no earlier one's word is in the prompt
+    *worded, (last, _) = [(task, word) for task, word in task_words if task in answers]
+    route = "".join(f"{'{% if' if i == 0 else '{% elif'} '{word}' in text %}}{markers[task]}" for i, (task, word) in enumerate(worded))
+    route += f"{{% else %}}{markers[last]}{{% endif %}}" if worded else markers[last]
     tokenizer.chat_template = (
         "{% set text = messages | map(attribute='content') | join(' ') %}"
         "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endfor %}"

@@ -23,6 +23,8 @@ SCHEMAS_DIR = REPOSITORY / "schemas" / "llm"
 
 TaskName = Literal["recaption", "instruct", "judge"]
 TASK_ORDER: tuple[str, ...] = ("recaption", "instruct", "judge")  # judge reads what the others wrote
+# Templates also serve the subcaptions stage's LLM splitter, which is not a task of the llm stage.
+TemplateTask = Literal["recaption", "instruct", "judge", "subcaptions"]
 
 
 class Example(BaseModel):
@@ -35,7 +37,7 @@ class Example(BaseModel):
 class PromptTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    task: TaskName
+    task: TemplateTask
     version: int
     system: str
     user: str
@@ -85,6 +87,7 @@ def prompt_inputs(source: Mapping[str, Any], max_mentions: int, max_chars: int) 
         "panel": panel,
         "mentions": "\n".join(f"- {m}" for m in mentions) or "(none)",
         "generated": clip_text(source.get("generated") or "", max_chars),
+        "labels": ", ".join(source.get("panel_labels") or []),
     }
 
 

@@ -23,6 +23,7 @@ from stages.base import Row, Stage, StageSpec
 from stages.registry import register
 from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.confidence import caption_confidence
+from stages.subcaptions.llm_split import LlmSplitSettings, LlmSplitter
 from stages.subcaptions.split import split_caption
 
 
@@ -39,6 +40,9 @@ class SubcaptionsSpec(StageSpec):
         description="a figure whose caption split is less sure than this (stages/subcaptions/confidence.py) "
         "stays whole with its full caption (alignment none)",
     )
+    llm_splitter: LlmSplitSettings = Field(
+        LlmSplitSettings(), description="an LLM that splits the captions the rules are unsure of (stages/subcaptions/llm_split.py)"
+    )
     emit: Literal["panels", "figures", "both"] = Field(
         "panels",
         description="what an aligned compound figure yields: one sample per panel, the whole figure "
@@ -53,18 +57,25 @@ class Subcaptions(Stage):
     output_schema = PANEL
     optional = True
 
+    def __init__(self, spec: SubcaptionsSpec, context):
+        super().__init__(spec, context)
+        self.llm = LlmSplitter(spec.llm_splitter) if spec.llm_splitter.enabled else None
+
     def process(self, row: Row) -> Iterable[Row]:
         boxes = row.get("panel_boxes") or []
         split = split_caption(row["caption"])
         mentions = mentioned_letters(row["mentions"] or [], figure_number(row["label"]))
         sure = caption_confidence(split)
-        result = self._unless_unsure(align(len(boxes), split, mentions), row.get("split_confidence"), sure)
+        aligned = align(len(boxes), split, mentions)
+        aligned, by_llm, note = self._by_llm(row["caption"], aligned, sure)
+        result = self._unless_unsure(aligned, row.get("split_confidence"), None if by_llm else sure)
         row = {**row, "parent_key": row["sample_key"], "subcaption_confidence": None if sure is None else sure[0]}
         if result.method in ("single", "none"):
-            yield {**row, "alignment": result.method, "alignment_detail": result.reason or None}
+            detail = "; ".join(part for part in (result.reason, note) if part)
+            yield {**row, "alignment": result.method, "alignment_detail": detail or None}
             return
         if self.spec.emit in ("figures", "both"):
-            yield {**row, "alignment": result.method, "alignment_detail": None}
+            yield {**row, "alignment": result.method, "alignment_detail": note or None}
         if self.spec.emit == "figures":
             return
         with Image.open(io.BytesIO(row["image"])) as image:
@@ -78,8 +89,22 @@ class Subcaptions(Stage):
                     "panel_label": label,
                     "subcaption": subcaption,
                     "alignment": result.method,
+                    "alignment_detail": note or None,
                 }
                 yield self._crop(panel, image, box)
+
+    def _by_llm(self, caption: str, result: Alignment, sure: tuple[float, list[str]] | None) -> tuple[Alignment, bool, str]:
+        """The LLM's subcaptions for an aligned figure it is routed to, when they pass the check;
+        else the rules' (and why, for the detail)."""
+        if self.llm is None or result.method in ("single", "none"):
+            return result, False, ""
+        unsure = sure is not None and sure[0] < self.spec.min_subcaption_confidence
+        if self.spec.llm_splitter.route == "unsure" and not unsure:
+            return result, False, ""
+        texts, why = self.llm.split(caption, list(result.labels))
+        if texts is None:
+            return result, False, f"llm splitter ({self.llm.label}) not used: {why}"
+        return Alignment(result.method, result.labels, tuple(texts[label] for label in result.labels)), True, f"subcaptions by {self.llm.label}"
 
     def _unless_unsure(self, result: Alignment, split_confidence: float | None, sure: tuple[float, list[str]] | None) -> Alignment:
         """An aligned figure stays whole when its panel split or its caption split is less sure than configured."""

@@ -76,11 +76,12 @@ class ScriptedEngine:
     """Answers from a script: (task keyword in the schema title, attempt) -> answer text per call."""
 
     untrained = True
+    vision = False
 
     def __init__(self, answer):
         self.answer, self.calls = answer, []
 
-    def generate(self, conversations, schema, *, max_new_tokens, temperature, seed):
+    def generate(self, conversations, schema, *, max_new_tokens, temperature, seed, images=None):
         self.calls.append((schema["title"], len(conversations), temperature))
         return [Generation(self.answer(schema["title"], seed, conversation), 5) for conversation in conversations]
 
