@@ -24,6 +24,7 @@ from pipeline.incremental import (
     load_consumed,
     write_consumed,
 )
+from pipeline.history import SUPERSEDED, History
 from pipeline.manifest import manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.progress import RunProgress
@@ -43,7 +44,10 @@ from stages.shard_writer import shard_name
 log = logging.getLogger(__name__)
 
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
-MANAGED_OUTPUTS = ("shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "progress.json", "_work", "consumed.parquet", "retracted.json")
+MANAGED_OUTPUTS = (
+    "shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "progress.json", "_work",
+    "consumed.parquet", "retracted.json", "superseded.json",
+)  # fmt: skip
 
 
 class OutputExistsError(OperatorError):
@@ -111,6 +115,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     inputs = fingerprint_inputs(config)
     run_fingerprint = fingerprint(inputs)
     consumed_before = load_consumed(since) if since is not None else None  # before touching the output: it may be the same folder
+    history = History.read(since) if since is not None else None
     resumed = prepare_output(output, inputs, overwrite=overwrite)
     enumerated = enumerate_source(config.source)
     articles = changed_since(enumerated, consumed_before) if consumed_before is not None else enumerated
@@ -146,7 +151,9 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     with progress.tracking():
         if todo:
             ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-            run_windows(_with_clip_cutoff(config, clip_cutoff), todo, done, context, run_fingerprint, output, progress)
+            processed = {article.pmcid for article in articles}
+            earlier_samples = history.references(processed) if history is not None and config.stage_spec("dedup").enabled else None
+            run_windows(_with_clip_cutoff(config, clip_cutoff), todo, done, context, run_fingerprint, output, progress, earlier_samples)
         pipeline_seconds = time.monotonic() - pipeline_started
 
         # the units this run wrote are read back; the others' records were read at the start
@@ -159,13 +166,16 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         write_consumed(output, articles, consumed_before)
         retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
         write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
+        superseded = history.superseded({article.pmcid for article in articles}) if history is not None else []
+        write_json(output, SUPERSEDED, superseded)
         stats = {
             "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
             "source": {
                 **describe(config.source),
                 "article_versions": len(articles),
                 "enumerated": len(enumerated),
-                "since": str(since) if since else None,
+                "since": str(Path(since).resolve()) if since else None,  # absolute: the next run follows the link from anywhere
+                "superseded_samples": len(superseded),
             },
             "resume": {
                 "units_total": len(units),
@@ -185,17 +195,22 @@ def windows_of(units: list, window_units: int) -> list[list]:
     return [units[start : start + window_units] for start in range(0, len(units), window_units)]
 
 
-def run_windows(config: RunConfig, todo: list, done: list, context, run_fingerprint: str, output, progress: RunProgress) -> None:
+def run_windows(
+    config: RunConfig, todo: list, done: list, context, run_fingerprint: str, output, progress: RunProgress, earlier: pa.Table | None = None
+) -> None:
     """The units to do, a window at a time: each window's shards, index, rejects and unit records are
     published before the next window starts, so a crash loses at most the window in flight.
 
     Dedup weighs every finished unit's hashes (earlier windows, earlier runs) as references, the
     way a resumed run does. Units hold article versions in PMCID order and windows run in unit
     order, so with ``keep: first`` an earlier window's sample is always the one a single window
-    would keep: any window size gives the same samples.
+    would keep: any window size gives the same samples. ``earlier``: the current samples of the runs
+    a ``--since`` run follows (``history.py``), references too.
     """
     dedup = config.stage_spec("dedup").enabled
     references = dedup_references(output, done) if dedup and done else None
+    if dedup and earlier is not None:
+        references = earlier if references is None else pa.concat_tables([earlier, references])
     windows = windows_of(todo, config.output.window_units)
     progress.windows_started(len(windows))
     for number, window in enumerate(windows, 1):

@@ -165,6 +165,14 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
         client.put_object(Bucket="pmc-next", Key=f"{new}/{name}", Body=path.read_bytes())
     meta_text = (small_corpus / meta_key(revised)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}.")
     put_metadata(revised, {**json.loads(meta_text), "version": revised["version"] + 1}, revised["version"] + 1)
+    # a new article whose figures are those of an article of the previous run
+    copied = articles[live[3]]
+    twin = {**copied, "pmcid": "PMC9999999", "version": 1}
+    old, new = f"{copied['pmcid']}.{copied['version']}", "PMC9999999.1"
+    for path in (small_corpus / old).iterdir():
+        client.put_object(Bucket="pmc-next", Key=f"{new}/{path.name.replace(old, new)}", Body=path.read_bytes())
+    twin_meta = json.loads((small_corpus / meta_key(copied)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}."))
+    put_metadata(twin, {**twin_meta, "pmcid": "PMC9999999", "version": 1})
     write_inventory(client, "pmc-next")
 
     output = tmp_path / "next"
@@ -172,15 +180,27 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     assert main(["run", str(config), "--since", str(previous)]) == 0
     capsys.readouterr()
     stats = json.loads((output / "stats.json").read_text())
-    assert stats["source"]["article_versions"] == 3 and stats["stages"]["fetch"]["in"] == 3
+    assert stats["source"]["article_versions"] == 4 and stats["stages"]["fetch"]["in"] == 4
     expected = {(retracted["pmcid"], retracted["version"]), (retitled["pmcid"], retitled["version"]), (revised["pmcid"], revised["version"] + 1)}
     keys = index_keys(output)
+    # the revised version's figures are the old version's: superseded, not duplicates of them
     assert {k.split("-")[0] for k in keys} == {article_key(*v) for v in expected}
     consumed = pq.read_table(output / "consumed.parquet").to_pylist()
-    assert {(r["pmcid"], r["version"]) for r in consumed if r["processed"]} == expected
+    assert {(r["pmcid"], r["version"]) for r in consumed if r["processed"]} == expected | {("PMC9999999", 1)}
+    # the new article's figures duplicate the previous run's samples of the article they were copied from
+    copied_keys = [k for k in index_keys(previous) if k.startswith(article_key(copied["pmcid"], copied["version"]))]
+    rejected = pads.dataset(output / "rejects", format="parquet").to_table().to_pylist()
+    twins = [r for r in rejected if r["key"].startswith("PMC9999999v1-") and r["stage"] == "dedup"]  # its other rows fail as the original's did
+    assert copied_keys and len(twins) == len(copied_keys) and {r["reason"] for r in twins} == {"duplicate_exact"}
+    assert sorted(r["detail"].split()[-1] for r in twins) == copied_keys  # "same pixels as <the earlier run's key>"
+    # every previous sample of the three processed articles is superseded by this run
+    superseded = json.loads((output / "superseded.json").read_text())
+    processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised)}
+    assert {e["sample_key"] for e in superseded} == {k for k in index_keys(previous) if k.split("-")[0] in processed_before}
+    assert all(e["run"] == str(previous) for e in superseded) and stats["source"]["superseded_samples"] == len(superseded)
     # everything the previous run consumed is carried forward, so a later --since needs only this output
     before = pq.read_table(previous / "consumed.parquet").to_pylist()
-    assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected
+    assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1)}
     assert json.loads((output / "retracted.json").read_text()) == [{"pmcid": retracted["pmcid"], "version": retracted["version"]}]
     # nothing changed since this run: the next incremental run has nothing to do
     again = tmp_path / "again"

@@ -1,0 +1,112 @@
+"""The runs an incremental run follows, and what of them it must weigh.
+
+A run ``--since PREVIOUS`` follows PREVIOUS and, through PREVIOUS's own ``--since``, every run
+before it: the chain, newest first (``stats.json`` records each link). Two things carry across:
+
+- **Supersession.** A run that processes any version of an article replaces every sample of that
+  article in the runs before it (the new version's samples, or none when it has no figures left).
+  The run lists those earlier keys in ``superseded.json``.
+- **Cross-run dedup.** The chain's current samples (in an index, of an article no newer run of the
+  chain processed, of no version reported retracted) take part in the run's dedup as references,
+  as a resumed run's finished units do: a new sample that duplicates one is dropped with that
+  sample's key in its detail, by the same priority rule as within a run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.incremental import CONSUMED, RETRACTED
+from schemas.records import DEDUP_CANDIDATE, conform
+
+SUPERSEDED = "superseded.json"
+MAX_CHAIN = 1000  # links followed before the chain is taken to loop
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    output: Path
+    samples: pa.Table  # sample_key, pmcid, version of its current samples
+    processed: frozenset[str]  # PMCIDs this run processed (any version)
+
+
+class History:
+    """The chain behind a ``--since`` run, read before the new run touches any output."""
+
+    def __init__(self, runs: list[EarlierRun], retracted: set[tuple[str, int]]):
+        self.runs, self.retracted = runs, retracted
+
+    @classmethod
+    def read(cls, previous: Path) -> History:
+        runs, retracted, later_processed = [], set(), set()
+        for output in chain_of(Path(previous)):
+            index = _index(output)
+            current = index.filter(pc.invert(pc.is_in(index.column("pmcid"), value_set=pa.array(sorted(later_processed), pa.string()))))
+            processed = frozenset(row["pmcid"] for row in pq.read_table(output / CONSUMED, columns=["pmcid", "processed"]).to_pylist() if row["processed"])
+            runs.append(EarlierRun(output, current, processed))
+            later_processed |= processed
+            retracted |= {(item["pmcid"], int(item["version"])) for item in _json(output / RETRACTED) or []}
+        return cls(runs, retracted)
+
+    def current(self, processed_now: set[str]) -> list[tuple[EarlierRun, pa.Table]]:
+        """Each run's samples still current after this run processes ``processed_now``, retracted versions left out."""
+        gone = pa.array(sorted(processed_now), pa.string())
+        out = []
+        for run in self.runs:
+            samples = run.samples.filter(pc.invert(pc.is_in(run.samples.column("pmcid"), value_set=gone)))
+            if self.retracted:
+                keep = [(p, v) not in self.retracted for p, v in zip(samples.column("pmcid").to_pylist(), samples.column("version").to_pylist())]
+                samples = samples.filter(pa.array(keep, pa.bool_()))
+            out.append((run, samples))
+        return out
+
+    def superseded(self, processed_now: set[str]) -> list[dict]:
+        """The chain's current samples of the articles this run processes: what its samples replace."""
+        gone = pa.array(sorted(processed_now), pa.string())
+        entries = []
+        for run in self.runs:
+            hit = run.samples.filter(pc.is_in(run.samples.column("pmcid"), value_set=gone))
+            entries += [{"sample_key": row["sample_key"], "pmcid": row["pmcid"], "version": row["version"], "run": str(run.output)} for row in hit.to_pylist()]
+        return sorted(entries, key=lambda e: e["sample_key"])
+
+    def references(self, processed_now: set[str]) -> pa.Table | None:
+        """The hashes of the chain's current samples, as dedup references (``DEDUP_CANDIDATE``)."""
+        tables = []
+        for run, samples in self.current(processed_now):
+            keys = pa.array(samples.column("sample_key").to_pylist(), pa.string())
+            for part in sorted((run.output / "hashes").glob("*.parquet")):
+                hashes = conform(pq.read_table(part), DEDUP_CANDIDATE)
+                tables.append(hashes.filter(pc.is_in(hashes.column("sample_key"), value_set=keys)))
+        tables = [table for table in tables if table.num_rows]
+        return pa.concat_tables(tables) if tables else None
+
+
+def chain_of(previous: Path) -> list[Path]:
+    """``previous`` and the runs it followed, newest first."""
+    chain: list[Path] = []
+    current: Path | None = previous
+    while current is not None and len(chain) < MAX_CHAIN:
+        if current.resolve() in {run.resolve() for run in chain}:
+            break
+        chain.append(current)
+        link = ((_json(current / "stats.json") or {}).get("source") or {}).get("since")
+        current = Path(link) if link else None
+    return chain
+
+
+def _index(output: Path) -> pa.Table:
+    parts = sorted((output / "index").glob("*.parquet"))
+    columns = ["sample_key", "pmcid", "version"]
+    if not parts:
+        return pa.table({"sample_key": pa.array([], pa.string()), "pmcid": pa.array([], pa.string()), "version": pa.array([], pa.int32())})
+    return pa.concat_tables([pq.read_table(part, columns=columns) for part in parts])
+
+
+def _json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
