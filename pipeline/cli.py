@@ -362,6 +362,30 @@ def _bench_llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _view_create(args: argparse.Namespace) -> int:
+    from pipeline.views import ViewError, create_view, runs_of
+
+    runs = runs_of(args.chain) if args.chain else args.runs
+    try:
+        view = create_view(args.dest, runs)
+    except ViewError as error:
+        print(f"figcurate view create: {error}", file=sys.stderr)
+        return 2
+    print(f"view of {len(view['runs'])} runs: {view['samples']} current samples in {len(view['shards'])} shards; excluded {view['excluded'] or 'none'}")
+    return 0
+
+
+def _add_view_commands(commands) -> None:
+    view = commands.add_parser("view", help="one current dataset over a run and the incremental runs after it (no shard rewritten)")
+    kinds = view.add_subparsers(dest="view_command", required=True)
+    create = kinds.add_parser("create", help="write DEST/view.json, excluded.parquet and sizes.json")
+    create.add_argument("dest", type=Path, help="folder for the view")
+    runs = create.add_mutually_exclusive_group(required=True)
+    runs.add_argument("--runs", type=Path, nargs="+", help="run outputs, oldest first")
+    runs.add_argument("--chain", type=Path, help="the newest run output; the runs it followed are read from its --since links")
+    create.set_defaults(handler=_view_create)
+
+
 def _add_llm_commands(commands, bench_kinds) -> None:
     """``export llava`` and ``bench llm`` (the llm stage's commands, kept together)."""
     from pipeline.bench_llm import TINY_LLAMA
@@ -547,6 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_sub.add_argument("--llm-unconstrained", action="store_true", help="decode without the answer's schema (a tokenizer the grammar cannot read)")
     eval_sub.set_defaults(handler=_eval_subcaptions)
     _add_llm_commands(commands, bench_kinds)
+    _add_view_commands(commands)
     _name_commands(parser)
     return parser
 

@@ -51,7 +51,7 @@ class History:
             processed = frozenset(row["pmcid"] for row in pq.read_table(output / CONSUMED, columns=["pmcid", "processed"]).to_pylist() if row["processed"])
             runs.append(EarlierRun(output, current, processed))
             later_processed |= processed
-            retracted |= {(item["pmcid"], int(item["version"])) for item in _json(output / RETRACTED) or []}
+            retracted |= {(item["pmcid"], int(item["version"])) for item in json_if_present(output / RETRACTED) or []}
         return cls(runs, retracted)
 
     def current(self, processed_now: set[str]) -> list[tuple[EarlierRun, pa.Table]]:
@@ -95,7 +95,7 @@ def chain_of(previous: Path) -> list[Path]:
         if current.resolve() in {run.resolve() for run in chain}:
             break
         chain.append(current)
-        link = ((_json(current / "stats.json") or {}).get("source") or {}).get("since")
+        link = ((json_if_present(current / "stats.json") or {}).get("source") or {}).get("since")
         current = Path(link) if link else None
     return chain
 
@@ -108,5 +108,5 @@ def _index(output: Path) -> pa.Table:
     return pa.concat_tables([pq.read_table(part, columns=columns) for part in parts])
 
 
-def _json(path: Path):
+def json_if_present(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
+import webdataset as wds
 from s3_bucket import (
     FaultProxy,
     admin_client,
@@ -18,6 +19,7 @@ from s3_bucket import (
 
 from pipeline import runner
 from pipeline.cli import main
+from pipeline.views import view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
 from schemas.keys import article_key
@@ -198,6 +200,21 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised)}
     assert {e["sample_key"] for e in superseded} == {k for k in index_keys(previous) if k.split("-")[0] in processed_before}
     assert all(e["run"] == str(previous) for e in superseded) and stats["source"]["superseded_samples"] == len(superseded)
+    # the view over both runs streams exactly the current samples, with the counts a loader sees
+    view = tmp_path / "view"
+    assert main(["view", "create", str(view), "--chain", str(output)]) == 0
+    described = json.loads((view / "view.json").read_text())
+    assert described["runs"] == [str(previous.resolve()), str(output.resolve())]
+    retracted_keys = {k for k in keys if k.startswith(article_key(retracted["pmcid"], retracted["version"]))}  # kept by the run, left out by the view
+    current = (set(index_keys(previous)) - {e["sample_key"] for e in superseded}) | (set(keys) - retracted_keys)
+    assert retracted_keys and described["samples"] == len(current)
+    assert described["excluded"] == {"superseded": len(superseded), "retracted": len(retracted_keys)}
+    urls, excluded = view_samples(view)
+    stream = wds.WebDataset(urls, shardshuffle=False).select(lambda s: (s["__url__"], s["__key__"]) not in excluded)
+    streamed = [sample["__key__"] for sample in stream]
+    assert sorted(streamed) == sorted(current)  # the retitled article's keys are in both runs: only the newer run's stream
+    sizes = json.loads((view / "sizes.json").read_text())
+    assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls)
     # everything the previous run consumed is carried forward, so a later --since needs only this output
     before = pq.read_table(previous / "consumed.parquet").to_pylist()
     assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1)}
