@@ -1,0 +1,10 @@
+"""`figcurate view create` refuses what is not a finished run (a view over real runs is tested in test_pmc_s3_run.py)."""
+
+from pipeline.cli import main
+
+
+def test_a_view_of_an_unfinished_run_is_refused(tmp_path, capsys):
+    (tmp_path / "half").mkdir()
+    assert main(["view", "create", str(tmp_path / "view"), "--runs", str(tmp_path / "half")]) == 2
+    assert "not a finished run's output" in capsys.readouterr().err
+    assert not (tmp_path / "view").exists()
