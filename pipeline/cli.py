@@ -116,6 +116,22 @@ def _subset(args: argparse.Namespace) -> int:
 def _reshard(args: argparse.Namespace) -> int:
     from pipeline.subsets import reshard
 
+    if (args.output / "view.json").is_file():  # a view (figcurate view create): its current samples
+        from pipeline.views import ViewError, reshard_view
+
+        if args.subset:
+            print("figcurate reshard: --subset is for a run's output; a view is resharded whole", file=sys.stderr)
+            return 2
+        try:
+            done = reshard_view(args.output, args.to, args.samples_per_shard)
+        except ViewError as error:
+            print(f"figcurate reshard: {error}", file=sys.stderr)
+            return 2
+        print(f"{done['samples']} samples in {done['shards']} new shards under {args.to / 'shards'} (check: figcurate verify {args.to})")
+        return 0
+    if not args.subset:
+        print("figcurate reshard: --subset NAME is required for a run's output", file=sys.stderr)
+        return 2
     result = reshard(args.output, args.subset, args.to, args.samples_per_shard)
     print(f"{result['samples']} samples in {len(result['shards'])} new shards under {args.to / 'shards'}")
     return 0
@@ -464,9 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     subset.add_argument("--name", required=True, help="subset name ([A-Za-z0-9_-]); written to OUTPUT/subsets/NAME/")
     subset.set_defaults(handler=_subset)
 
-    reshard = commands.add_parser("reshard", help="write a subset's samples into new physical shards")
-    reshard.add_argument("output", type=Path)
-    reshard.add_argument("--subset", required=True)
+    reshard = commands.add_parser("reshard", help="write a subset's samples, or a view's current samples, into new physical shards")
+    reshard.add_argument("output", type=Path, help="a run's output (with --subset), or a view folder (figcurate view create)")
+    reshard.add_argument("--subset", help="the subset of OUTPUT to write (a run's output only)")
     reshard.add_argument("--to", required=True, type=Path, help="destination folder (gets shards/, sizes.json, manifest.json)")
     reshard.add_argument("--samples-per-shard", type=int, default=5000)
     reshard.set_defaults(handler=_reshard)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -101,17 +103,40 @@ def reshard(output: Path, name: str, destination: Path, samples_per_shard: int) 
         for key, members in read_samples(output / "shards" / shard)
         if key in keys
     )
-    target = LocalOutput(destination)
-    written = []
-    with target.staging() as staging:
-        for number, start in enumerate(range(0, len(samples), samples_per_shard)):
-            chunk = samples[start : start + samples_per_shard]
-            shard = staging / f"{number:06d}.tar"
-            write_members(shard, (member for _, members in chunk for member in members))
-            verify_tar(shard, [key for key, _ in chunk])
-            written.append({"name": shard.name, "samples": len(chunk), "bytes": shard.stat().st_size, "sha256": file_hexdigest(shard)})
-            target.publish(f"shards/{shard.name}", shard)
-    write_json(target, "shards/sizes.json", {entry["name"]: entry["samples"] for entry in written})
+    written = write_samples(samples, destination, samples_per_shard)
     result = {"subset": name, "from": str(output), "samples": len(samples), "shards": written}
-    write_json(target, "manifest.json", result)
+    write_json(LocalOutput(destination), "manifest.json", result)
     return result
+
+
+def write_samples(
+    samples: Iterable[tuple[str, list]], destination: Path, samples_per_shard: int, index: dict[str, dict] | None = None, index_schema: pa.Schema | None = None
+) -> list[dict]:
+    """Samples (key, members) into new verified shards under ``destination/shards``, ``samples_per_shard``
+    each, with ``shards/sizes.json``; with ``index`` (key -> its index row, filled while ``samples``
+    is read) and its schema, each shard's rows in ``destination/index`` too. The shards' manifest entries."""
+    target = LocalOutput(destination)
+    written: list[dict] = []
+    chunk: list[tuple[str, list]] = []
+
+    def flush(staging: Path) -> None:
+        shard = staging / f"{len(written):06d}.tar"
+        write_members(shard, (member for _, members in chunk for member in members))
+        verify_tar(shard, [key for key, _ in chunk])
+        written.append({"name": shard.name, "samples": len(chunk), "bytes": shard.stat().st_size, "sha256": file_hexdigest(shard)})
+        target.publish(f"shards/{shard.name}", shard)
+        if index is not None:
+            part = staging / shard.name.replace(".tar", ".parquet")
+            pq.write_table(pa.Table.from_pylist([index[key] for key, _ in chunk], schema=index_schema), part)
+            target.publish(f"index/{part.name}", part)
+        chunk.clear()
+
+    with target.staging() as staging:
+        for sample in samples:
+            chunk.append(sample)
+            if len(chunk) == samples_per_shard:
+                flush(staging)
+        if chunk:
+            flush(staging)
+    write_json(target, "shards/sizes.json", {entry["name"]: entry["samples"] for entry in written})
+    return written

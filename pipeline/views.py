@@ -13,6 +13,7 @@ earlier runs: ``history.py``). ``view_samples`` gives a trainer the shard paths 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -95,3 +96,37 @@ def _excluded(row: dict, position: int, runs: list[Path], processed: list[set[st
     if (row["pmcid"], row["version"]) in retracted:
         return "retracted", ""
     return None
+
+
+def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
+    """Compact a view into fresh shards in ``dest``: its current samples, members as they were, in
+    the view's order, with their index rows and a run-style ``manifest.json``, so ``figcurate
+    verify DEST`` and the index queries work on it as on a run."""
+    from pipeline.manifest import manifest
+    from pipeline.subsets import write_samples
+    from stages.shard_writer import read_samples
+
+    if samples_per_shard < 1:
+        raise ViewError("samples per shard must be at least 1")
+    if (Path(dest) / "manifest.json").exists():
+        raise ViewError(f"{dest} already holds a dataset; give an empty folder")
+    urls, excluded = view_samples(view)
+    index: dict[str, dict] = {}
+    newest = Path(urls[-1]) if urls else None  # its index schema holds every column (older runs' rows get nulls for new ones)
+    schema = pq.read_schema(newest.parent.parent / "index" / newest.name.replace(".tar", ".parquet")) if newest else None
+
+    def current():
+        for url in urls:
+            shard = Path(url)
+            table = pq.read_table(shard.parent.parent / "index" / shard.name.replace(".tar", ".parquet"))
+            rows = {row["sample_key"]: row for row in table.to_pylist()}
+            for key, members in read_samples(shard):
+                if (url, key) not in excluded:
+                    index[key] = rows[key]
+                    yield key, members
+
+    written = write_samples(current(), Path(dest), samples_per_shard, index, schema)
+    records = [{"shard": entry["name"], "unit": number, **entry} for number, entry in enumerate(written)]
+    fingerprint = hashlib.sha256((Path(view) / "view.json").read_bytes()).hexdigest()[:16]
+    (Path(dest) / "manifest.json").write_text(json.dumps(manifest(f"view:{fingerprint}", records), indent=2))
+    return {"samples": sum(entry["samples"] for entry in written), "shards": len(written)}

@@ -19,6 +19,7 @@ from s3_bucket import (
 
 from pipeline import runner
 from pipeline.cli import main
+from pipeline.manifest import verify_output
 from pipeline.views import view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
@@ -215,6 +216,12 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     assert sorted(streamed) == sorted(current)  # the retitled article's keys are in both runs: only the newer run's stream
     sizes = json.loads((view / "sizes.json").read_text())
     assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls)
+    # compacted into fresh shards: verified like a run's, the same keys in the same order
+    compact = tmp_path / "compact"
+    assert main(["reshard", str(view), "--to", str(compact), "--samples-per-shard", "4"]) == 0
+    assert verify_output(compact) == []
+    assert [s["__key__"] for s in wds.WebDataset(sorted(str(p) for p in (compact / "shards").glob("*.tar")), shardshuffle=False)] == streamed
+    assert index_keys(compact) == sorted(streamed) and json.loads((compact / "manifest.json").read_text())["samples"] == len(streamed)
     # everything the previous run consumed is carried forward, so a later --since needs only this output
     before = pq.read_table(previous / "consumed.parquet").to_pylist()
     assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1)}

@@ -8,3 +8,9 @@ def test_a_view_of_an_unfinished_run_is_refused(tmp_path, capsys):
     assert main(["view", "create", str(tmp_path / "view"), "--runs", str(tmp_path / "half")]) == 2
     assert "not a finished run's output" in capsys.readouterr().err
     assert not (tmp_path / "view").exists()
+
+
+def test_reshard_of_a_run_output_needs_a_subset(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    assert main(["reshard", str(tmp_path / "run"), "--to", str(tmp_path / "to")]) == 2
+    assert "--subset NAME is required" in capsys.readouterr().err
