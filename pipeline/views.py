@@ -130,3 +130,21 @@ def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
     fingerprint = hashlib.sha256((Path(view) / "view.json").read_bytes()).hexdigest()[:16]
     (Path(dest) / "manifest.json").write_text(json.dumps(manifest(f"view:{fingerprint}", records), indent=2))
     return {"samples": sum(entry["samples"] for entry in written), "shards": len(written)}
+
+
+def view_index(view: Path, connection=None):
+    """The view's current index rows as one DuckDB relation (every run's index, less the excluded
+    samples by index file and key), for the same queries a run's index takes."""
+    import duckdb
+
+    connection = connection or duckdb.connect()
+    described = json.loads((Path(view) / "view.json").read_text())
+    files = [shard["url"].replace("/shards/", "/index/").removesuffix(".tar") + ".parquet" for shard in described["shards"]]
+    if not files:
+        raise ViewError(f"{view}: the view holds no shards")
+    excluded = str(Path(view) / "excluded.parquet")
+    return connection.sql(
+        f"""SELECT * EXCLUDE (filename) FROM read_parquet({files!r}, union_by_name = true, filename = true)
+        WHERE (filename, sample_key) NOT IN (
+            SELECT (replace(replace(shard, '/shards/', '/index/'), '.tar', '.parquet'), sample_key) FROM read_parquet('{excluded}'))"""
+    )

@@ -20,7 +20,7 @@ from s3_bucket import (
 from pipeline import runner
 from pipeline.cli import main
 from pipeline.manifest import verify_output
-from pipeline.views import view_samples
+from pipeline.views import view_index, view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
 from schemas.keys import article_key
@@ -216,6 +216,9 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     assert sorted(streamed) == sorted(current)  # the retitled article's keys are in both runs: only the newer run's stream
     sizes = json.loads((view / "sizes.json").read_text())
     assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls)
+    # the view's index as one relation: the same samples, queryable like a run's index
+    rows = view_index(view).fetchall()
+    assert len(rows) == len(streamed) and sorted(view_index(view).project("sample_key").fetchall()) == [(key,) for key in sorted(streamed)]
     # compacted into fresh shards: verified like a run's, the same keys in the same order
     compact = tmp_path / "compact"
     assert main(["reshard", str(view), "--to", str(compact), "--samples-per-shard", "4"]) == 0
