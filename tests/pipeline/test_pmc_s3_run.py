@@ -161,13 +161,14 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
 
     put_metadata(retracted, {**json.loads((small_corpus / meta_key(retracted)).read_text()), "is_retracted": True})
     put_metadata(retitled, {**json.loads((small_corpus / meta_key(retitled)).read_text()), "title": "A corrected title"})
-    # a new version of a third article: its files copied under the next version's keys
-    old, new = f"{revised['pmcid']}.{revised['version']}", f"{revised['pmcid']}.{revised['version'] + 1}"
-    for path in (small_corpus / old).iterdir():
-        name = path.name.replace(old, new)
-        client.put_object(Bucket="pmc-next", Key=f"{new}/{name}", Body=path.read_bytes())
-    meta_text = (small_corpus / meta_key(revised)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}.")
-    put_metadata(revised, {**json.loads(meta_text), "version": revised["version"] + 1}, revised["version"] + 1)
+    # new versions of two more articles: their files copied under the next version's keys
+    revised_too = articles[live[4]]
+    for article in (revised, revised_too):
+        old, new = f"{article['pmcid']}.{article['version']}", f"{article['pmcid']}.{article['version'] + 1}"
+        for path in (small_corpus / old).iterdir():
+            client.put_object(Bucket="pmc-next", Key=f"{new}/{path.name.replace(old, new)}", Body=path.read_bytes())
+        meta_text = (small_corpus / meta_key(article)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}.")
+        put_metadata(article, {**json.loads(meta_text), "version": article["version"] + 1}, article["version"] + 1)
     # a new article whose figures are those of an article of the previous run
     copied = articles[live[3]]
     twin = {**copied, "pmcid": "PMC9999999", "version": 1}
@@ -183,10 +184,11 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     assert main(["run", str(config), "--since", str(previous)]) == 0
     capsys.readouterr()
     stats = json.loads((output / "stats.json").read_text())
-    assert stats["source"]["article_versions"] == 4 and stats["stages"]["fetch"]["in"] == 4
-    expected = {(retracted["pmcid"], retracted["version"]), (retitled["pmcid"], retitled["version"]), (revised["pmcid"], revised["version"] + 1)}
+    assert stats["source"]["article_versions"] == 5 and stats["stages"]["fetch"]["in"] == 5
+    expected = {(retracted["pmcid"], retracted["version"]), (retitled["pmcid"], retitled["version"])}
+    expected |= {(article["pmcid"], article["version"] + 1) for article in (revised, revised_too)}
     keys = index_keys(output)
-    # the revised version's figures are the old version's: superseded, not duplicates of them
+    # the new versions' figures are the old versions': superseded, not duplicates of them
     assert {k.split("-")[0] for k in keys} == {article_key(*v) for v in expected}
     consumed = pq.read_table(output / "consumed.parquet").to_pylist()
     assert {(r["pmcid"], r["version"]) for r in consumed if r["processed"]} == expected | {("PMC9999999", 1)}
@@ -196,9 +198,9 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     twins = [r for r in rejected if r["key"].startswith("PMC9999999v1-") and r["stage"] == "dedup"]  # its other rows fail as the original's did
     assert copied_keys and len(twins) == len(copied_keys) and {r["reason"] for r in twins} == {"duplicate_exact"}
     assert sorted(r["detail"].split()[-1] for r in twins) == copied_keys  # "same pixels as <the earlier run's key>"
-    # every previous sample of the three processed articles is superseded by this run
+    # every previous sample of the four processed articles is superseded by this run
     superseded = json.loads((output / "superseded.json").read_text())
-    processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised)}
+    processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised, revised_too)}
     assert {e["sample_key"] for e in superseded} == {k for k in index_keys(previous) if k.split("-")[0] in processed_before}
     assert all(e["run"] == str(previous) for e in superseded) and stats["source"]["superseded_samples"] == len(superseded)
     # the view over both runs streams exactly the current samples, with the counts a loader sees
