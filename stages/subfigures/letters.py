@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from stages.subfigures.layout import Box, reading_order
+from stages.subfigures.layout import Box, ink_bounds, ink_integral, ink_sum, reading_order
 
 GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
 DARK_LEVEL = 120  # ... most of them darker than this
@@ -53,7 +53,7 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
     from scipy import ndimage
 
     ink = grey < GLYPH_INK_LEVEL
-    integral = np.pad(ink.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    integral = ink_integral(ink)
     labels, _ = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
     height, width = ink.shape
     glyphs = []
@@ -68,7 +68,7 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
         box = (cols.start, rows.start, cols.stop, rows.stop)
         mx, my = max(2, int(MARGIN_X * h)), max(2, int(MARGIN_Y * h))
         around = (max(0, box[0] - mx), max(0, box[1] - my), min(width, box[2] + mx), min(height, box[3] + my))
-        if _ink(integral, around) - _ink(integral, box) <= MARGIN_INK * h * h:
+        if ink_sum(integral, around) - ink_sum(integral, box) <= MARGIN_INK * h * h:
             glyphs.append(Glyph(box))
     return glyphs
 
@@ -107,12 +107,7 @@ class _LetterSearch:
         self.best = lru_cache(maxsize=None)(self._best)
 
     def trim(self, box: Box) -> Box | None:
-        x0, y0, x1, y1 = box
-        region = self.ink[y0:y1, x0:x1]
-        rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
-        if rows.size == 0:
-            return None
-        return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+        return ink_bounds(self.ink, box)
 
     def at_top_left(self, letter: Box, region: Box) -> bool:
         """The letter is where a label stands: near the left and the top of its region's ink."""
@@ -126,7 +121,7 @@ class _LetterSearch:
     def line_ink(self, region: Box, axis: int, position: int) -> float:
         x0, y0, x1, y1 = region
         line = (x0, position, x1, position + 1) if axis == 0 else (position, y0, position + 1, y1)
-        return _ink(self.integral, line) / max(1, (x1 - x0) if axis == 0 else (y1 - y0))
+        return ink_sum(self.integral, line) / max(1, (x1 - x0) if axis == 0 else (y1 - y0))
 
     def _best(self, region: Box, members: tuple[int, ...]) -> tuple[float, tuple[tuple[int, Box], ...]] | None:
         """(worst cut ink, ((letter, region), ...)) of the layout with the least ink cut, or None."""
@@ -154,8 +149,3 @@ class _LetterSearch:
                 if other:
                     choices.append((max(cut_ink, one[0], other[0]), one[1] + other[1]))
         return min(choices, key=lambda choice: choice[0]) if choices else None
-
-
-def _ink(integral: np.ndarray, box: Box) -> int:
-    x0, y0, x1, y1 = box
-    return int(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0])

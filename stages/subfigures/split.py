@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, shape_confidence
+from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, shape_confidence
 from stages.subfigures.letters import find_glyphs, label_set, letter_layout, letters_confidence
 
 
@@ -76,21 +76,13 @@ class _Splitter:
         self.merged = 0
         self.gaps: list[int] = []
         # Prefix sums let every row/column count of any sub-rectangle be read in O(length).
-        self.integral = np.pad(self.ink.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        self.integral = ink_integral(self.ink)
 
     def _sum(self, box: Box) -> int:
-        x0, y0, x1, y1 = box
-        s = self.integral
-        return int(s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0])
+        return ink_sum(self.integral, box)
 
     def trim(self, box: Box) -> Box | None:
-        x0, y0, x1, y1 = box
-        region = self.ink[y0:y1, x0:x1]
-        rows = np.flatnonzero(region.any(1))
-        cols = np.flatnonzero(region.any(0))
-        if rows.size == 0:
-            return None
-        return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+        return ink_bounds(self.ink, box)
 
     def is_framed(self, box: Box) -> bool:
         """Dark lines along all four sides of a trimmed region: a frame drawn around one panel."""
@@ -190,7 +182,7 @@ class _Splitter:
 
     def layout(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
         """The layout of exactly ``panels`` boxes the gutters allow best (``layout.LayoutSearch``), and its confidence."""
-        counts = self.framed, self.merged  # the free split's; the search weighs regions again
+        counts = self.framed, self.merged  # the search weighs regions too: leave the counts to the free split
         search = LayoutSearch(self.pieces, self.cuttable, self.min_gap)
         boxes = search.layout(content, panels)
         self.framed, self.merged = counts
