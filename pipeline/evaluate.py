@@ -23,6 +23,7 @@ from PIL import Image
 from pipeline.gold_parts import PARTS, part_of
 from stages.subcaptions.align import caption_panels
 from stages.subcaptions.confidence import caption_confidence
+from stages.subcaptions.llm_split import routed
 from stages.subcaptions.split import split_caption
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
@@ -243,10 +244,7 @@ class LlmRoute:
         labels, _, problem = caption_panels(split)
         if len(labels) < 2 or problem:
             return None
-        judged = caption_confidence(split)
-        if self.route == "unsure" and judged is not None and judged[0] >= self.min_confidence:
-            return None
-        return labels
+        return labels if routed(self.route, caption_confidence(split), self.min_confidence) else None
 
     def answers(self, items) -> dict[int, dict[str, str]]:
         """Per item index: lower-cased label -> the LLM's subcaption, where it passed the check."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import dataclass
 
@@ -36,6 +37,27 @@ class RequestFailed(Exception):
     def __init__(self, message: str, retry: bool, wait_s: float | None = None):
         super().__init__(message)
         self.retry, self.wait_s = retry, wait_s
+
+
+def chat_request(model: str, messages: list[dict], *, max_tokens: int, temperature: float, seed: int | None = None,
+                 schema: dict | None = None, schema_name: str = "answer") -> str:  # fmt: skip
+    """A chat completions request as JSON text; a schema goes in OpenAI's ``response_format``, which vLLM's server honours."""
+    payload: dict = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+    if seed is not None:
+        payload["seed"] = seed
+    if schema is not None:
+        payload["response_format"] = {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+    return json.dumps(payload)
+
+
+def bearer_headers(api_key_env: str | None, setting: str) -> dict[str, str]:
+    """The Authorization header with the key from the environment variable ``setting`` names (never the config)."""
+    if not api_key_env:
+        return {}
+    key = os.environ.get(api_key_env)
+    if not key:
+        raise ValueError(f"{setting}: environment variable {api_key_env} is not set")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def answer_from(response: dict) -> Answer:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -66,12 +65,9 @@ def vllm_processor_config(spec: LlmSpec):
 
 def openai_headers(spec: LlmSpec) -> dict[str, str]:
     """The request headers; the API key is read here, on the driver, from the variable the config names."""
-    if not spec.openai.api_key_env:
-        return {}
-    key = os.environ.get(spec.openai.api_key_env)
-    if not key:
-        raise ValueError(f"stages.llm.openai.api_key_env: environment variable {spec.openai.api_key_env} is not set")
-    return {"Authorization": f"Bearer {key}"}
+    from stages.llm.http_client import bearer_headers
+
+    return bearer_headers(spec.openai.api_key_env, "stages.llm.openai.api_key_env")
 
 
 def chat_pass(spec: LlmSpec) -> Callable:
@@ -110,18 +106,13 @@ def sampling_params(plan: TaskPlan, task: str, attempt: int, max_tokens: int | N
 
 def openai_payload(plan: TaskPlan, task: str, attempt: int, messages: list[dict], max_tokens: int | None = None) -> str:
     """A chat completions request as JSON text (an Arrow struct would fill a schema's missing keys with
-    nulls); the schema goes in OpenAI's ``response_format`` (vLLM's server takes it too)."""
+    nulls), constrained by the task's schema unless the run says otherwise."""
+    from stages.llm.http_client import chat_request
+
     temperature, seed = plan.decoding(attempt)
-    payload: dict[str, Any] = {
-        "model": plan.spec.model,
-        "messages": messages,
-        "max_tokens": max_tokens or plan.spec.max_new_tokens,
-        "temperature": temperature,
-        "seed": seed,
-    }
-    if plan.spec.constrained:
-        payload["response_format"] = {"type": "json_schema", "json_schema": {"name": task, "schema": plan.schemas[task], "strict": True}}
-    return json.dumps(payload)
+    schema = plan.schemas[task] if plan.spec.constrained else None
+    return chat_request(plan.spec.model, messages, max_tokens=max_tokens or plan.spec.max_new_tokens, temperature=temperature, seed=seed,
+                        schema=schema, schema_name=task)  # fmt: skip
 
 
 def image_data_url(image: bytes, max_side: int) -> str:

@@ -15,7 +15,6 @@ HTTP client, so a ``vllm serve`` of a cluster's GPUs serves every CPU worker).
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -95,11 +94,20 @@ def _in_order(needle: list[str], haystack: list[str]) -> bool:
     return bool(needle) and all(word in remaining for word in needle)
 
 
+def routed(route: str, sure: tuple[float, list[str]] | None, min_confidence: float) -> bool:
+    """Whether a labelled caption goes to the model: every one (``all``), or one whose rule split
+    (``confidence.caption_confidence``) is less sure than ``min_confidence`` (``unsure``)."""
+    return route == "all" or (sure is not None and sure[0] < min_confidence)
+
+
 class LlmSplitter:
     """Asks the configured model for the subcaptions of one caption; None (and why) where the answer fails the check."""
 
     def __init__(self, settings: LlmSplitSettings):
+        from stages.llm.http_client import bearer_headers
+
         self.settings = settings
+        self.headers = bearer_headers(settings.api_key_env, "stages.subcaptions.llm_splitter.api_key_env") if settings.backend == "openai" else {}
         self.template = load_template(TASK, settings.prompt_version, settings.prompts_dir or PROMPTS_DIR)
         self.schema = load_schema(TASK)
         self.label = f"{self.template.label} ({Path(settings.model).name})"
@@ -136,7 +144,7 @@ class LlmSplitter:
             engine = _engine(self.settings.model, self.settings.allow_untrained)
             answers = engine.generate(conversations, schema, max_new_tokens=self.settings.max_new_tokens, temperature=0.0, seed=0)
             return [(answer.text, None) for answer in answers]
-        return _ask_server(self.settings, conversations, schema, in_flight)
+        return _ask_server(self.settings, self.headers, conversations, schema, in_flight)
 
 
 @lru_cache(maxsize=1)
@@ -148,20 +156,15 @@ def _engine(model: str, allow_untrained: bool):
     return TransformersEngine(model, allow_untrained, "cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _ask_server(settings: LlmSplitSettings, conversations: list[list[dict[str, str]]], schema: dict | None, in_flight: int) -> list[tuple[str, str | None]]:
+def _ask_server(settings: LlmSplitSettings, headers: dict[str, str], conversations: list[list[dict[str, str]]], schema: dict | None,
+                in_flight: int) -> list[tuple[str, str | None]]:  # fmt: skip
     import asyncio
-    import os
 
-    from stages.llm.http_client import ChatClient
+    from stages.llm.http_client import ChatClient, chat_request
 
-    headers = {}
-    if settings.api_key_env:
-        headers["Authorization"] = f"Bearer {os.environ.get(settings.api_key_env, '')}"
     client = ChatClient(settings.url, headers, timeout_s=settings.timeout_s, max_retries=2, retry_wait_s=1.0, max_in_flight=in_flight, qps=None)
-    payloads = []
-    for messages in conversations:
-        payload = {"model": settings.model, "messages": messages, "max_tokens": settings.max_new_tokens, "temperature": 0.0}
-        if schema is not None:
-            payload["response_format"] = {"type": "json_schema", "json_schema": {"name": TASK, "schema": schema, "strict": True}}
-        payloads.append(json.dumps(payload))
+    payloads = [
+        chat_request(settings.model, messages, max_tokens=settings.max_new_tokens, temperature=0.0, schema=schema, schema_name=TASK)
+        for messages in conversations
+    ]
     return [(answer.text, answer.error) for answer in asyncio.run(client.send_all(payloads))]

@@ -23,7 +23,7 @@ from stages.base import Row, Stage, StageSpec
 from stages.registry import register
 from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.confidence import caption_confidence
-from stages.subcaptions.llm_split import LlmSplitSettings, LlmSplitter
+from stages.subcaptions.llm_split import LlmSplitSettings, LlmSplitter, routed
 from stages.subcaptions.split import split_caption
 
 
@@ -98,8 +98,7 @@ class Subcaptions(Stage):
         else the rules' (and why, for the detail)."""
         if self.llm is None or result.method in ("single", "none"):
             return result, False, ""
-        unsure = sure is not None and sure[0] < self.spec.min_subcaption_confidence
-        if self.spec.llm_splitter.route == "unsure" and not unsure:
+        if not routed(self.spec.llm_splitter.route, sure, self.spec.min_subcaption_confidence):
             return result, False, ""
         texts, why = self.llm.split(caption, list(result.labels))
         if texts is None:
