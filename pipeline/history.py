@@ -48,10 +48,10 @@ class History:
         for output in chain_of(Path(previous)):
             index = _index(output)
             current = index.filter(pc.invert(pc.is_in(index.column("pmcid"), value_set=pa.array(sorted(later_processed), pa.string()))))
-            processed = frozenset(row["pmcid"] for row in pq.read_table(output / CONSUMED, columns=["pmcid", "processed"]).to_pylist() if row["processed"])
+            processed = frozenset(processed_pmcids(output))
             runs.append(EarlierRun(output, current, processed))
             later_processed |= processed
-            retracted |= {(item["pmcid"], int(item["version"])) for item in json_if_present(output / RETRACTED) or []}
+            retracted |= retracted_versions(output)
         return cls(runs, retracted)
 
     def current(self, processed_now: set[str]) -> list[tuple[EarlierRun, pa.Table]]:
@@ -98,6 +98,17 @@ def chain_of(previous: Path) -> list[Path]:
         link = ((json_if_present(current / "stats.json") or {}).get("source") or {}).get("since")
         current = Path(link) if link else None
     return chain
+
+
+def processed_pmcids(output: Path) -> set[str]:
+    """The articles a run processed (any version), from its ``consumed.parquet``."""
+    rows = pq.read_table(Path(output) / CONSUMED, columns=["pmcid", "processed"]).to_pylist()
+    return {row["pmcid"] for row in rows if row["processed"]}
+
+
+def retracted_versions(output: Path) -> set[tuple[str, int]]:
+    """The (pmcid, version) a run reported retracted, from its ``retracted.json``."""
+    return {(item["pmcid"], int(item["version"])) for item in json_if_present(Path(output) / RETRACTED) or []}
 
 
 def _index(output: Path) -> pa.Table:

@@ -121,6 +121,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     articles = changed_since(enumerated, consumed_before) if consumed_before is not None else enumerated
     if consumed_before is not None:
         log.info("--since %s: %d of %d article versions are new or changed", since, len(articles), len(enumerated))
+    processed = {article.pmcid for article in articles}  # what this run replaces in the runs it follows
     units = split_units(articles, config.output.articles_per_shard)
     earlier = {unit.index: read_unit_record(output, unit.index) for unit in units} if resumed else {}
     todo = [unit for unit in units if not is_done(unit, run_fingerprint, earlier.get(unit.index), output)]
@@ -151,7 +152,6 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
     with progress.tracking():
         if todo:
             ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
-            processed = {article.pmcid for article in articles}
             earlier_samples = history.references(processed) if history is not None and config.stage_spec("dedup").enabled else None
             run_windows(_with_clip_cutoff(config, clip_cutoff), todo, done, context, run_fingerprint, output, progress, earlier_samples)
         pipeline_seconds = time.monotonic() - pipeline_started
@@ -166,7 +166,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
         write_consumed(output, articles, consumed_before)
         retracted = sorted({tuple(item) for record in records for item in record.get("retracted", [])}, key=lambda k: (int(k[0][3:]), k[1]))
         write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
-        superseded = history.superseded({article.pmcid for article in articles}) if history is not None else []
+        superseded = history.superseded(processed) if history is not None else []
         write_json(output, SUPERSEDED, superseded)
         stats = {
             "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},

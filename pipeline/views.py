@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
-from pipeline.history import chain_of, json_if_present
-from pipeline.incremental import CONSUMED, RETRACTED
+from pipeline.history import chain_of, processed_pmcids, retracted_versions
+from pipeline.incremental import CONSUMED
 
 EXCLUDED_SCHEMA = pa.schema(
     [pa.field("shard", pa.string()), pa.field("sample_key", pa.string()), pa.field("run", pa.string()), pa.field("reason", pa.string()),
@@ -45,13 +45,13 @@ def create_view(dest: Path, runs: list[Path]) -> dict:
     for run in runs:
         if not (run / "manifest.json").is_file() or not (run / CONSUMED).is_file():
             raise ViewError(f"{run}: not a finished run's output (no manifest.json or {CONSUMED})")
-    processed = [_processed(run) for run in runs]
-    retracted = {(item["pmcid"], int(item["version"])) for run in runs for item in json_if_present(run / RETRACTED) or []}
+    processed = [processed_pmcids(run) for run in runs]
+    retracted = set().union(*(retracted_versions(run) for run in runs))
     shards, excluded = [], []
     for position, run in enumerate(runs):
         for entry in json.loads((run / "manifest.json").read_text())["shards"]:
             url = str(run / "shards" / entry["name"])
-            index = pq.read_table(run / "index" / entry["name"].replace(".tar", ".parquet"), columns=["sample_key", "pmcid", "version"])
+            index = pq.read_table(index_of(url), columns=["sample_key", "pmcid", "version"])
             dropped = 0
             for row in index.to_pylist():
                 why = _excluded(row, position, runs, processed, retracted)
@@ -84,9 +84,10 @@ def view_samples(view: Path) -> tuple[list[str], set[tuple[str, str]]]:
     return [shard["url"] for shard in described["shards"]], set(zip(table.column("shard").to_pylist(), table.column("sample_key").to_pylist()))
 
 
-def _processed(run: Path) -> set[str]:
-    rows = pq.read_table(run / CONSUMED, columns=["pmcid", "processed"]).to_pylist()
-    return {row["pmcid"] for row in rows if row["processed"]}
+def index_of(shard: str | Path) -> Path:
+    """The index part beside a run's shard: ``RUN/shards/N.tar`` -> ``RUN/index/N.parquet``."""
+    shard = Path(shard)
+    return shard.parent.parent / "index" / shard.name.replace(".tar", ".parquet")
 
 
 def _excluded(row: dict, position: int, runs: list[Path], processed: list[set[str]], retracted: set) -> tuple[str, str] | None:
@@ -112,15 +113,13 @@ def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
         raise ViewError(f"{dest} already holds a dataset; give an empty folder")
     urls, excluded = view_samples(view)
     index: dict[str, dict] = {}
-    newest = Path(urls[-1]) if urls else None  # its index schema holds every column (older runs' rows get nulls for new ones)
-    schema = pq.read_schema(newest.parent.parent / "index" / newest.name.replace(".tar", ".parquet")) if newest else None
+    # the newest run's index schema holds every column (older runs' rows get nulls for new ones)
+    schema = pq.read_schema(index_of(urls[-1])) if urls else None
 
     def current():
         for url in urls:
-            shard = Path(url)
-            table = pq.read_table(shard.parent.parent / "index" / shard.name.replace(".tar", ".parquet"))
-            rows = {row["sample_key"]: row for row in table.to_pylist()}
-            for key, members in read_samples(shard):
+            rows = {row["sample_key"]: row for row in pq.read_table(index_of(url)).to_pylist()}
+            for key, members in read_samples(Path(url)):
                 if (url, key) not in excluded:
                     index[key] = rows[key]
                     yield key, members
@@ -139,7 +138,7 @@ def view_index(view: Path, connection=None):
 
     connection = connection or duckdb.connect()
     described = json.loads((Path(view) / "view.json").read_text())
-    files = [shard["url"].replace("/shards/", "/index/").removesuffix(".tar") + ".parquet" for shard in described["shards"]]
+    files = [str(index_of(shard["url"])) for shard in described["shards"]]
     if not files:
         raise ViewError(f"{view}: the view holds no shards")
     excluded = str(Path(view) / "excluded.parquet")
