@@ -380,9 +380,10 @@ def _bench_llm(args: argparse.Namespace) -> int:
 
 def _view_create(args: argparse.Namespace) -> int:
     from pipeline.views import ViewError, create_view, runs_of
+    from stages.output_location import open_location
 
-    runs = runs_of(args.chain) if args.chain else args.runs
     try:
+        runs = runs_of(open_location(args.chain, args.endpoint_url), args.endpoint_url) if args.chain else [open_location(run, args.endpoint_url) for run in args.runs]
         view = create_view(args.dest, runs)
     except ViewError as error:
         print(f"figcurate view create: {error}", file=sys.stderr)
@@ -397,8 +398,9 @@ def _add_view_commands(commands) -> None:
     create = kinds.add_parser("create", help="write DEST/view.json, excluded.parquet and sizes.json")
     create.add_argument("dest", type=Path, help="folder for the view")
     runs = create.add_mutually_exclusive_group(required=True)
-    runs.add_argument("--runs", type=Path, nargs="+", help="run outputs, oldest first")
-    runs.add_argument("--chain", type=Path, help="the newest run output; the runs it followed are read from its --since links")
+    runs.add_argument("--runs", nargs="+", help="run outputs (folders or s3://bucket/prefix), oldest first")
+    runs.add_argument("--chain", help="the newest run output (a folder or s3://bucket/prefix); the runs it followed are read from its --since links")
+    create.add_argument("--endpoint-url", help="S3-compatible endpoint of s3:// outputs")
     create.set_defaults(handler=_view_create)
 
 
@@ -451,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run in the output folder instead of resuming it"
     )
-    run.add_argument("--since", type=Path, metavar="PREVIOUS_OUTPUT", help="process only article versions new or changed since that run (compared by ETag)")
+    run.add_argument("--since", metavar="PREVIOUS_OUTPUT",
+                     help="process only article versions new or changed since that run (compared by ETag): its folder, or s3://bucket/prefix on the output's endpoint")  # fmt: skip
     run.set_defaults(handler=_run)
 
     plan = commands.add_parser("plan", help="estimate a run: articles, figures, panels, output size, core-hours and GPU-hours per stage, from a measured sample")

@@ -14,16 +14,16 @@ before it: the chain, newest first (``stats.json`` records each link). Two thing
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.incremental import CONSUMED, RETRACTED
 from schemas.records import DEDUP_CANDIDATE, conform
+from stages.output_location import LocalOutput, S3Output, open_location, read_json, read_parquet
+
+Output = LocalOutput | S3Output
 
 SUPERSEDED = "superseded.json"
 MAX_CHAIN = 1000  # links followed before the chain is taken to loop
@@ -31,7 +31,7 @@ MAX_CHAIN = 1000  # links followed before the chain is taken to loop
 
 @dataclass(frozen=True)
 class EarlierRun:
-    output: Path
+    output: Output
     samples: pa.Table  # sample_key, pmcid, version of its current samples
     processed: frozenset[str]  # PMCIDs this run processed (any version)
 
@@ -43,9 +43,9 @@ class History:
         self.runs, self.retracted = runs, retracted
 
     @classmethod
-    def read(cls, previous: Path) -> History:
+    def read(cls, previous: Output, endpoint_url: str | None = None, signed: bool = True) -> History:
         runs, retracted, later_processed = [], set(), set()
-        for output in chain_of(Path(previous)):
+        for output in chain_of(previous, endpoint_url, signed):
             index = _index(output)
             current = index.filter(pc.invert(pc.is_in(index.column("pmcid"), value_set=pa.array(sorted(later_processed), pa.string()))))
             processed = frozenset(processed_pmcids(output))
@@ -80,44 +80,41 @@ class History:
         tables = []
         for run, samples in self.current(processed_now):
             keys = pa.array(samples.column("sample_key").to_pylist(), pa.string())
-            for part in sorted((run.output / "hashes").glob("*.parquet")):
-                hashes = conform(pq.read_table(part), DEDUP_CANDIDATE)
+            for part in run.output.list("hashes"):
+                hashes = conform(read_parquet(run.output, f"hashes/{part}"), DEDUP_CANDIDATE)
                 tables.append(hashes.filter(pc.is_in(hashes.column("sample_key"), value_set=keys)))
         tables = [table for table in tables if table.num_rows]
         return pa.concat_tables(tables) if tables else None
 
 
-def chain_of(previous: Path) -> list[Path]:
-    """``previous`` and the runs it followed, newest first."""
-    chain: list[Path] = []
-    current: Path | None = previous
+def chain_of(previous: Output, endpoint_url: str | None = None, signed: bool = True) -> list[Output]:
+    """``previous`` and the runs it followed, newest first. A link is a local folder or an
+    ``s3://`` URI, read at ``endpoint_url``."""
+    chain: list[Output] = []
+    current: Output | None = previous
     while current is not None and len(chain) < MAX_CHAIN:
-        if current.resolve() in {run.resolve() for run in chain}:
+        if str(current) in {str(run) for run in chain}:
             break
         chain.append(current)
-        link = ((json_if_present(current / "stats.json") or {}).get("source") or {}).get("since")
-        current = Path(link) if link else None
+        link = ((read_json(current, "stats.json") or {}).get("source") or {}).get("since")
+        current = open_location(link, endpoint_url, signed) if link else None
     return chain
 
 
-def processed_pmcids(output: Path) -> set[str]:
+def processed_pmcids(output: Output) -> set[str]:
     """The articles a run processed (any version), from its ``consumed.parquet``."""
-    rows = pq.read_table(Path(output) / CONSUMED, columns=["pmcid", "processed"]).to_pylist()
+    rows = read_parquet(output, CONSUMED, columns=["pmcid", "processed"]).to_pylist()
     return {row["pmcid"] for row in rows if row["processed"]}
 
 
-def retracted_versions(output: Path) -> set[tuple[str, int]]:
+def retracted_versions(output: Output) -> set[tuple[str, int]]:
     """The (pmcid, version) a run reported retracted, from its ``retracted.json``."""
-    return {(item["pmcid"], int(item["version"])) for item in json_if_present(Path(output) / RETRACTED) or []}
+    return {(item["pmcid"], int(item["version"])) for item in read_json(output, RETRACTED) or []}
 
 
-def _index(output: Path) -> pa.Table:
-    parts = sorted((output / "index").glob("*.parquet"))
+def _index(output: Output) -> pa.Table:
     columns = ["sample_key", "pmcid", "version"]
+    parts = [read_parquet(output, f"index/{name}", columns=columns) for name in output.list("index") if name.endswith(".parquet")]
     if not parts:
         return pa.table({"sample_key": pa.array([], pa.string()), "pmcid": pa.array([], pa.string()), "version": pa.array([], pa.int32())})
-    return pa.concat_tables([pq.read_table(part, columns=columns) for part in parts])
-
-
-def json_if_present(path: Path):
-    return json.loads(path.read_text()) if path.is_file() else None
+    return pa.concat_tables(parts)

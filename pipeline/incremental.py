@@ -9,12 +9,11 @@ incremental runs needs only the newest output.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
+from stages.output_location import read_parquet
 from stages.source_local import ArticleVersion
 
 CONSUMED = "consumed.parquet"
@@ -36,11 +35,12 @@ class IncrementalError(OperatorError):
     pass
 
 
-def load_consumed(previous_output: Path) -> dict[tuple[str, int], dict]:
-    path = Path(previous_output) / CONSUMED
-    if not path.is_file():
-        raise IncrementalError(f"--since {previous_output}: no {CONSUMED} there (is it the output folder of a finished run?)")
-    return {(row["pmcid"], row["version"]): row for row in pq.read_table(path).to_pylist()}
+def load_consumed(previous_output) -> dict[tuple[str, int], dict]:
+    """The versions a finished run's output (a LocalOutput or S3Output) consumed, by (pmcid, version)."""
+    table = read_parquet(previous_output, CONSUMED)
+    if table is None:
+        raise IncrementalError(f"--since {previous_output}: no {CONSUMED} there (is it the output of a finished run?)")
+    return {(row["pmcid"], row["version"]): row for row in table.to_pylist()}
 
 
 def changed_since(versions: list[ArticleVersion], consumed: dict[tuple[str, int], dict]) -> list[ArticleVersion]:

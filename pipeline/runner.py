@@ -38,7 +38,7 @@ from pipeline.units import (
     read_unit_record,
     split_units,
 )
-from stages.output_location import read_json, write_json
+from stages.output_location import open_location, read_json, write_json
 from stages.shard_writer import shard_name
 
 log = logging.getLogger(__name__)
@@ -104,18 +104,20 @@ def init_ray(config: RayConfig) -> None:
         ray.init(address="local", num_cpus=config.num_cpus, object_store_memory=config.object_store_memory, include_dashboard=False)
 
 
-def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None) -> dict:
+def run(config: RunConfig, *, overwrite: bool = False, since: str | Path | None = None) -> dict:
     """Execute the run (or finish an interrupted one) and return its stats (also in ``stats.json``).
 
-    With ``since`` (a previous run's output folder) only new or changed article versions run.
+    With ``since`` (a previous run's output: a folder, or ``s3://`` on this run's output endpoint)
+    only new or changed article versions run.
     """
     started = time.monotonic()
     target = config.output.target()
     output = target.open()
+    since = open_location(str(since), config.output.endpoint_url, config.output.signed) if since is not None else None
     inputs = fingerprint_inputs(config)
     run_fingerprint = fingerprint(inputs)
     consumed_before = load_consumed(since) if since is not None else None  # before touching the output: it may be the same folder
-    history = History.read(since) if since is not None else None
+    history = History.read(since, config.output.endpoint_url, config.output.signed) if since is not None else None
     resumed = prepare_output(output, inputs, overwrite=overwrite)
     enumerated = enumerate_source(config.source)
     articles = changed_since(enumerated, consumed_before) if consumed_before is not None else enumerated
@@ -174,7 +176,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: Path | None = None
                 **describe(config.source),
                 "article_versions": len(articles),
                 "enumerated": len(enumerated),
-                "since": str(Path(since).resolve()) if since else None,  # absolute: the next run follows the link from anywhere
+                "since": str(since) if since else None,  # absolute: the next run follows the link from anywhere
                 "superseded_samples": len(superseded),
             },
             "resume": {

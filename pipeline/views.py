@@ -1,14 +1,17 @@
 """``figcurate view create``: one current dataset over a full run and the incremental runs after it.
 
-A view is a small folder that rewrites no shard: ``view.json`` (the runs, oldest first; every
-shard by absolute path with the samples it still holds; totals and excluded counts by reason),
-``excluded.parquet`` (each excluded key, its run, why, and the run that excluded it) and
-``sizes.json`` (shard path -> current samples, the count webdataset trainers ask for). A sample of
-a run is excluded when a newer run of the view processed its article again (``superseded``: the
-newer run's samples, or their absence, replace it) or any run reports its version retracted
-(``retracted``). Cross-run duplicates never reach a later run's shards (its dedup weighs the
-earlier runs: ``history.py``). ``view_samples`` gives a trainer the shard paths and the excluded
-(shard, key) pairs to stream the view with any webdataset pipeline.
+A view is a small folder that rewrites no shard: ``view.json`` (the runs, oldest first, local
+folders or ``s3://`` outputs on one ``endpoint_url``; every shard by URL with the samples it still
+holds; totals and excluded counts by reason), ``excluded.parquet`` (each excluded key, its shard,
+its run, why, and the run that excluded it) and ``sizes.json`` (shard URL -> current samples, the
+count webdataset trainers ask for). A sample of a run is excluded when a newer run of the view
+processed its article again (``superseded``: the newer run's samples, or their absence, replace
+it) or any run reports its version retracted (``retracted``). Cross-run duplicates never reach a
+later run's shards (its dedup weighs the earlier runs: ``history.py``).
+
+``view_dataset`` streams the current samples (local and ``s3://`` shards alike), ``view_index`` is
+the current index as one DuckDB relation, ``reshard_view`` compacts the view into fresh shards.
+Index and rejects parts of ``s3://`` runs are copied once into ``VIEW/cache/`` for DuckDB.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
-from pipeline.history import chain_of, processed_pmcids, retracted_versions
+from pipeline.history import Output, chain_of, processed_pmcids, retracted_versions
 from pipeline.incremental import CONSUMED
+from stages.output_location import LocalOutput, open_location, read_json, read_parquet
 
 EXCLUDED_SCHEMA = pa.schema(
     [pa.field("shard", pa.string()), pa.field("sample_key", pa.string()), pa.field("run", pa.string()), pa.field("reason", pa.string()),
@@ -34,36 +39,41 @@ class ViewError(OperatorError):
     pass
 
 
-def runs_of(newest: Path) -> list[Path]:
-    """The chain ending at ``newest`` (``--since`` links), oldest first."""
-    return list(reversed(chain_of(Path(newest))))
+def runs_of(newest: Output, endpoint_url: str | None = None) -> list[Output]:
+    """The chain ending at ``newest`` (``--since`` links, ``s3://`` ones at ``endpoint_url``), oldest first."""
+    return list(reversed(chain_of(newest, endpoint_url)))
 
 
-def create_view(dest: Path, runs: list[Path]) -> dict:
+def create_view(dest: Path, runs: list[Output]) -> dict:
     """Write the view of ``runs`` (oldest first) into ``dest``; its ``view.json`` content."""
-    runs = [Path(run).resolve() for run in runs]
     for run in runs:
-        if not (run / "manifest.json").is_file() or not (run / CONSUMED).is_file():
+        if not run.exists("manifest.json") or not run.exists(CONSUMED):
             raise ViewError(f"{run}: not a finished run's output (no manifest.json or {CONSUMED})")
     processed = [processed_pmcids(run) for run in runs]
     retracted = set().union(*(retracted_versions(run) for run in runs))
     shards, excluded = [], []
     for position, run in enumerate(runs):
-        for entry in json.loads((run / "manifest.json").read_text())["shards"]:
-            url = str(run / "shards" / entry["name"])
-            index = pq.read_table(index_of(url), columns=["sample_key", "pmcid", "version"])
+        for entry in read_json(run, "manifest.json")["shards"]:
+            url = run.join(f"shards/{entry['name']}")
+            index = read_parquet(run, index_part(entry["name"]), columns=["sample_key", "pmcid", "version"])
+            if index is None:
+                raise ViewError(f"{run}: {index_part(entry['name'])} is missing (check the run with figcurate verify)")
             dropped = 0
             for row in index.to_pylist():
                 why = _excluded(row, position, runs, processed, retracted)
                 if why:
                     excluded.append({"shard": url, "sample_key": row["sample_key"], "run": str(run), "reason": why[0], "by": why[1]})
                     dropped += 1
-            shards.append({"url": url, "run": str(run), "samples": entry["samples"] - dropped, "excluded": dropped})
+            shards.append({"url": url, "run": str(run), "name": entry["name"], "samples": entry["samples"] - dropped, "excluded": dropped})
     reasons: dict[str, int] = {}
     for item in excluded:
         reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+    endpoints = {run.endpoint_url for run in runs if not isinstance(run, LocalOutput)}
+    if len(endpoints) > 1:
+        raise ViewError(f"the runs' s3:// outputs are on several endpoints ({sorted(map(str, endpoints))}); a view reads one")
     view = {
         "runs": [str(run) for run in runs],
+        "endpoint_url": endpoints.pop() if endpoints else None,
         "samples": sum(shard["samples"] for shard in shards),
         "excluded": reasons,
         "shards": shards,
@@ -76,27 +86,91 @@ def create_view(dest: Path, runs: list[Path]) -> dict:
     return view
 
 
-def view_samples(view: Path) -> tuple[list[str], set[tuple[str, str]]]:
-    """(shard paths, excluded (shard path, key) pairs) of a view: stream the shards, skip the pairs.
-    By shard and key, since a version processed again has the same keys in a newer run."""
-    described = json.loads((Path(view) / "view.json").read_text())
-    table = pq.read_table(Path(view) / "excluded.parquet", columns=["shard", "sample_key"])
-    return [shard["url"] for shard in described["shards"]], set(zip(table.column("shard").to_pylist(), table.column("sample_key").to_pylist()))
+def index_part(shard_name: str) -> str:
+    """A run's index part for one of its shards: ``shards/N.tar`` -> ``index/N.parquet``."""
+    return f"index/{shard_name.replace('.tar', '.parquet')}"
 
 
-def index_of(shard: str | Path) -> Path:
-    """The index part beside a run's shard: ``RUN/shards/N.tar`` -> ``RUN/index/N.parquet``."""
-    shard = Path(shard)
-    return shard.parent.parent / "index" / shard.name.replace(".tar", ".parquet")
-
-
-def _excluded(row: dict, position: int, runs: list[Path], processed: list[set[str]], retracted: set) -> tuple[str, str] | None:
+def _excluded(row: dict, position: int, runs: list[Output], processed: list[set[str]], retracted: set) -> tuple[str, str] | None:
     for newer in range(position + 1, len(runs)):
         if row["pmcid"] in processed[newer]:
             return "superseded", str(runs[newer])
     if (row["pmcid"], row["version"]) in retracted:
         return "retracted", ""
     return None
+
+
+class View:
+    """A view folder, read: its description, its runs' locations and their shards."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        if not (self.folder / "view.json").is_file():
+            raise ViewError(f"{folder}: not a view (no view.json; make one with `figcurate view create`)")
+        self.described = json.loads((self.folder / "view.json").read_text())
+        self.runs = {run: open_location(run, self.described.get("endpoint_url")) for run in self.described["runs"]}
+        self.shards = self.described["shards"]
+
+    def excluded(self) -> set[tuple[str, str]]:
+        table = pq.read_table(self.folder / "excluded.parquet", columns=["shard", "sample_key"])
+        return set(zip(table.column("shard").to_pylist(), table.column("sample_key").to_pylist()))
+
+    def open_shard(self, url: str) -> BinaryIO:
+        shard = next(shard for shard in self.shards if shard["url"] == url)
+        return self.runs[shard["run"]].open_stream(f"shards/{shard['name']}")
+
+    def local_file(self, run: str, rel: str) -> Path | None:
+        """A run's file as a local path: itself for a local run, a copy in ``cache/`` for an ``s3://``
+        one (fetched once); None when the run has no such file."""
+        location = self.runs[run]
+        if isinstance(location, LocalOutput):
+            path = location.root / rel
+            return path if path.is_file() else None
+        copy = self.folder / "cache" / hashlib.sha256(location.join(rel).encode()).hexdigest()[:24] / Path(rel).name
+        if not copy.is_file():
+            data = location.read_bytes(rel)
+            if data is None:
+                return None
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.with_suffix(".part").write_bytes(data)
+            copy.with_suffix(".part").rename(copy)
+        return copy
+
+
+def view_samples(view: Path) -> tuple[list[str], set[tuple[str, str]]]:
+    """(shard URLs, excluded (shard URL, key) pairs) of a view: stream the shards, skip the pairs.
+    By shard and key, since a version processed again has the same keys in a newer run."""
+    described = View(view)
+    return [shard["url"] for shard in described.shards], described.excluded()
+
+
+def view_dataset(view: Path):
+    """The view's current samples as a webdataset pipeline (``.decode``, ``.to_tuple``, ``.shuffle``
+    ... as on ``wds.WebDataset``), shards split by node and worker; ``s3://`` shards are streamed."""
+    import webdataset as wds
+    from webdataset.compat import FluidInterface
+    from webdataset.tariterators import group_by_keys, tar_file_expander
+
+    described = View(view)
+    excluded = described.excluded()
+
+    def open_shards(sources):
+        for source in sources:
+            with described.open_shard(source["url"]) as stream:  # closed once the expander asks for the next
+                yield {**source, "stream": stream}
+
+    class ViewDataset(wds.DataPipeline, FluidInterface):
+        pass
+
+    return ViewDataset(
+        wds.SimpleShardList([shard["url"] for shard in described.shards]),
+        wds.split_by_node,
+        wds.split_by_worker,
+        open_shards,
+        tar_file_expander,
+        group_by_keys,
+        wds.select(lambda sample: (sample["__url__"], sample["__key__"]) not in excluded),
+    )
 
 
 def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
@@ -111,18 +185,21 @@ def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
         raise ViewError("samples per shard must be at least 1")
     if (Path(dest) / "manifest.json").exists():
         raise ViewError(f"{dest} already holds a dataset; give an empty folder")
-    urls, excluded = view_samples(view)
+    described = View(view)
+    excluded = described.excluded()
     index: dict[str, dict] = {}
+    shards = described.shards
     # the newest run's index schema holds every column (older runs' rows get nulls for new ones)
-    schema = pq.read_schema(index_of(urls[-1])) if urls else None
+    schema = read_parquet(described.runs[shards[-1]["run"]], index_part(shards[-1]["name"])).schema if shards else None
 
     def current():
-        for url in urls:
-            rows = {row["sample_key"]: row for row in pq.read_table(index_of(url)).to_pylist()}
-            for key, members in read_samples(Path(url)):
-                if (url, key) not in excluded:
-                    index[key] = rows[key]
-                    yield key, members
+        for shard in shards:
+            rows = {row["sample_key"]: row for row in read_parquet(described.runs[shard["run"]], index_part(shard["name"])).to_pylist()}
+            with described.open_shard(shard["url"]) as stream:
+                for key, members in read_samples(stream):
+                    if (shard["url"], key) not in excluded:
+                        index[key] = rows[key]
+                        yield key, members
 
     written = write_samples(current(), Path(dest), samples_per_shard, index, schema)
     records = [{"shard": entry["name"], "unit": number, **entry} for number, entry in enumerate(written)]
@@ -133,17 +210,20 @@ def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
 
 def view_index(view: Path, connection=None):
     """The view's current index rows as one DuckDB relation (every run's index, less the excluded
-    samples by index file and key), for the same queries a run's index takes."""
+    samples), for the same queries a run's index takes. ``shard`` holds the shard's URL: a name
+    alone is ambiguous across runs."""
     import duckdb
 
     connection = connection or duckdb.connect()
-    described = json.loads((Path(view) / "view.json").read_text())
-    files = [str(index_of(shard["url"])) for shard in described["shards"]]
-    if not files:
+    described = View(view)
+    parts = [(str(described.local_file(shard["run"], index_part(shard["name"]))), shard["url"]) for shard in described.shards]
+    if not parts:
         raise ViewError(f"{view}: the view holds no shards")
-    excluded = str(Path(view) / "excluded.parquet")
+    shards = f"view_shards_{hashlib.sha256(str(described.folder.resolve()).encode()).hexdigest()[:12]}"
+    connection.register(shards, pa.table({"index_file": [part for part, _ in parts], "url": [url for _, url in parts]}))
+    excluded = str(described.folder / "excluded.parquet")
     return connection.sql(
-        f"""SELECT * EXCLUDE (filename) FROM read_parquet({files!r}, union_by_name = true, filename = true)
-        WHERE (filename, sample_key) NOT IN (
-            SELECT (replace(replace(shard, '/shards/', '/index/'), '.tar', '.parquet'), sample_key) FROM read_parquet('{excluded}'))"""
+        f"""SELECT * EXCLUDE (filename, index_file, url, shard), url AS shard
+        FROM read_parquet({[part for part, _ in parts]!r}, union_by_name = true, filename = true) JOIN {shards} ON filename = index_file
+        WHERE (url, sample_key) NOT IN (SELECT (shard, sample_key) FROM read_parquet('{excluded}'))"""
     )

@@ -18,9 +18,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 from stages.storage import ObjectExists, file_hexdigest
@@ -46,6 +49,17 @@ class OutputTarget(BaseModel):
             parts = urlsplit(self.uri)
             return S3Output(parts.netloc, parts.path.strip("/"), endpoint_url=self.endpoint_url, signed=self.signed)
         return LocalOutput(Path(self.uri))
+
+
+def open_location(uri: str, endpoint_url: str | None = None, signed: bool = True) -> LocalOutput | S3Output:
+    """A finished run's output to read: a local folder, or ``s3://bucket/prefix`` at ``endpoint_url``."""
+    return OutputTarget(uri=uri if uri.startswith("s3://") else str(Path(uri).resolve()), endpoint_url=endpoint_url, signed=signed).open()
+
+
+def read_parquet(location: LocalOutput | S3Output, rel: str, columns: list[str] | None = None) -> pa.Table | None:
+    """The Parquet file at ``rel`` as a table, or None when it is missing."""
+    data = location.read_bytes(rel)
+    return None if data is None else pq.read_table(pa.BufferReader(data), columns=columns)
 
 
 def read_json(location: LocalOutput | S3Output, rel: str):
@@ -103,6 +117,14 @@ class LocalOutput:
         except (FileNotFoundError, IsADirectoryError):
             return None
 
+    def open_stream(self, rel: str) -> BinaryIO:
+        return open(self.root / rel, "rb")
+
+    def list(self, folder: str) -> list[str]:
+        """Names of the files directly in ``folder``, sorted."""
+        path = self.root / folder
+        return sorted(item.name for item in path.iterdir() if item.is_file()) if path.is_dir() else []
+
     def size(self, rel: str) -> int | None:
         path = self.root / rel
         return path.stat().st_size if path.is_file() else None
@@ -131,6 +153,7 @@ class S3Output:
         from stages.s3_store import S3Store
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.endpoint_url, self.signed = endpoint_url, signed
         self.store = S3Store(bucket, endpoint_url=endpoint_url, signed=signed)
 
     def __str__(self) -> str:
@@ -170,6 +193,12 @@ class S3Output:
             return self.store.read(self.key(rel))
         except ObjectNotFound:
             return None
+
+    def open_stream(self, rel: str) -> BinaryIO:
+        return self.store.open(self.key(rel))
+
+    def list(self, folder: str) -> list[str]:
+        return sorted(key.rpartition("/")[2] for key in self.store.list(self.key(folder)))
 
     def size(self, rel: str) -> int | None:
         head = self.store.head(self.key(rel))

@@ -175,6 +175,11 @@ class S3Store:
         except BotoCoreError as error:  # anything botocore raises that is not retryable
             raise StoreUnavailable(f"{key}: {type(error).__name__}: {error}") from None
 
+    def open(self, key: str):
+        """The object's body as a stream (the GET retried; reading it is not): for objects too large to hold."""
+        response = self._call(key, functools.partial(self.client.get_object, Bucket=self.bucket, Key=key))
+        return response["Body"]
+
     def iter_objects(self, prefix: str, *, delimiter: str | None = None) -> Iterator[ListedObject]:
         """Every object under ``prefix`` (ListObjectsV2, all pages), each page retried on its own."""
         token: str | None = None

@@ -16,6 +16,7 @@ import tarfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -196,10 +197,10 @@ def write_members(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def read_samples(path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
-    """Samples of a shard in order: (key, [(member name, bytes), ...])."""
+def read_samples(shard: Path | BinaryIO) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    """Samples of a shard (a path, or a stream read once through) in order: (key, [(member name, bytes), ...])."""
     key, members = None, []
-    with tarfile.open(path, "r") as tar:
+    with tarfile.open(shard, "r") if isinstance(shard, (str, Path)) else tarfile.open(fileobj=shard, mode="r|") as tar:
         for member in tar:
             if not member.isfile():
                 continue

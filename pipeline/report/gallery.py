@@ -57,9 +57,10 @@ class ShardReader:
             if row["sample_key"] not in self.images:
                 by_shard[row["shard"]].add(row["sample_key"])
         for shard, wanted in sorted(by_shard.items()):
-            path = self.run.shard_path(shard)
-            if path.is_file():
-                self.images.update(shard_images(path, wanted))
+            stream = self.run.open_shard(shard)
+            if stream is not None:
+                with stream:
+                    self.images.update(shard_images(stream, wanted))
 
 
 def _samples(run: RunOutput, keys: list[str]) -> list[dict]:

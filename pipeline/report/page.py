@@ -80,6 +80,8 @@ def header(run_name: str, root: str, stats: dict, finished: bool, shards: int) -
         ("rejected records", stats.get("rejects")),
         ("shards", f"{shards} ({stats.get('shard_bytes', 0) / 1e6:.1f} MB)"),
     ]
+    if "excluded_by_view" in stats:  # a view: what its newer runs replaced or retracted
+        facts.append(("excluded by the view", ", ".join(f"{reason} {n}" for reason, n in stats["excluded_by_view"].items()) or "none"))
     rows = "".join(f"<tr><th>{text(name)}</th><td>{text(value)}</td></tr>" for name, value in facts)
     return f"<h1>figcurate report: {text(run_name)}</h1><table>{rows}</table>"
 

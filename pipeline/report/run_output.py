@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -18,6 +19,7 @@ from pipeline.errors import OperatorError
 from pipeline.stats import merge_units
 from schemas.records import INDEX, REJECT
 from stages.output_location import LocalOutput, read_json
+from stages.storage import ObjectNotFound
 
 # A sample's figure: its parent for a panel, itself for a figure kept whole.
 FIGURE_KEY = "coalesce(parent_key, sample_key)"
@@ -45,8 +47,10 @@ class RunOutput:
     def name(self) -> str:
         return (self.run_info.get("config") or {}).get("name") or self.stats.get("run", {}).get("name") or self.root.name
 
-    def shard_path(self, shard: str) -> Path:
-        return self.root / "shards" / shard
+    def open_shard(self, shard: str) -> BinaryIO | None:
+        """The shard the index's ``shard`` column names, to read through once; None when it is gone."""
+        path = self.root / "shards" / shard
+        return open(path, "rb") if path.is_file() else None
 
     def _local_source(self, relative: str | None) -> Path | None:
         source = (self.run_info.get("config") or {}).get("source") or {}
@@ -74,12 +78,60 @@ def _view(database: duckdb.DuckDBPyConnection, name: str, folder: Path, schema: 
         database.register(name, schema.empty_table())
 
 
+@dataclass
+class ViewOutput(RunOutput):
+    """A view (``figcurate view create``) read like a run: its current samples, its runs' rejects and
+    their funnels summed; shards are streamed from wherever its runs are (local or ``s3://``)."""
+
+    view: object = None
+
+    @property
+    def name(self) -> str:
+        return f"view {self.root.name}"
+
+    def open_shard(self, shard: str) -> BinaryIO | None:
+        try:
+            return self.view.open_shard(shard)
+        except (StopIteration, OSError, ObjectNotFound):  # a shard gone or unreachable: its cards say so
+            return None
+
+
+def load_view_output(root: Path) -> ViewOutput:
+    from pipeline.views import View, view_index
+
+    view = View(root)
+    runs = list(view.runs.items())
+    run_stats = [read_json(location, "stats.json") or {} for _, location in runs]
+    stats = merge_units(
+        [{"unit": n, "funnel": s.get("stages", {}), "samples": s.get("samples", 0), "rejects": s.get("rejects", 0), "bytes": s.get("shard_bytes", 0)}
+         for n, s in enumerate(run_stats)]
+    )  # fmt: skip
+    stats["samples"] = view.described["samples"]
+    stats["excluded_by_view"] = view.described["excluded"]
+    versions = sum((s.get("source") or {}).get("article_versions", 0) for s in run_stats)
+    stats["source"] = {"article_versions": versions, "root": f"{len(runs)} runs: {', '.join(name for name, _ in runs)}"}
+    database = duckdb.connect()
+    rejects = [view.local_file(name, f"rejects/{part}") for name, location in runs for part in location.list("rejects") if part.endswith(".parquet")]
+    try:
+        view_index(root, database).create_view("samples")
+        if rejects:
+            database.read_parquet([str(part) for part in rejects], union_by_name=True).create_view("rejects")
+        else:
+            database.register("rejects", REJECT.empty_table())
+    except duckdb.Error as error:
+        raise ReportError(f"{root}: the index or rejects parts of its runs cannot be read ({error})") from None
+    run_info = read_json(runs[-1][1], "run.json") or {} if runs else {}
+    return ViewOutput(root=Path(root), stats=stats, finished=True, run_info=run_info, database=database, view=view)
+
+
 def load_run_output(root: Path) -> RunOutput:
     root = Path(root)
     if str(root).startswith("s3:"):
-        raise ReportError("reads a local output; copy an s3:// output first (aws s3 sync s3://... DIR)")
+        raise ReportError("reads a local output or a view; make a view of an s3:// output (figcurate view create VIEW --runs s3://...)")
     if not root.is_dir():
         raise ReportError(f"{root} is not a folder")
+    if (root / "view.json").is_file():
+        return load_view_output(root)
     location = LocalOutput(root)
     run_info = read_json(location, "run.json")
     if not isinstance(run_info, dict) or "fingerprint" not in run_info:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -43,7 +44,7 @@ def thumbnail_of_file(path: Path | None) -> tuple[str | None, str]:
         return None, f"source bytes do not decode ({drop.reason}: {drop.detail})"
 
 
-def shard_images(shard: Path, keys: Iterable[str]) -> dict[str, bytes]:
+def shard_images(shard: Path | BinaryIO, keys: Iterable[str]) -> dict[str, bytes]:
     """The ``.jpg`` bytes of the wanted samples of one shard."""
     wanted = set(keys)
     images = {}

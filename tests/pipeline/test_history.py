@@ -3,6 +3,7 @@
 import json
 
 from pipeline.history import chain_of
+from stages.output_location import open_location
 
 
 def fake_run(folder, since=None):
@@ -15,6 +16,6 @@ def test_the_chain_follows_since_links_newest_first_and_stops_at_a_loop(tmp_path
     first = fake_run(tmp_path / "a")
     second = fake_run(tmp_path / "b", first)
     third = fake_run(tmp_path / "c", second)
-    assert chain_of(third) == [third, second, first]
+    assert [str(run) for run in chain_of(open_location(str(third)))] == [str(third), str(second), str(first)]
     fake_run(first, third)  # a loop: a -> c -> b -> a
-    assert chain_of(third) == [third, second, first]
+    assert [str(run) for run in chain_of(open_location(str(third)))] == [str(third), str(second), str(first)]

@@ -20,7 +20,7 @@ from s3_bucket import (
 from pipeline import runner
 from pipeline.cli import main
 from pipeline.manifest import verify_output
-from pipeline.views import view_index, view_samples
+from pipeline.views import view_dataset, view_index, view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
 from schemas.keys import article_key
@@ -30,14 +30,26 @@ pytestmark = pytest.mark.slow
 STAGES = "stages: {images: {max_side: 128, min_side: 48, batch_size: 4}, fetch: {batch_size: 2}}\n"
 
 
-def s3_config(tmp_path: Path, endpoint: str, bucket: str, output: Path, extra: str = "") -> Path:
+def s3_config(tmp_path: Path, endpoint: str, bucket: str, output: Path | str, extra: str = "") -> Path:
     path = tmp_path / f"{bucket}.yaml"
+    output_endpoint = f", endpoint_url: '{endpoint}'" if str(output).startswith("s3://") else ""
     path.write_text(
         f"name: s3run\nsource: {{kind: pmc_s3, bucket: {bucket}, endpoint_url: '{endpoint}', "
         f"retries: {{max_attempts: 3, base_delay_s: 0.01, max_delay_s: 0.02}}{extra}}}\n"
-        f"output: {{path: {output}, articles_per_shard: 4}}\n{STAGES}"
+        f"output: {{path: '{output}', articles_per_shard: 4{output_endpoint}}}\n{STAGES}"
     )
     return path
+
+
+def mirror(client, url: str, dest: Path) -> Path:
+    """A local copy of an s3:// output, to read in assertions."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for item in page.get("Contents", []):
+            path = dest / item["Key"][len(prefix) + 1 :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+    return dest
 
 
 def index_keys(output: Path) -> list[str]:
@@ -179,10 +191,13 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     put_metadata(twin, {**twin_meta, "pmcid": "PMC9999999", "version": 1})
     write_inventory(client, "pmc-next")
 
-    output = tmp_path / "next"
-    config = s3_config(tmp_path, s3_endpoint, "pmc-next", output)
+    # the next run writes to an s3:// output, following the local one
+    client.create_bucket(Bucket="weekly")
+    next_url = "s3://weekly/next"
+    config = s3_config(tmp_path, s3_endpoint, "pmc-next", next_url)
     assert main(["run", str(config), "--since", str(previous)]) == 0
     capsys.readouterr()
+    output = mirror(client, next_url, tmp_path / "next")
     stats = json.loads((output / "stats.json").read_text())
     assert stats["source"]["article_versions"] == 5 and stats["stages"]["fetch"]["in"] == 5
     expected = {(retracted["pmcid"], retracted["version"]), (retitled["pmcid"], retitled["version"])}
@@ -203,24 +218,32 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised, revised_too)}
     assert {e["sample_key"] for e in superseded} == {k for k in index_keys(previous) if k.split("-")[0] in processed_before}
     assert all(e["run"] == str(previous) for e in superseded) and stats["source"]["superseded_samples"] == len(superseded)
-    # the view over both runs streams exactly the current samples, with the counts a loader sees
+    # the view over both runs (local, s3://) streams exactly the current samples, with the counts a loader sees
     view = tmp_path / "view"
-    assert main(["view", "create", str(view), "--chain", str(output)]) == 0
+    assert main(["view", "create", str(view), "--chain", next_url, "--endpoint-url", s3_endpoint]) == 0
     described = json.loads((view / "view.json").read_text())
-    assert described["runs"] == [str(previous.resolve()), str(output.resolve())]
+    assert described["runs"] == [str(previous.resolve()), next_url]
     retracted_keys = {k for k in keys if k.startswith(article_key(retracted["pmcid"], retracted["version"]))}  # kept by the run, left out by the view
     current = (set(index_keys(previous)) - {e["sample_key"] for e in superseded}) | (set(keys) - retracted_keys)
     assert retracted_keys and described["samples"] == len(current)
     assert described["excluded"] == {"superseded": len(superseded), "retracted": len(retracted_keys)}
-    urls, excluded = view_samples(view)
-    stream = wds.WebDataset(urls, shardshuffle=False).select(lambda s: (s["__url__"], s["__key__"]) not in excluded)
-    streamed = [sample["__key__"] for sample in stream]
+    streamed = [sample["__key__"] for sample in view_dataset(view)]
     assert sorted(streamed) == sorted(current)  # the retitled article's keys are in both runs: only the newer run's stream
+    urls, excluded = view_samples(view)
     sizes = json.loads((view / "sizes.json").read_text())
-    assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls)
-    # the view's index as one relation: the same samples, queryable like a run's index
-    rows = view_index(view).fetchall()
-    assert len(rows) == len(streamed) and sorted(view_index(view).project("sample_key").fetchall()) == [(key,) for key in sorted(streamed)]
+    assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls) and {u.split("/shards/")[0] for u in urls} == set(described["runs"])
+    # the local run's shards stream with a plain webdataset loader too
+    local_urls = [url for url in urls if not url.startswith("s3://")]
+    local_stream = wds.WebDataset(local_urls, shardshuffle=False).select(lambda s: (s["__url__"], s["__key__"]) not in excluded)
+    assert sorted(sample["__key__"] for sample in local_stream) == sorted(set(index_keys(previous)) - {e["sample_key"] for e in superseded})
+    # the view's index as one relation: the same samples, queryable like a run's index, each row with its shard's URL
+    rows = view_index(view).project("sample_key, shard").fetchall()
+    assert sorted(key for key, _ in rows) == sorted(streamed) and all((shard, key) not in excluded and shard in urls for key, shard in rows)
+    # the report reads the view like a run: its current samples, the exclusions, cards from local and s3:// shards
+    assert main(["report", str(view)]) == 0
+    html = (view / "report.html").read_text()
+    assert f"<th>samples</th><td>{len(streamed)}</td>" in html and f"superseded {len(superseded)}" in html
+    assert html.count('class="card"') >= 2 and "image not found in its shard" not in html
     # compacted into fresh shards: verified like a run's, the same keys in the same order
     compact = tmp_path / "compact"
     assert main(["reshard", str(view), "--to", str(compact), "--samples-per-shard", "4"]) == 0
@@ -231,9 +254,9 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     before = pq.read_table(previous / "consumed.parquet").to_pylist()
     assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1)}
     assert json.loads((output / "retracted.json").read_text()) == [{"pmcid": retracted["pmcid"], "version": retracted["version"]}]
-    # nothing changed since this run: the next incremental run has nothing to do
+    # nothing changed since this run: the next incremental run (local, following the s3:// one) has nothing to do
     again = tmp_path / "again"
-    assert main(["run", str(config), "--output", str(again), "--since", str(output)]) == 0
+    assert main(["run", str(config), "--output", str(again), "--since", next_url]) == 0
     assert json.loads((again / "stats.json").read_text())["source"]["article_versions"] == 0
 
 
