@@ -26,6 +26,7 @@ from stages.output_location import LocalOutput, S3Output, open_location, read_js
 Output = LocalOutput | S3Output
 
 SUPERSEDED = "superseded.json"
+DISPLACED = "displaced.json"
 MAX_CHAIN = 1000  # links followed before the chain is taken to loop
 
 
@@ -44,13 +45,16 @@ class History:
 
     @classmethod
     def read(cls, previous: Output, endpoint_url: str | None = None, signed: bool = True) -> History:
-        runs, retracted, later_processed = [], set(), set()
+        runs, retracted, later_processed, later_displaced = [], set(), set(), set()
         for output in chain_of(previous, endpoint_url, signed):
             index = _index(output)
             current = index.filter(pc.invert(pc.is_in(index.column("pmcid"), value_set=pa.array(sorted(later_processed), pa.string()))))
+            gone = pa.array(sorted(key for run, key in later_displaced if run == str(output)), pa.string())
+            current = current.filter(pc.invert(pc.is_in(current.column("sample_key"), value_set=gone)))
             processed = frozenset(processed_pmcids(output))
             runs.append(EarlierRun(output, current, processed))
             later_processed |= processed
+            later_displaced |= displaced_samples(output).keys()
             retracted |= retracted_versions(output)
         return cls(runs, retracted)
 
@@ -73,6 +77,20 @@ class History:
         for run in self.runs:
             hit = run.samples.filter(pc.is_in(run.samples.column("pmcid"), value_set=gone))
             entries += [{"sample_key": row["sample_key"], "pmcid": row["pmcid"], "version": row["version"], "run": str(run.output)} for row in hit.to_pylist()]
+        return sorted(entries, key=lambda e: e["sample_key"])
+
+    def displaced(self, processed_now: set[str], decisions: pa.Table | None) -> list[dict]:
+        """The chain's current samples that this run's dedup ``decisions`` (its ``displaced/`` parts) displaced:
+        a new sample beat them by the priority rule, so the view leaves them out."""
+        if decisions is None:
+            return []
+        decided = {row["sample_key"]: row for row in decisions.to_pylist()}
+        entries = []
+        for run, samples in self.current(processed_now):
+            for row in samples.to_pylist():
+                if row["sample_key"] in decided:
+                    decision = decided[row["sample_key"]]
+                    entries.append({**row, "run": str(run.output), "reason": decision["reason"], "winner_key": decision["winner_key"]})
         return sorted(entries, key=lambda e: e["sample_key"])
 
     def references(self, processed_now: set[str]) -> pa.Table | None:
@@ -112,9 +130,19 @@ def retracted_versions(output: Output) -> set[tuple[str, int]]:
     return {(item["pmcid"], int(item["version"])) for item in read_json(output, RETRACTED) or []}
 
 
+def displaced_samples(output: Output) -> dict[tuple[str, str], dict]:
+    """(earlier run, sample key) -> its entry, for the samples of earlier runs a run displaced (``displaced.json``)."""
+    return {(item["run"], item["sample_key"]): item for item in read_json(output, DISPLACED) or []}
+
+
+def parquet_parts(output: Output, folder: str, columns: list[str] | None = None) -> pa.Table | None:
+    """The Parquet parts in ``folder`` of an output, as one table (None when there are none)."""
+    parts = [read_parquet(output, f"{folder}/{name}", columns) for name in output.list(folder) if name.endswith(".parquet")]
+    return pa.concat_tables(parts) if parts else None
+
+
 def _index(output: Output) -> pa.Table:
-    columns = ["sample_key", "pmcid", "version"]
-    parts = [read_parquet(output, f"index/{name}", columns=columns) for name in output.list("index") if name.endswith(".parquet")]
-    if not parts:
+    index = parquet_parts(output, "index", ["sample_key", "pmcid", "version"])
+    if index is None:
         return pa.table({"sample_key": pa.array([], pa.string()), "pmcid": pa.array([], pa.string()), "version": pa.array([], pa.int32())})
-    return pa.concat_tables(parts)
+    return index

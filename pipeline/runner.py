@@ -24,7 +24,7 @@ from pipeline.incremental import (
     load_consumed,
     write_consumed,
 )
-from pipeline.history import SUPERSEDED, History
+from pipeline.history import DISPLACED, SUPERSEDED, History, parquet_parts
 from pipeline.manifest import manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.progress import RunProgress
@@ -39,6 +39,7 @@ from pipeline.units import (
     split_units,
 )
 from stages.output_location import open_location, read_json, write_json
+from stages.dedup.stage import DISPLACED_PARTS
 from stages.shard_writer import shard_name
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 # What a run writes into its output folder; --overwrite removes exactly these, nothing else.
 MANAGED_OUTPUTS = (
     "shards", "index", "rejects", "embeddings", "hashes", "units", "subsets", "stats.json", "run.json", "manifest.json", "progress.json", "_work",
-    "consumed.parquet", "retracted.json", "superseded.json",
+    "consumed.parquet", "retracted.json", "superseded.json", "displaced", "displaced.json",
 )  # fmt: skip
 
 
@@ -170,6 +171,8 @@ def run(config: RunConfig, *, overwrite: bool = False, since: str | Path | None 
         write_json(output, RETRACTED, [{"pmcid": pmcid, "version": version} for pmcid, version in retracted])
         superseded = history.superseded(processed) if history is not None else []
         write_json(output, SUPERSEDED, superseded)
+        displaced = history.displaced(processed, parquet_parts(output, DISPLACED_PARTS)) if history is not None else []
+        write_json(output, DISPLACED, displaced)
         stats = {
             "run": {"name": config.name, "output": str(output), "fingerprint": run_fingerprint},
             "source": {
@@ -178,6 +181,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: str | Path | None 
                 "enumerated": len(enumerated),
                 "since": str(since) if since else None,  # absolute: the next run follows the link from anywhere
                 "superseded_samples": len(superseded),
+                "displaced_samples": len(displaced),
             },
             "resume": {
                 "units_total": len(units),

@@ -6,8 +6,10 @@ holds; totals and excluded counts by reason), ``excluded.parquet`` (each exclude
 its run, why, and the run that excluded it) and ``sizes.json`` (shard URL -> current samples, the
 count webdataset trainers ask for). A sample of a run is excluded when a newer run of the view
 processed its article again (``superseded``: the newer run's samples, or their absence, replace
-it) or any run reports its version retracted (``retracted``). Cross-run duplicates never reach a
-later run's shards (its dedup weighs the earlier runs: ``history.py``).
+it), when a newer run's dedup found it a duplicate of one of its own samples that wins by the
+priority rule (``duplicate_exact``, ``duplicate_near``: the newer run's ``displaced.json``), or
+when any run reports its version retracted (``retracted``). A new sample that duplicates an
+earlier run's winning sample never reaches the newer run's shards (``history.py``).
 
 ``view_dataset`` streams the current samples (local and ``s3://`` shards alike), ``view_index`` is
 the current index as one DuckDB relation, ``reshard_view`` compacts the view into fresh shards.
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
-from pipeline.history import Output, chain_of, processed_pmcids, retracted_versions
+from pipeline.history import Output, chain_of, displaced_samples, processed_pmcids, retracted_versions
 from pipeline.incremental import CONSUMED
 from stages.output_location import LocalOutput, open_location, read_json, read_parquet
 
@@ -50,6 +52,7 @@ def create_view(dest: Path, runs: list[Output]) -> dict:
         if not run.exists("manifest.json") or not run.exists(CONSUMED):
             raise ViewError(f"{run}: not a finished run's output (no manifest.json or {CONSUMED})")
     processed = [processed_pmcids(run) for run in runs]
+    displaced = [displaced_samples(run) for run in runs]
     retracted = set().union(*(retracted_versions(run) for run in runs))
     shards, excluded = [], []
     for position, run in enumerate(runs):
@@ -60,7 +63,7 @@ def create_view(dest: Path, runs: list[Output]) -> dict:
                 raise ViewError(f"{run}: {index_part(entry['name'])} is missing (check the run with figcurate verify)")
             dropped = 0
             for row in index.to_pylist():
-                why = _excluded(row, position, runs, processed, retracted)
+                why = _excluded(row, position, runs, processed, displaced, retracted)
                 if why:
                     excluded.append({"shard": url, "sample_key": row["sample_key"], "run": str(run), "reason": why[0], "by": why[1]})
                     dropped += 1
@@ -91,10 +94,12 @@ def index_part(shard_name: str) -> str:
     return f"index/{shard_name.replace('.tar', '.parquet')}"
 
 
-def _excluded(row: dict, position: int, runs: list[Output], processed: list[set[str]], retracted: set) -> tuple[str, str] | None:
+def _excluded(row: dict, position: int, runs: list[Output], processed: list[set[str]], displaced: list[dict], retracted: set) -> tuple[str, str] | None:
     for newer in range(position + 1, len(runs)):
         if row["pmcid"] in processed[newer]:
             return "superseded", str(runs[newer])
+        if (str(runs[position]), row["sample_key"]) in displaced[newer]:
+            return displaced[newer][(str(runs[position]), row["sample_key"])]["reason"], str(runs[newer])
     if (row["pmcid"], row["version"]) in retracted:
         return "retracted", ""
     return None

@@ -25,6 +25,7 @@ from stages.dedup.rules import (
     decisions_table,
     exact_losers,
     near_pairs,
+    new_decisions,
     priority,
     same_figure,
 )
@@ -155,7 +156,8 @@ def find_duplicates_distributed(
 ) -> pa.Table:
     """Decisions (``rules.DECISION``) for ``candidates``, as ``rules.find_duplicates`` gives them.
 
-    ``references`` (``DEDUP_CANDIDATE`` rows of finished work units) take part but get no decision.
+    ``references`` (``DEDUP_CANDIDATE`` rows of finished work units and earlier runs) take part and
+    get a decision only where a candidate displaces one (``rules.new_decisions``).
     ``partitions`` defaults to ``partitions_for`` the number of candidates and references.
     """
     if references.num_rows:
@@ -190,5 +192,4 @@ def find_duplicates_distributed(
                 best[pair["loser_key"]] = offer
         for loser, (_, distance, winner) in best.items():
             decisions[loser] = ("duplicate_near", winner, distance)
-    decided_before = set(references.column("sample_key").to_pylist())
-    return decisions_table({key: value for key, value in decisions.items() if key not in decided_before})
+    return decisions_table(new_decisions(decisions, references))

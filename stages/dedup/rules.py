@@ -89,6 +89,14 @@ def near_pairs(samples: np.ndarray, hashes: np.ndarray, plain: np.ndarray, thres
     return [(a, b, d) for (a, b), d in best.items()]
 
 
+def new_decisions(decisions: dict[str, tuple[str, str, int]], references: pa.Table) -> dict[str, tuple[str, str, int]]:
+    """The decisions this pass makes: every candidate's, and a reference's only where a candidate beat
+    it (a sample of an earlier run that a new sample displaces); references were decided among
+    themselves before."""
+    decided_before = set(references.column("sample_key").to_pylist())
+    return {key: value for key, value in decisions.items() if key not in decided_before or value[1] not in decided_before}
+
+
 def decisions_table(decisions: dict[str, tuple[str, str, int]]) -> pa.Table:
     keys = sorted(decisions)
     return pa.table(
@@ -108,7 +116,7 @@ def find_duplicates(
     """The whole run's decisions in one process: the reference the distributed engine must equal.
 
     Both tables have the ``DEDUP_CANDIDATE`` columns; ``references`` are rows of finished work
-    units: they take part, but they were decided before and get no decision.
+    units and earlier runs: they take part, and get a decision only where a candidate displaces one.
     """
     rows = candidates.to_pylist() + references.to_pylist()
     decisions: dict[str, tuple[str, str, int]] = {}
@@ -135,5 +143,4 @@ def find_duplicates(
                     best[loser["sample_key"]] = offer
         for loser, (_, distance, winner) in best.items():
             decisions[loser] = ("duplicate_near", winner, distance)
-    decided_before = set(references.column("sample_key").to_pylist())
-    return decisions_table({key: value for key, value in decisions.items() if key not in decided_before})
+    return decisions_table(new_decisions(decisions, references))

@@ -19,6 +19,7 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import ray.data
 from PIL import Image
 from pydantic import Field
@@ -120,7 +121,25 @@ class Dedup(GlobalStage):
             exact=spec.exact,
             near=spec.near,
         )
+        displaced = decisions.filter(pc.is_in(decisions.column("sample_key"), value_set=references.column("sample_key")))
+        if displaced.num_rows:
+            record_displaced(config.output.target().open(), displaced)
         return cls.mark(records, spec, context, decisions)
+
+
+DISPLACED_PARTS = "displaced"
+
+
+def record_displaced(output, displaced: pa.Table) -> None:
+    """Samples of earlier runs (or finished units) that this pass's samples beat, kept for the run's
+    end (``displaced.json``): named by their content, so a window done again writes the same part."""
+    import hashlib
+
+    displaced = displaced.sort_by("sample_key")
+    name = hashlib.sha256("\n".join(displaced.column("sample_key").to_pylist()).encode()).hexdigest()[:16]
+    with output.staging() as staging:
+        pq.write_table(displaced, staging / f"{name}.parquet")
+        output.publish(f"{DISPLACED_PARTS}/{name}.parquet", staging / f"{name}.parquet")
 
 
 def candidate_rows(batch: pa.Table) -> pa.Table:

@@ -181,14 +181,18 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
             client.put_object(Bucket="pmc-next", Key=f"{new}/{path.name.replace(old, new)}", Body=path.read_bytes())
         meta_text = (small_corpus / meta_key(article)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}.")
         put_metadata(article, {**json.loads(meta_text), "version": article["version"] + 1}, article["version"] + 1)
-    # a new article whose figures are those of an article of the previous run
-    copied = articles[live[3]]
-    twin = {**copied, "pmcid": "PMC9999999", "version": 1}
-    old, new = f"{copied['pmcid']}.{copied['version']}", "PMC9999999.1"
-    for path in (small_corpus / old).iterdir():
-        client.put_object(Bucket="pmc-next", Key=f"{new}/{path.name.replace(old, new)}", Body=path.read_bytes())
-    twin_meta = json.loads((small_corpus / meta_key(copied)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}."))
-    put_metadata(twin, {**twin_meta, "pmcid": "PMC9999999", "version": 1})
+    # new articles whose figures are those of articles of the previous run: one that the dedup's
+    # priority rule ranks after the original (a higher PMCID), one that it ranks before
+    def copy_article(copied, pmcid):
+        old, new = f"{copied['pmcid']}.{copied['version']}", f"{pmcid}.1"
+        for path in (small_corpus / old).iterdir():
+            client.put_object(Bucket="pmc-next", Key=f"{new}/{path.name.replace(old, new)}", Body=path.read_bytes())
+        meta = json.loads((small_corpus / meta_key(copied)).read_text().replace(f"/{old}/", f"/{new}/").replace(f"{old}.", f"{new}."))
+        put_metadata({**copied, "pmcid": pmcid, "version": 1}, {**meta, "pmcid": pmcid, "version": 1})
+
+    copied, outranked = articles[live[3]], articles[live[5]]
+    copy_article(copied, "PMC9999999")
+    copy_article(outranked, "PMC1")
     write_inventory(client, "pmc-next")
 
     # the next run writes to an s3:// output, following the local one
@@ -199,14 +203,14 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     capsys.readouterr()
     output = mirror(client, next_url, tmp_path / "next")
     stats = json.loads((output / "stats.json").read_text())
-    assert stats["source"]["article_versions"] == 5 and stats["stages"]["fetch"]["in"] == 5
+    assert stats["source"]["article_versions"] == 6 and stats["stages"]["fetch"]["in"] == 6
     expected = {(retracted["pmcid"], retracted["version"]), (retitled["pmcid"], retitled["version"])}
     expected |= {(article["pmcid"], article["version"] + 1) for article in (revised, revised_too)}
     keys = index_keys(output)
     # the new versions' figures are the old versions': superseded, not duplicates of them
-    assert {k.split("-")[0] for k in keys} == {article_key(*v) for v in expected}
+    assert {k.split("-")[0] for k in keys} == {article_key(*v) for v in expected} | {"PMC1v1"}
     consumed = pq.read_table(output / "consumed.parquet").to_pylist()
-    assert {(r["pmcid"], r["version"]) for r in consumed if r["processed"]} == expected | {("PMC9999999", 1)}
+    assert {(r["pmcid"], r["version"]) for r in consumed if r["processed"]} == expected | {("PMC9999999", 1), ("PMC1", 1)}
     # the new article's figures duplicate the previous run's samples of the article they were copied from
     copied_keys = [k for k in index_keys(previous) if k.startswith(article_key(copied["pmcid"], copied["version"]))]
     rejected = pads.dataset(output / "rejects", format="parquet").to_table().to_pylist()
@@ -218,15 +222,20 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     processed_before = {article_key(a["pmcid"], a["version"]) for a in (retracted, retitled, revised, revised_too)}
     assert {e["sample_key"] for e in superseded} == {k for k in index_keys(previous) if k.split("-")[0] in processed_before}
     assert all(e["run"] == str(previous) for e in superseded) and stats["source"]["superseded_samples"] == len(superseded)
+    # the article ranked first keeps its figures; the previous run's samples of the original are displaced
+    outranked_keys = [k for k in index_keys(previous) if k.startswith(article_key(outranked["pmcid"], outranked["version"]))]
+    displaced = json.loads((output / "displaced.json").read_text())
+    assert outranked_keys and sorted(e["sample_key"] for e in displaced) == outranked_keys and stats["source"]["displaced_samples"] == len(displaced)
+    assert {e["reason"] for e in displaced} == {"duplicate_exact"} and all(e["winner_key"].startswith("PMC1v1-") and e["winner_key"] in keys for e in displaced)
     # the view over both runs (local, s3://) streams exactly the current samples, with the counts a loader sees
     view = tmp_path / "view"
     assert main(["view", "create", str(view), "--chain", next_url, "--endpoint-url", s3_endpoint]) == 0
     described = json.loads((view / "view.json").read_text())
     assert described["runs"] == [str(previous.resolve()), next_url]
     retracted_keys = {k for k in keys if k.startswith(article_key(retracted["pmcid"], retracted["version"]))}  # kept by the run, left out by the view
-    current = (set(index_keys(previous)) - {e["sample_key"] for e in superseded}) | (set(keys) - retracted_keys)
+    current = (set(index_keys(previous)) - {e["sample_key"] for e in superseded} - set(outranked_keys)) | (set(keys) - retracted_keys)
     assert retracted_keys and described["samples"] == len(current)
-    assert described["excluded"] == {"superseded": len(superseded), "retracted": len(retracted_keys)}
+    assert described["excluded"] == {"superseded": len(superseded), "duplicate_exact": len(outranked_keys), "retracted": len(retracted_keys)}
     streamed = [sample["__key__"] for sample in view_dataset(view)]
     assert sorted(streamed) == sorted(current)  # the retitled article's keys are in both runs: only the newer run's stream
     urls, excluded = view_samples(view)
@@ -235,7 +244,7 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     # the local run's shards stream with a plain webdataset loader too
     local_urls = [url for url in urls if not url.startswith("s3://")]
     local_stream = wds.WebDataset(local_urls, shardshuffle=False).select(lambda s: (s["__url__"], s["__key__"]) not in excluded)
-    assert sorted(sample["__key__"] for sample in local_stream) == sorted(set(index_keys(previous)) - {e["sample_key"] for e in superseded})
+    assert sorted(sample["__key__"] for sample in local_stream) == sorted(set(index_keys(previous)) - {e["sample_key"] for e in superseded} - set(outranked_keys))
     # the view's index as one relation: the same samples, queryable like a run's index, each row with its shard's URL
     rows = view_index(view).project("sample_key, shard").fetchall()
     assert sorted(key for key, _ in rows) == sorted(streamed) and all((shard, key) not in excluded and shard in urls for key, shard in rows)
@@ -252,7 +261,7 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     assert index_keys(compact) == sorted(streamed) and json.loads((compact / "manifest.json").read_text())["samples"] == len(streamed)
     # everything the previous run consumed is carried forward, so a later --since needs only this output
     before = pq.read_table(previous / "consumed.parquet").to_pylist()
-    assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1)}
+    assert {(r["pmcid"], r["version"]) for r in consumed} == {(r["pmcid"], r["version"]) for r in before} | expected | {("PMC9999999", 1), ("PMC1", 1)}
     assert json.loads((output / "retracted.json").read_text()) == [{"pmcid": retracted["pmcid"], "version": retracted["version"]}]
     # nothing changed since this run: the next incremental run (local, following the s3:// one) has nothing to do
     again = tmp_path / "again"

@@ -96,11 +96,14 @@ def test_boilerplate_captions_never_make_different_images_duplicates():
     assert decide(rows) == {}
 
 
-def test_references_take_part_but_get_no_decision():
+def test_references_take_part_and_are_decided_only_where_a_new_sample_beats_them():
     done = [candidate(1, probes=[A], sha="s"), candidate(2, probes=[A], sha="s")]  # 2 lost to 1 in an earlier attempt
     new = [candidate(3, probes=[A], sha="s"), candidate(4, probes=[flip(A, 5)])]
     decided = decide(new, references=table(done))
     assert decided == {"PMC3v1-f001": ("duplicate_exact", "PMC1v1-f001", 0), "PMC4v1-f001": ("duplicate_near", "PMC1v1-f001", 1)}
+    # a new sample that wins by the rule (a lower PMCID) displaces the earlier ones
+    decided = decide([candidate(0, probes=[A], sha="s")], references=table(done))
+    assert decided == {"PMC1v1-f001": ("duplicate_exact", "PMC0v1-f001", 0), "PMC2v1-f001": ("duplicate_exact", "PMC0v1-f001", 0)}
 
 
 @pytest.mark.parametrize("exact, near, expected", [(False, True, "duplicate_near"), (True, False, "duplicate_exact")])
