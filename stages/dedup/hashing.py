@@ -41,11 +41,16 @@ def _dct_matrix() -> np.ndarray:
 
 
 def phash64(image: Image.Image) -> int:
-    grey = np.asarray(image.convert("L").resize((_SIDE, _SIDE), Image.Resampling.BOX), dtype=np.float64)
+    return _phashes([image.convert("L")])[0]
+
+
+def _phashes(greys: list[Image.Image]) -> list[int]:
+    """pHashes of grey images, their DCTs and medians in one array operation."""
+    grids = np.stack([np.asarray(grey.resize((_SIDE, _SIDE), Image.Resampling.BOX), dtype=np.float64) for grey in greys])
     dct = _dct_matrix()
-    low = (dct @ grey @ dct.T)[:_LOW, :_LOW].ravel()
-    bits = low > np.median(low[1:])
-    return int(np.packbits(bits).view(">u8")[0])
+    low = np.stack([(dct @ grid @ dct.T)[:_LOW, :_LOW].ravel() for grid in grids])
+    bits = low > np.median(low[:, 1:], axis=1, keepdims=True)
+    return [int(value) for value in np.packbits(bits, axis=1).view(">u8")[:, 0]]
 
 
 # (left, top, right, bottom) fractions cut before hashing; the first, no cut, is the image's own hash.
@@ -70,11 +75,8 @@ def probe_hashes(image: Image.Image) -> list[int]:
     grey = image.convert("L")
     grey.thumbnail((_PROBE_SIDE, _PROBE_SIDE), Image.Resampling.BOX)
     width, height = grey.size
-    hashes = []
-    for left, top, right, bottom in PROBE_CROPS:
-        box = (round(left * width), round(top * height), width - round(right * width), height - round(bottom * height))
-        hashes.append(phash64(grey.crop(box)))
-    return hashes
+    boxes = [(round(left * width), round(top * height), width - round(right * width), height - round(bottom * height)) for left, top, right, bottom in PROBE_CROPS]
+    return _phashes([grey.crop(box) for box in boxes])
 
 
 _POPCOUNT = np.array([value.bit_count() for value in range(256)], dtype=np.uint8)

@@ -47,7 +47,11 @@ def area(box: Box) -> int:
 
 def ink_integral(ink: np.ndarray) -> np.ndarray:
     """Prefix sums of an ink mask, padded with a zero row and column: any box's ink count in O(1)."""
-    return np.pad(ink.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    integral = np.zeros((ink.shape[0] + 1, ink.shape[1] + 1), np.int32)
+    inner = integral[1:, 1:]
+    np.cumsum(ink, axis=0, dtype=np.int32, out=inner)  # in place, no temporaries: several times faster than cumsum + pad
+    np.cumsum(inner, axis=1, out=inner)
+    return integral
 
 
 def ink_sum(integral: np.ndarray, box: Box) -> int:
