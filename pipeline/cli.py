@@ -392,6 +392,21 @@ def _view_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _view_cat(args: argparse.Namespace) -> int:
+    from pipeline.views import write_current
+
+    write_current(args.view, args.shard, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _view_urls(args: argparse.Namespace) -> int:
+    from pipeline.views import pipe_urls
+
+    print(args.separator.join(pipe_urls(args.view)))
+    return 0
+
+
 def _add_view_commands(commands) -> None:
     view = commands.add_parser("view", help="one current dataset over a run and the incremental runs after it (no shard rewritten)")
     kinds = view.add_subparsers(dest="view_command", required=True)
@@ -402,6 +417,14 @@ def _add_view_commands(commands) -> None:
     runs.add_argument("--chain", help="the newest run output (a folder or s3://bucket/prefix); the runs it followed are read from its --since links")
     create.add_argument("--endpoint-url", help="S3-compatible endpoint of s3:// outputs")
     create.set_defaults(handler=_view_create)
+    cat = kinds.add_parser("cat", help="write one shard of a view, its current samples only, as a tar to stdout")
+    cat.add_argument("view", type=Path)
+    cat.add_argument("shard", help="the shard's URL as view.json lists it")
+    cat.set_defaults(handler=_view_cat)
+    urls = kinds.add_parser("urls", help="pipe: URLs of the view's shards (current samples only), for open_clip's --train-data")
+    urls.add_argument("view", type=Path)
+    urls.add_argument("--separator", default="::", help="between URLs (default: '::', open_clip's)")
+    urls.set_defaults(handler=_view_urls)
 
 
 def _add_llm_commands(commands, bench_kinds) -> None:

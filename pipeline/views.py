@@ -178,6 +178,41 @@ def view_dataset(view: Path):
     )
 
 
+def write_current(view: Path, url: str, out: BinaryIO) -> int:
+    """The current samples of one of the view's shards as a tar stream into ``out`` (members as
+    they are); how many. Behind ``pipe_urls``: loaders that cannot skip samples read the view."""
+    from stages.shard_writer import read_samples, write_members
+
+    described = View(view)
+    if url not in {shard["url"] for shard in described.shards}:
+        raise ViewError(f"{url} is not a shard of the view {view}")
+    excluded = described.excluded()
+    written = 0
+
+    def current():
+        nonlocal written
+        with described.open_shard(url) as stream:
+            for key, members in read_samples(stream):
+                if (url, key) not in excluded:
+                    written += 1
+                    yield from members
+
+    write_members(out, current())
+    return written
+
+
+def pipe_urls(view: Path) -> list[str]:
+    """``pipe:`` URLs, one per shard of the view, each streaming that shard's current samples
+    (``figcurate view cat``): for open_clip's ``--train-data`` (joined by ``::``) and any loader
+    that takes URLs but cannot skip samples; ``view.json``'s ``samples`` is their count."""
+    import shlex
+    import sys
+
+    folder = str(Path(view).resolve())
+    command = [sys.executable, "-m", "pipeline.cli", "view", "cat", folder]
+    return [f"pipe:{shlex.join([*command, shard['url']])}" for shard in View(view).shards]
+
+
 def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
     """Compact a view into fresh shards in ``dest``: its current samples, members as they were, in
     the view's order, with their index rows and a run-style ``manifest.json``, so ``figcurate

@@ -186,9 +186,13 @@ def write_tar(path: Path, samples: list[dict]) -> None:
     write_members(path, (member for row in samples for member in sample_members(row)))
 
 
-def write_members(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
-    """A tar with fixed headers (mtime, owner, mode), so the same members always give the same bytes."""
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+def write_members(target: Path | BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
+    """A tar (a file, or written through a stream) with fixed headers (mtime, owner, mode), so the
+    same members always give the same bytes."""
+    opened = tarfile.open(target, "w", format=tarfile.USTAR_FORMAT) if isinstance(target, (str, Path)) else tarfile.open(
+        fileobj=target, mode="w|", format=tarfile.USTAR_FORMAT
+    )
+    with opened as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o444

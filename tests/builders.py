@@ -19,6 +19,34 @@ from stages.context import StageContext
 # The tiny CLIP architecture shipped for plumbing runs (random init; open_clip ``local-dir:``).
 TINY_CLIP = Path(__file__).resolve().parents[1] / "configs" / "models" / "tiny-clip"
 
+def train_open_clip(train_data: str, logs: Path, *extra: str) -> str:
+    """One epoch of open_clip's own trainer (its CLI, CPU) on webdataset URLs with the tiny CLIP; its log."""
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable, "-m", "open_clip_train.main",
+        "--dataset-type", "webdataset", "--train-data", train_data, *extra,
+        "--model", f"local-dir:{TINY_CLIP}",
+        "--batch-size", "4", "--epochs", "1", "--workers", "1", "--device", "cpu",
+        "--lr", "1e-3", "--warmup", "1", "--log-every-n-steps", "1", "--precision", "fp32",
+        "--logs", str(logs), "--name", "tiny", "--report-to", "", "--seed", "0",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert (logs / "tiny" / "checkpoints" / "epoch_1.pt").is_file()
+    return (logs / "tiny" / "out.log").read_text()
+
+
+def epoch_ran_whole(log: str, samples: int) -> bool:
+    """open_clip's log shows a whole epoch over ``samples`` (batches of 4) with a finite loss at every step."""
+    import math
+
+    seen = 4 * math.ceil(samples / 4)
+    losses = [float(value) for value in re.findall(r" Loss: ([0-9.]+)", log)]
+    return f"[{seen}/{seen} (100%)]" in log and len(losses) == seen // 4 and all(math.isfinite(loss) for loss in losses)
+
+
 DOCTYPE = (
     '<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Archiving and Interchange DTD v1.3 20210610//EN" '
     '"JATS-archivearticle1-3.dtd">'

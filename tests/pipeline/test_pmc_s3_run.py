@@ -8,6 +8,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
+from builders import epoch_ran_whole, train_open_clip
 from s3_bucket import (
     FaultProxy,
     admin_client,
@@ -20,7 +21,7 @@ from s3_bucket import (
 from pipeline import runner
 from pipeline.cli import main
 from pipeline.manifest import verify_output
-from pipeline.views import view_dataset, view_index, view_samples
+from pipeline.views import pipe_urls, view_dataset, view_index, view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
 from schemas.keys import article_key
@@ -241,6 +242,10 @@ def test_incremental_run_processes_exactly_what_changed(local_and_s3_runs, s3_en
     urls, excluded = view_samples(view)
     sizes = json.loads((view / "sizes.json").read_text())
     assert sum(sizes.values()) == len(streamed) and set(sizes) == set(urls) and {u.split("/shards/")[0] for u in urls} == set(described["runs"])
+    # loaders that cannot skip samples read the view through pipe: URLs (current samples only, local and s3://)
+    pipes = pipe_urls(view)
+    assert [sample["__key__"] for sample in wds.WebDataset(pipes, shardshuffle=False)] == streamed
+    assert epoch_ran_whole(train_open_clip("::".join(pipes), tmp_path / "logs", "--train-num-samples", str(described["samples"])), len(streamed))
     # the local run's shards stream with a plain webdataset loader too
     local_urls = [url for url in urls if not url.startswith("s3://")]
     local_stream = wds.WebDataset(local_urls, shardshuffle=False).select(lambda s: (s["__url__"], s["__key__"]) not in excluded)
