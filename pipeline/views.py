@@ -23,7 +23,9 @@ import json
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
@@ -54,23 +56,21 @@ def create_view(dest: Path, runs: list[Output]) -> dict:
     processed = [processed_pmcids(run) for run in runs]
     displaced = [displaced_samples(run) for run in runs]
     retracted = set().union(*(retracted_versions(run) for run in runs))
-    shards, excluded = [], []
+    shards, excluded, reasons = [], [], {}
     for position, run in enumerate(runs):
         for entry in read_json(run, "manifest.json")["shards"]:
             url = run.join(f"shards/{entry['name']}")
             index = read_parquet(run, index_part(entry["name"]), columns=["sample_key", "pmcid", "version"])
             if index is None:
                 raise ViewError(f"{run}: {index_part(entry['name'])} is missing (check the run with figcurate verify)")
-            dropped = 0
-            for row in index.to_pylist():
-                why = _excluded(row, position, runs, processed, displaced, retracted)
-                if why:
-                    excluded.append({"shard": url, "sample_key": row["sample_key"], "run": str(run), "reason": why[0], "by": why[1]})
-                    dropped += 1
-            shards.append({"url": url, "run": str(run), "name": entry["name"], "samples": entry["samples"] - dropped, "excluded": dropped})
-    reasons: dict[str, int] = {}
-    for item in excluded:
-        reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
+            why, by = _exclusions(index, position, runs, processed, displaced, retracted)
+            rows = index.num_rows
+            out = pa.table([pa.array([url] * rows, pa.string()), index.column("sample_key"), pa.array([str(run)] * rows, pa.string()), why, by],
+                           schema=EXCLUDED_SCHEMA).filter(pc.is_valid(why))  # fmt: skip
+            excluded.append(out)
+            for counted in pc.value_counts(out.column("reason")).to_pylist():
+                reasons[counted["values"]] = reasons.get(counted["values"], 0) + counted["counts"]
+            shards.append({"url": url, "run": str(run), "name": entry["name"], "samples": entry["samples"] - out.num_rows, "excluded": out.num_rows})
     endpoints = {run.endpoint_url for run in runs if not isinstance(run, LocalOutput)}
     if len(endpoints) > 1:
         raise ViewError(f"the runs' s3:// outputs are on several endpoints ({sorted(map(str, endpoints))}); a view reads one")
@@ -83,7 +83,7 @@ def create_view(dest: Path, runs: list[Output]) -> dict:
     }
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(excluded, schema=EXCLUDED_SCHEMA), dest / "excluded.parquet")
+    pq.write_table(pa.concat_tables([EXCLUDED_SCHEMA.empty_table(), *excluded]), dest / "excluded.parquet")
     (dest / "sizes.json").write_text(json.dumps({shard["url"]: shard["samples"] for shard in shards}, indent=2))
     (dest / "view.json").write_text(json.dumps(view, indent=2))
     return view
@@ -94,15 +94,39 @@ def index_part(shard_name: str) -> str:
     return f"index/{shard_name.replace('.tar', '.parquet')}"
 
 
-def _excluded(row: dict, position: int, runs: list[Output], processed: list[set[str]], displaced: list[dict], retracted: set) -> tuple[str, str] | None:
+def _exclusions(index: pa.Table, position: int, runs: list[Output], processed: list[set[str]], displaced: list[dict], retracted: set) -> tuple[pa.Array, pa.Array]:
+    """Why each sample of ``index`` (a part of ``runs[position]``) is out of the view, and which run
+    put it out (null where it is current): the first newer run that processed its article again
+    (``superseded``) or displaced it (a dedup reason), else a retraction. Column operations: a full
+    PMC run's index is tens of millions of rows."""
+    rows = index.num_rows
+    reason, by = np.full(rows, None, dtype=object), np.full(rows, None, dtype=object)
+    open_rows = np.ones(rows, dtype=bool)
+
+    def assign(hit: np.ndarray, why, who: str) -> None:
+        hit &= open_rows
+        reason[hit] = why[hit] if isinstance(why, np.ndarray) else why
+        by[hit] = who
+        open_rows[hit] = False
+
+    keys = index.column("sample_key")
     for newer in range(position + 1, len(runs)):
-        if row["pmcid"] in processed[newer]:
-            return "superseded", str(runs[newer])
-        if (str(runs[position]), row["sample_key"]) in displaced[newer]:
-            return displaced[newer][(str(runs[position]), row["sample_key"])]["reason"], str(runs[newer])
-    if (row["pmcid"], row["version"]) in retracted:
-        return "retracted", ""
-    return None
+        assign(_member(index.column("pmcid"), processed[newer]), "superseded", str(runs[newer]))
+        mine = {key: entry["reason"] for (run, key), entry in displaced[newer].items() if run == str(runs[position])}
+        if mine:
+            hit = _member(keys, mine)
+            why = np.full(rows, None, dtype=object)
+            why[hit] = [mine[key] for key in np.asarray(keys.to_pylist(), dtype=object)[hit]]
+            assign(hit, why, str(runs[newer]))
+    if retracted:
+        versions = pc.binary_join_element_wise(index.column("pmcid"), pc.cast(index.column("version"), pa.string()), "v")
+        assign(_member(versions, {f"{pmcid}v{version}" for pmcid, version in retracted}), "retracted", "")
+    return pa.array(reason, pa.string()), pa.array(by, pa.string())
+
+
+def _member(column, values) -> np.ndarray:
+    found = pc.is_in(column, value_set=pa.array(sorted(values), pa.string()))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
 class View:
