@@ -170,11 +170,13 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
 
 class PeakMemory:
     """Peak resident memory of a process (``root``) and of it with all its descendants (``all``, above
-    the ``baseline`` they held at the start), sampled every ``every_s`` seconds while the block runs."""
+    the ``baseline`` they held at the start), sampled every ``every_s`` seconds while the block runs;
+    with ``private``, also the tree's peak private memory (USS: what each process alone holds; the
+    Ray object store's shared pages, which every worker that touches them counts in its RSS, left out)."""
 
-    def __init__(self, process, every_s: float = 0.2):
-        self.process, self.every_s = process, every_s
-        self.all = self.root = 0
+    def __init__(self, process, every_s: float = 0.2, private: bool = False):
+        self.process, self.every_s, self.with_private = process, every_s, private
+        self.all = self.root = self.private = 0
 
     def __enter__(self) -> Self:
         import threading
@@ -192,6 +194,8 @@ class PeakMemory:
     def _sample(self) -> None:
         while not self._done.is_set():
             self.all = max(self.all, _tree_rss(self.process) - self.baseline)
+            if self.with_private:
+                self.private = max(self.private, _tree_rss(self.process, private=True))
             try:
                 self.root = max(self.root, self.process.memory_info().rss)
             except Exception:  # noqa: BLE001 - the process ended while being sampled
@@ -199,11 +203,11 @@ class PeakMemory:
             time.sleep(self.every_s)
 
 
-def _tree_rss(process) -> int:
+def _tree_rss(process, private: bool = False) -> int:
     total = 0
     for member in [process, *process.children(recursive=True)]:
         try:
-            total += member.memory_info().rss
+            total += member.memory_full_info().uss if private else member.memory_info().rss
         except Exception:  # noqa: BLE001 - a worker that exits while being sampled
             continue
     return total

@@ -53,7 +53,7 @@ def timed_run(corpus: Path, folder: Path, cpus: int, window_units: int | None = 
     started = time.perf_counter()
     process = psutil.Popen([sys.executable, "-m", "pipeline.cli", "--log-level", "WARNING", "run", str(config), "--overwrite"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    with PeakMemory(process) as peaks:
+    with PeakMemory(process, every_s=0.5, private=True) as peaks:
         log, _ = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
@@ -64,6 +64,7 @@ def timed_run(corpus: Path, folder: Path, cpus: int, window_units: int | None = 
         "pipeline_s": stats["timing"]["pipeline_seconds"],
         # the tree's peak is its start plus its peak growth (adding peaks.root would count the driver twice)
         "peak_rss_mb": round((peaks.baseline + peaks.all) / 2**20),
+        "peak_private_mb": round(peaks.private / 2**20),
         "figures": stats["stages"]["images"]["in"],
         "samples": stats["samples"],
     }
@@ -116,7 +117,7 @@ def bench_cpu_path(articles: int = 150, cpus: int = 2, seed: int = 0, factor: in
                 bare = bare_loop(corpus)
             runs.append(timed_run(corpus, Path(folder), cpus) | {"articles": size})
     small, large = runs
-    marginal_ms = (large["pipeline_s"] - small["pipeline_s"]) * cpus * 1000 / max(1, large["figures"] - small["figures"])
+    marginal_ms = marginal_core_ms(small, large, cpus)
     bare_ms = 1000 / bare["images_per_s_per_core"]
     per_core = large["figures"] / large["pipeline_s"] / cpus
     return {
@@ -140,6 +141,11 @@ def bench_cpu_path(articles: int = 150, cpus: int = 2, seed: int = 0, factor: in
         "peak_rss_mb": large["peak_rss_mb"],
         "stages": stages,
     }
+
+
+def marginal_core_ms(small: dict, large: dict, cpus: int) -> float:
+    """What one more figure costs a run, in core-milliseconds: two runs' pipeline time apart over their figures apart."""
+    return (large["pipeline_s"] - small["pipeline_s"]) * cpus * 1000 / max(1, large["figures"] - small["figures"])
 
 
 def stage_breakdown(corpus: Path, folder: Path, cpus: int) -> list[dict]:
@@ -172,7 +178,7 @@ def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int
             corpus = Path(folder) / "corpus"
             generate_corpus(corpus, articles=size, seed=seed)
             run = timed_run(corpus, Path(folder), cpus, window_units)
-        rows.append({key: run[key] for key in ("figures", "samples", "pipeline_s", "wall_s", "peak_rss_mb")} | {"articles": size})
+        rows.append({key: run[key] for key in ("figures", "samples", "pipeline_s", "wall_s", "peak_rss_mb", "peak_private_mb")} | {"articles": size})
     small, large = rows
     return {
         "bench": "scaling",
@@ -182,6 +188,9 @@ def bench_scaling(articles: int = 100, factor: int = 4, cpus: int = 2, seed: int
         "input_ratio": round(large["figures"] / small["figures"], 2),
         "time_ratio": round(large["pipeline_s"] / small["pipeline_s"], 2),
         "memory_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 2),
+        # RSS counts the object store's shared pages once per worker that touched them; private memory does not
+        "private_memory_ratio": round(large["peak_private_mb"] / small["peak_private_mb"], 2),
+        "marginal_core_ms_per_figure": round(marginal_core_ms(small, large, cpus), 1),
     }
 
 

@@ -42,6 +42,9 @@ def test_scaling_bench_runs_both_sizes_and_relates_them():
     assert result["input_ratio"] == round(large["figures"] / small["figures"], 2)
     assert result["time_ratio"] == round(large["pipeline_s"] / small["pipeline_s"], 2)
     assert result["memory_ratio"] == round(large["peak_rss_mb"] / small["peak_rss_mb"], 2)
+    assert 100 < small["peak_private_mb"] < small["peak_rss_mb"]  # the tree's own memory, shared pages left out
+    assert result["private_memory_ratio"] == round(large["peak_private_mb"] / small["peak_private_mb"], 2)
+    assert result["marginal_core_ms_per_figure"] == round((large["pipeline_s"] - small["pipeline_s"]) * 2000 / (large["figures"] - small["figures"]), 1)
 
 
 def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
