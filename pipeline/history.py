@@ -85,12 +85,12 @@ class History:
         if decisions is None:
             return []
         decided = {row["sample_key"]: row for row in decisions.to_pylist()}
+        keys = pa.array(sorted(decided), pa.string())
         entries = []
         for run, samples in self.current(processed_now):
-            for row in samples.to_pylist():
-                if row["sample_key"] in decided:
-                    decision = decided[row["sample_key"]]
-                    entries.append({**row, "run": str(run.output), "reason": decision["reason"], "winner_key": decision["winner_key"]})
+            for row in samples.filter(pc.is_in(samples.column("sample_key"), value_set=keys)).to_pylist():
+                decision = decided[row["sample_key"]]
+                entries.append({**row, "run": str(run.output), "reason": decision["reason"], "winner_key": decision["winner_key"]})
         return sorted(entries, key=lambda e: e["sample_key"])
 
     def references(self, processed_now: set[str]) -> pa.Table | None:

@@ -3,7 +3,6 @@ plan for the rest, and publish the run's sidecars (manifest, sizes, stats)."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import tempfile
@@ -11,7 +10,6 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import ray
 import ray.data
 
@@ -38,7 +36,7 @@ from pipeline.units import (
     read_unit_record,
     split_units,
 )
-from stages.output_location import open_location, read_json, write_json
+from stages.output_location import open_location, read_json, read_parquet, write_json
 from stages.dedup.stage import DISPLACED_PARTS
 from stages.shard_writer import shard_name
 
@@ -231,8 +229,8 @@ def run_windows(
 
 def dedup_references(output, done: list) -> pa.Table | None:
     """The hashes the finished units' samples were deduplicated with, for the units still to run."""
-    parts = [output.read_bytes(f"hashes/{shard_name(unit.index)}.parquet") for unit in done]
-    tables = [pq.read_table(io.BytesIO(data)) for data in parts if data is not None]
+    parts = [read_parquet(output, f"hashes/{shard_name(unit.index)}.parquet") for unit in done]
+    tables = [table for table in parts if table is not None]
     return pa.concat_tables(tables) if tables else None
 
 

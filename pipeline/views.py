@@ -139,13 +139,16 @@ class View:
         self.described = json.loads((self.folder / "view.json").read_text())
         self.runs = {run: open_location(run, self.described.get("endpoint_url")) for run in self.described["runs"]}
         self.shards = self.described["shards"]
+        self._by_url = {shard["url"]: shard for shard in self.shards}
 
     def excluded(self) -> set[tuple[str, str]]:
         table = pq.read_table(self.folder / "excluded.parquet", columns=["shard", "sample_key"])
         return set(zip(table.column("shard").to_pylist(), table.column("sample_key").to_pylist()))
 
     def open_shard(self, url: str) -> BinaryIO:
-        shard = next(shard for shard in self.shards if shard["url"] == url)
+        shard = self._by_url.get(url)
+        if shard is None:
+            raise ViewError(f"{url} is not a shard of the view {self.folder}")
         return self.runs[shard["run"]].open_stream(f"shards/{shard['name']}")
 
     def local_file(self, run: str, rel: str) -> Path | None:
@@ -208,8 +211,6 @@ def write_current(view: Path, url: str, out: BinaryIO) -> int:
     from stages.shard_writer import read_samples, write_members
 
     described = View(view)
-    if url not in {shard["url"] for shard in described.shards}:
-        raise ViewError(f"{url} is not a shard of the view {view}")
     excluded = described.excluded()
     written = 0
 

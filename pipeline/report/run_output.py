@@ -19,6 +19,7 @@ from pipeline.errors import OperatorError
 from pipeline.stats import merge_units
 from schemas.records import INDEX, REJECT
 from stages.output_location import LocalOutput, read_json
+from pipeline.views import View, ViewError, view_index
 from stages.storage import ObjectNotFound
 
 # A sample's figure: its parent for a panel, itself for a figure kept whole.
@@ -70,8 +71,8 @@ class RunOutput:
         return path if path is not None and path.is_dir() else None
 
 
-def _view(database: duckdb.DuckDBPyConnection, name: str, folder: Path, schema: pa.Schema) -> None:
-    parts = sorted(str(path) for path in folder.glob("*.parquet"))
+def _view(database: duckdb.DuckDBPyConnection, name: str, parts: list[str], schema: pa.Schema) -> None:
+    """``parts`` (Parquet files) as the DuckDB view ``name``; an empty one of ``schema`` where there are none."""
     if parts:
         database.read_parquet(parts, union_by_name=True).create_view(name)
     else:
@@ -83,7 +84,7 @@ class ViewOutput(RunOutput):
     """A view (``figcurate view create``) read like a run: its current samples, its runs' rejects and
     their funnels summed; shards are streamed from wherever its runs are (local or ``s3://``)."""
 
-    view: object = None
+    view: View | None = None
 
     @property
     def name(self) -> str:
@@ -92,13 +93,11 @@ class ViewOutput(RunOutput):
     def open_shard(self, shard: str) -> BinaryIO | None:
         try:
             return self.view.open_shard(shard)
-        except (StopIteration, OSError, ObjectNotFound):  # a shard gone or unreachable: its cards say so
+        except (ViewError, OSError, ObjectNotFound):  # a shard gone or unreachable: its cards say so
             return None
 
 
 def load_view_output(root: Path) -> ViewOutput:
-    from pipeline.views import View, view_index
-
     view = View(root)
     runs = list(view.runs.items())
     run_stats = [read_json(location, "stats.json") or {} for _, location in runs]
@@ -111,17 +110,18 @@ def load_view_output(root: Path) -> ViewOutput:
     versions = sum((s.get("source") or {}).get("article_versions", 0) for s in run_stats)
     stats["source"] = {"article_versions": versions, "root": f"{len(runs)} runs: {', '.join(name for name, _ in runs)}"}
     database = duckdb.connect()
-    rejects = [view.local_file(name, f"rejects/{part}") for name, location in runs for part in location.list("rejects") if part.endswith(".parquet")]
+    rejects = [str(view.local_file(name, f"rejects/{part}")) for name, location in runs for part in location.list("rejects") if part.endswith(".parquet")]
     try:
         view_index(root, database).create_view("samples")
-        if rejects:
-            database.read_parquet([str(part) for part in rejects], union_by_name=True).create_view("rejects")
-        else:
-            database.register("rejects", REJECT.empty_table())
+        _view(database, "rejects", rejects, REJECT)
     except duckdb.Error as error:
         raise ReportError(f"{root}: the index or rejects parts of its runs cannot be read ({error})") from None
     run_info = read_json(runs[-1][1], "run.json") or {} if runs else {}
     return ViewOutput(root=Path(root), stats=stats, finished=True, run_info=run_info, database=database, view=view)
+
+
+def _parts(folder: Path) -> list[str]:
+    return sorted(str(path) for path in folder.glob("*.parquet"))
 
 
 def load_run_output(root: Path) -> RunOutput:
@@ -143,8 +143,8 @@ def load_run_output(root: Path) -> RunOutput:
         stats = merge_units([unit for unit in units if unit is not None])
     database = duckdb.connect()
     try:
-        _view(database, "samples", root / "index", INDEX)
-        _view(database, "rejects", root / "rejects", REJECT)
+        _view(database, "samples", _parts(root / "index"), INDEX)
+        _view(database, "rejects", _parts(root / "rejects"), REJECT)
     except duckdb.Error as error:
         raise ReportError(f"{root}: the index or rejects parts cannot be read ({error})") from None
     return RunOutput(root=root, stats=stats, finished=finished, run_info=run_info, database=database)
