@@ -20,10 +20,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.config import RunConfig
-from pipeline.plan import PlannedStage, planned_stages, source_table
+from pipeline.plan import PlannedStage, last_to_use_pixels, planned_stages, source_table
 from pipeline.sources import enumerate_source, stage_context
 from pipeline.units import WorkUnit
 from stages.context import StageContext
+from stages.pixels import without_pixels
 from stages.shard_writer import index_part, write_tar
 from stages.source_local import ArticleVersion
 
@@ -118,6 +119,7 @@ def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: Sta
 
         init_ray(config.ray)  # started before any stage is timed
     table = source_table([WorkUnit(0, tuple(sample))])
+    last_pixel_user = last_to_use_pixels(plan)
     costs = []
     for planned in plan:
         wants_gpu = planned.stage.gpus_per_worker(planned.spec) > 0
@@ -133,6 +135,8 @@ def measure_sample(config: RunConfig, sample: list[ArticleVersion], context: Sta
             costs.append(StageCost(planned.name, planned.unit, rows_in, kept, 0.0, 0.0, planned.spec.num_cpus, True, False, rate, note))
             continue
         table, seconds, setup = run_stage(planned, table, context, config)
+        if planned.name == last_pixel_user:
+            table = without_pixels(table)
         rate = rows_in / seconds if wants_gpu and seconds > 0 else None
         cost = StageCost(planned.name, planned.unit, rows_in, live_rows(table), seconds, setup, planned.spec.num_cpus, wants_gpu, True, rate)
         if planned.name in GLOBAL_CORE_SECONDS_PER_ITEM:

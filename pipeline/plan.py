@@ -16,6 +16,7 @@ from pipeline.units import WorkUnit
 from schemas.records import ARTICLE
 from stages.base import Stage, StageSpec
 from stages.context import StageContext
+from stages.pixels import without_pixels
 from stages.registry import load_all
 from stages.shard_writer import write_unit
 
@@ -101,14 +102,25 @@ def build_records(
     block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
-    for planned in planned_stages(config):
+    plan = planned_stages(config)
+    last_pixel_user = last_to_use_pixels(plan)
+    for planned in plan:
         if planned.stage.execution_for(planned.spec) == "global":
             dataset = planned.stage.transform(dataset, planned.spec, context, config=config, dedup_references=dedup_references)
         else:
             dataset = apply_stage(dataset, planned, context)
+        if planned.name == last_pixel_user:
+            # same resources as the stage before it, so Ray fuses the step into that stage's task
+            dataset = dataset.map_batches(without_pixels, batch_format="pyarrow", num_cpus=planned.spec.num_cpus, concurrency=planned.spec.concurrency)
         if planned.name == stop_after:
             break
     return dataset
+
+
+def last_to_use_pixels(plan: list[PlannedStage]) -> str | None:
+    """The planned stage after which no stage reads the carried ``pixels`` (stages/pixels.py)."""
+    users = [planned.name for planned in plan if planned.stage.uses_pixels]
+    return users[-1] if users else None
 
 
 def build_dataset(

@@ -62,6 +62,9 @@ class Stage:
     optional: ClassVar[bool] = False
     # False for helper stages that the plan inserts on behalf of another stage (no config entry).
     configurable: ClassVar[bool] = True
+    # True for the stages that make or read the carried ``pixels`` column (stages/pixels.py): the
+    # plan drops the column after the last of them.
+    uses_pixels: ClassVar[bool] = False
 
     @classmethod
     def execution_for(cls, spec: StageSpec) -> str:

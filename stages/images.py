@@ -36,6 +36,7 @@ class Images(Stage):
     name = "images"
     spec_type = ImagesSpec
     output_schema = SAMPLE
+    uses_pixels = True
 
     def process(self, row: Row) -> Iterable[Row]:
         image, source_format, frames, (source_width, source_height) = decode_image(
@@ -55,6 +56,7 @@ class Images(Stage):
             "source_format": source_format,
             "source_frames": frames,
             "image_sha256": hashlib.sha256(encoded).hexdigest(),
+            "pixels": image.tobytes(),
         }
 
 

@@ -13,7 +13,6 @@ uninterrupted one (finished units take part as references).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from typing import Literal
 
@@ -21,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import ray.data
-from PIL import Image
 from pydantic import Field
 
 from schemas.records import CURATED, DEDUP_CANDIDATE, conform
@@ -30,6 +28,7 @@ from stages.context import StageContext
 from stages.dedup.distributed import find_duplicates_distributed
 from stages.dedup.hashing import pixel_sha256, probe_hashes
 from stages.global_stage import GlobalStage
+from stages.pixels import decoded_image
 from stages.registry import register
 from stages.shard_writer import dedup_candidates
 
@@ -46,10 +45,11 @@ class ImageHashes(Stage):
     configurable = False
 
     def process(self, row: Row) -> Iterable[Row]:
-        with Image.open(io.BytesIO(row["image"])) as image:
-            image.load()
-            probes = probe_hashes(image)
-            yield {**row, "pixel_sha256": pixel_sha256(image), "phash": probes[0], "phash_probes": probes}
+        # The image as the shards deliver it, not the carried pixels it was encoded from: hashes
+        # of earlier runs' samples stay comparable, and so do a run's decisions.
+        image = decoded_image(row)
+        probes = probe_hashes(image)
+        yield {**row, "pixel_sha256": pixel_sha256(image), "phash": probes[0], "phash_probes": probes}
 
 
 class DedupSpec(StageSpec):

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PIL import Image
 from pydantic import Field, field_validator, model_validator
 
-from schemas.records import CURATED
+from schemas.records import CURATING
 from stages.base import Drop, Row, Stage, StageSpec
 from stages.filters.checks import (
     THUMBNAIL_SIDE,
@@ -30,12 +29,11 @@ from stages.filters.language import (
     detect_language,
     known_languages,
 )
-from stages.images import ImagesSpec, decode_image, to_rgb
+from stages.pixels import pixels_of
 from stages.registry import register
 from stages.shard_writer import sample_text
 
 DEFAULT_EXCLUDED_ARTICLE_TYPES = ("correction", "retraction", "expression-of-concern", "abstract")
-MAX_PIXELS = ImagesSpec.model_fields["max_pixels"].default
 
 
 class FiltersSpec(StageSpec):
@@ -104,8 +102,9 @@ class FiltersSpec(StageSpec):
 class Filters(Stage):
     name = "filters"
     spec_type = FiltersSpec
-    output_schema = CURATED
+    output_schema = CURATING
     optional = True
+    uses_pixels = True
 
     def process(self, row: Row) -> Iterable[Row]:
         self._check_article_type(row.get("article_type"))
@@ -151,7 +150,7 @@ class Filters(Stage):
         width, height = row.get("image_width"), row.get("image_height")
         image = None
         if width is None or height is None:
-            image = decode_rgb(row.get("image"))
+            image = pixels_of(row, THUMBNAIL_SIDE)
             width, height = image.size
         if spec.min_side is not None and min(width, height) < spec.min_side:
             raise Drop("image_too_small", f"image {width}x{height}: short side {min(width, height)} < min_side {spec.min_side}")
@@ -162,7 +161,7 @@ class Filters(Stage):
             )
         if spec.max_dominant_color_fraction is None:
             return None
-        fraction = dominant_color_fraction(image if image is not None else decode_rgb(row.get("image")))
+        fraction = dominant_color_fraction(image if image is not None else pixels_of(row, THUMBNAIL_SIDE))
         if fraction > spec.max_dominant_color_fraction:
             raise Drop(
                 "image_blank",
@@ -170,10 +169,3 @@ class Filters(Stage):
             )
         return fraction
 
-
-def decode_rgb(data: bytes | None) -> Image.Image:
-    """The sample's pixels, decoded safely; a JPEG only at the DCT scale the thumbnail needs (the costly step)."""
-    if not data:
-        raise Drop("image_decode_error", "the sample has no image bytes")
-    image, _format, _frames, _size = decode_image(data, MAX_PIXELS, target_side=THUMBNAIL_SIDE)
-    return to_rgb(image)

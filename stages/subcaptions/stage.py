@@ -20,6 +20,7 @@ from pydantic import Field
 from schemas.keys import sample_key
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
+from stages.pixels import carried, pixels_of
 from stages.registry import register
 from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.confidence import caption_confidence
@@ -56,6 +57,7 @@ class Subcaptions(Stage):
     spec_type = SubcaptionsSpec
     output_schema = PANEL
     optional = True
+    uses_pixels = True
 
     def __init__(self, spec: SubcaptionsSpec, context):
         super().__init__(spec, context)
@@ -78,20 +80,19 @@ class Subcaptions(Stage):
             yield {**row, "alignment": result.method, "alignment_detail": note or None}
         if self.spec.emit == "figures":
             return
-        with Image.open(io.BytesIO(row["image"])) as image:
-            image.load()
-            for index, (box, label, subcaption) in enumerate(zip(boxes, result.labels, result.subcaptions), start=1):
-                panel = {
-                    **row,
-                    "panel_index": index,
-                    "sample_key": sample_key(row["pmcid"], row["version"], row["figure_index"], index),
-                    "panel_box": box,
-                    "panel_label": label,
-                    "subcaption": subcaption,
-                    "alignment": result.method,
-                    "alignment_detail": note or None,
-                }
-                yield self._crop(panel, image, box)
+        image = pixels_of(row)
+        for index, (box, label, subcaption) in enumerate(zip(boxes, result.labels, result.subcaptions), start=1):
+            panel = {
+                **row,
+                "panel_index": index,
+                "sample_key": sample_key(row["pmcid"], row["version"], row["figure_index"], index),
+                "panel_box": box,
+                "panel_label": label,
+                "subcaption": subcaption,
+                "alignment": result.method,
+                "alignment_detail": note or None,
+            }
+            yield self._crop(panel, image, box)
 
     def _by_llm(self, caption: str, result: Alignment, sure: tuple[float, list[str]] | None) -> tuple[Alignment, bool, str]:
         """The LLM's subcaptions for an aligned figure it is routed to, when they pass the check;
@@ -126,4 +127,11 @@ class Subcaptions(Stage):
         buffer = io.BytesIO()
         crop.save(buffer, format="JPEG", quality=self.spec.jpeg_quality)
         encoded = buffer.getvalue()
-        return {**row, "image": encoded, "image_width": crop.width, "image_height": crop.height, "image_sha256": hashlib.sha256(encoded).hexdigest()}
+        return {
+            **row,
+            "image": encoded,
+            "image_width": crop.width,
+            "image_height": crop.height,
+            "image_sha256": hashlib.sha256(encoded).hexdigest(),
+            "pixels": carried(crop),
+        }

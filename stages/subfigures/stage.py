@@ -9,15 +9,14 @@ one sample per panel. Optional: a config can disable it.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from typing import Literal
 
-from PIL import Image
 from pydantic import Field, model_validator
 
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
+from stages.pixels import pixels_of
 from stages.registry import register
 from stages.subcaptions.align import expected_panels
 from stages.subfigures.detector import build_splitter
@@ -43,15 +42,14 @@ class Subfigures(Stage):
     spec_type = SubfiguresSpec
     output_schema = PANEL
     optional = True
+    uses_pixels = True
 
     def __init__(self, spec: SubfiguresSpec, context):
         super().__init__(spec, context)
         self.splitter = build_splitter(spec)
 
     def process(self, row: Row) -> Iterable[Row]:
-        with Image.open(io.BytesIO(row["image"])) as image:
-            image.load()
-            result = self.splitter(image, expected_panels(row["caption"]))
+        result = self.splitter(pixels_of(row), expected_panels(row["caption"]))
         # The stage sees the normalised image; boxes are recorded in the source's pixels.
         scale = row["source_width"] / row["image_width"]
         size = (row["source_width"], row["source_height"])

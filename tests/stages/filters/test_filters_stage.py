@@ -1,4 +1,4 @@
-"""The filters stage on CURATED rows: each filter at its boundary, disabled by null, and bad input."""
+"""The filters stage on curated rows (carried pixels or JPEG bytes): each filter at its boundary, disabled by null, and bad input."""
 
 import io
 import math
@@ -11,7 +11,7 @@ from filter_images import sparse_line_plot
 from PIL import Image
 from pydantic import ValidationError
 
-from schemas.records import CURATED, conform
+from schemas.records import CURATING, conform
 from stages.filters.language import detect_language
 from stages.filters.stage import Filters, FiltersSpec
 from stages.registry import load_all
@@ -38,9 +38,9 @@ def sample(image: Image.Image | None = None, **overrides) -> dict:
 
 
 def run(rows: list[dict], **settings) -> list[dict]:
-    table = conform(pa.Table.from_pylist(rows), CURATED)
+    table = conform(pa.Table.from_pylist(rows), CURATING)
     out = Filters(FiltersSpec(**settings), context())(table)
-    assert out.schema.equals(CURATED, check_metadata=False)
+    assert out.schema.equals(CURATING, check_metadata=False)
     return out.to_pylist()
 
 
@@ -55,9 +55,9 @@ def assert_dropped(row: dict, reason: str, *in_detail: str):
         assert text in row["drop_detail"]
 
 
-def test_registered_optional_stage_with_curated_output():
+def test_registered_optional_stage_with_curated_output_and_pixels():
     assert load_all()["filters"] is Filters
-    assert Filters.output_schema is CURATED and Filters.optional
+    assert Filters.output_schema is CURATING and Filters.optional and Filters.uses_pixels
 
 
 def test_kept_row_records_what_was_measured():
@@ -221,6 +221,14 @@ def test_sparse_line_plot_jpeg_is_not_blank():
     plot = sparse_line_plot(1024, 768, line_width=1)
     row = one({**sample(plot), "image": encode(plot, "JPEG")})
     assert row["drop_reason"] is None and row["dominant_color_fraction"] < 0.98
+
+
+def test_blank_check_reads_the_carried_pixels_when_a_row_has_them():
+    blank, busy = Image.new("RGB", (300, 200), "white"), photo(300, 200)
+    from_pixels = one({**sample(busy), "pixels": blank.tobytes()})
+    assert_dropped(from_pixels, "image_blank")
+    # pixels that do not fit the row's size are not trusted: the JPEG decides
+    assert one({**sample(busy), "pixels": blank.tobytes()[:-3]})["drop_reason"] is None
 
 
 def test_blank_filter_disabled_by_null_skips_decoding():
