@@ -25,7 +25,7 @@ _LOW = 8
 
 def pixel_sha256(image: Image.Image) -> str:
     """The same picture in any container or encoder settings that decode to the same RGB pixels."""
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
     digest.update(rgb.tobytes())
     return digest.hexdigest()
@@ -45,10 +45,14 @@ def phash64(image: Image.Image) -> int:
 
 
 def _phashes(greys: list[Image.Image]) -> list[int]:
-    """pHashes of grey images, their DCTs and medians in one array operation."""
-    grids = np.stack([np.asarray(grey.resize((_SIDE, _SIDE), Image.Resampling.BOX), dtype=np.float64) for grey in greys])
+    """pHashes of grey images."""
+    return _grid_hashes(np.stack([np.asarray(grey.resize((_SIDE, _SIDE), Image.Resampling.BOX), dtype=np.float64) for grey in greys]))
+
+
+def _grid_hashes(grids: np.ndarray) -> list[int]:
+    """pHashes of (n, 32, 32) grey grids: their DCTs and medians in one array operation."""
     dct = _dct_matrix()
-    low = np.stack([(dct @ grid @ dct.T)[:_LOW, :_LOW].ravel() for grid in grids])
+    low = (dct @ grids @ dct.T)[:, :_LOW, :_LOW].reshape(len(grids), _LOW * _LOW)
     bits = low > np.median(low[:, 1:], axis=1, keepdims=True)
     return [int(value) for value in np.packbits(bits, axis=1).view(">u8")[:, 0]]
 
@@ -76,7 +80,12 @@ def probe_hashes(image: Image.Image) -> list[int]:
     grey.thumbnail((_PROBE_SIDE, _PROBE_SIDE), Image.Resampling.BOX)
     width, height = grey.size
     boxes = [(round(left * width), round(top * height), width - round(right * width), height - round(bottom * height)) for left, top, right, bottom in PROBE_CROPS]
-    return _phashes([grey.crop(box) for box in boxes])
+    # each crop's 32x32 grid side by side in one strip, read into numpy at once
+    strip = Image.new("L", (_SIDE * len(boxes), _SIDE))
+    for index, box in enumerate(boxes):
+        strip.paste(grey.resize((_SIDE, _SIDE), Image.Resampling.BOX, box=box), (index * _SIDE, 0))
+    grids = np.asarray(strip, dtype=np.float64).reshape(_SIDE, len(boxes), _SIDE).transpose(1, 0, 2)
+    return _grid_hashes(grids)
 
 
 _POPCOUNT = np.array([value.bit_count() for value in range(256)], dtype=np.uint8)

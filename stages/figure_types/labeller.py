@@ -183,7 +183,10 @@ def term_index(nlp: Any) -> TermIndex:
     return cached[1]
 
 
+@lru_cache(maxsize=512)
 def parse(nlp: Any, text: str) -> Any:
+    """``text`` as a Doc; remembered, since a figure's panels are labelled with the same caption and
+    mentions beside their own subcaption."""
     if "(" not in text:  # the abbreviation detector only reads parenthesised definitions
         return nlp.make_doc(text)
     with warnings.catch_warnings():
@@ -216,7 +219,7 @@ def find_definitions(docs: list[Any], index: TermIndex) -> dict[tuple[str, ...],
 
 def doc_hits(doc: Any, doc_index: int, definitions: dict[tuple[str, ...], Definition], index: TermIndex) -> list[Hit]:
     """Lexicon hits of one doc, each use of a defined short form counting as its long form."""
-    texts = [token.text for token in doc]
+    texts = _texts(doc) if definitions else ()
     masked: set[int] = set()
     found: list[Hit] = []
     for definition in definitions.values():
@@ -227,7 +230,18 @@ def doc_hits(doc: Any, doc_index: int, definitions: dict[tuple[str, ...], Defini
             masked.update(range(start, start + size))
             if (doc_index, start) != (definition.doc_index, definition.site):
                 found.extend(definition.hits)
-    return found + index.hits(token_stream(doc, frozenset(masked)))
+    return found + _stream_hits(index, doc, frozenset(masked))
+
+
+@lru_cache(maxsize=512)
+def _texts(doc: Any) -> tuple[str, ...]:
+    return tuple(token.text for token in doc)
+
+
+@lru_cache(maxsize=512)
+def _stream_hits(index: TermIndex, doc: Any, masked: frozenset[int]) -> list[Hit]:
+    """The lexicon hits of a (remembered) doc's tokens outside ``masked``; callers never change the list."""
+    return index.hits(token_stream(doc, masked))
 
 
 def label_figure(text: str | None, context: str | Sequence[str] | None = "", *, caption: str | None = None, nlp: Any = None) -> FigureLabel:

@@ -81,7 +81,7 @@ class LayoutSearch:
 
     def __init__(self, pieces: Callable[[Box, int], list[Box]], cuttable: Callable[[Box], bool], min_gap: int):
         self._pieces = lru_cache(maxsize=None)(pieces)
-        self.cuttable = cuttable
+        self.cuttable = lru_cache(maxsize=None)(cuttable)  # a region's frame is looked for once
         self.min_gap = max(1, min_gap)
         # Caches live on the instance: one search per figure, freed with it.
         self.best = lru_cache(maxsize=None)(self._best)
@@ -122,9 +122,9 @@ class LayoutSearch:
     def _forget(self) -> None:
         """Drop what the search remembered, and the figure's arrays with the splitter: a worker
         splits figure after figure, and nothing of one should outlive it."""
-        for cache in (self.best, self._groups, self.joined_cost, self._pieces):
+        for cache in (self.best, self._groups, self.joined_cost, self._pieces, self.cuttable):
             cache.cache_clear()
-        self._pieces = None
+        self._pieces = self.cuttable = None
 
     def gap_strength(self, gap: int) -> float:
         return math.log1p(gap / self.min_gap)
