@@ -66,7 +66,8 @@ def normalise(image: Image.Image, spec: ImagesSpec) -> tuple[Image.Image, bytes]
 
 
 def resized_jpeg(image: Image.Image, max_side: int, quality: int) -> tuple[Image.Image, bytes]:
-    """``image`` in RGB, shrunk (never enlarged) to at most ``max_side``, and its JPEG bytes."""
+    """``image`` in RGB, shrunk (never enlarged) to at most ``max_side``, and its JPEG bytes; ``image``
+    itself may be changed (callers hand over their own decode)."""
     image = to_rgb(image)
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
@@ -110,7 +111,9 @@ def decode_image(data: bytes, max_pixels: int, target_side: int | None = None) -
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    image = ImageOps.exif_transpose(image)
+    """``image`` in RGB, turned upright by its EXIF orientation (in place: ``image`` is the caller's
+    own decode, and an upright RGB image, most figures, is not copied at all)."""
+    ImageOps.exif_transpose(image, in_place=True)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # Scale 16/32-bit grey to 8 bits by its own range rather than clipping.
         low, high = image.getextrema()
@@ -122,4 +125,4 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
         return background
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
