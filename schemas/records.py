@@ -233,10 +233,12 @@ REJECT = pa.schema(
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Project ``table`` onto ``schema``: keep its columns, add missing ones as nulls, cast types."""
+    names = set(table.column_names)
     columns = []
     for field in schema:
-        if field.name in table.column_names:
-            columns.append(table.column(field.name).cast(field.type))
+        if field.name in names:
+            column = table.column(field.name)
+            columns.append(column if column.type == field.type else column.cast(field.type))
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)

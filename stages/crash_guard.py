@@ -36,6 +36,9 @@ class CrashGuard:
         self.max_crashes = max_crashes
         self.host = socket.gethostname()
         self._fd: int | None = None
+        self._written = 0  # bytes the in-flight file holds (a key, or blanks where none is in flight)
+        self._file_checked = False
+        self._quarantined: set[str] = set()
 
     def _own_file(self) -> Path:
         return self.directory / _INFLIGHT / f"{self.host}--{os.getpid()}"
@@ -45,6 +48,7 @@ class CrashGuard:
         # Made each time: a worker outlives runs, and a new run may have removed the folder.
         (self.directory / _INFLIGHT).mkdir(parents=True, exist_ok=True)
         (self.directory / "crashes").mkdir(parents=True, exist_ok=True)
+        self._file_checked = False
         for path in (self.directory / _INFLIGHT).iterdir():
             host, _, pid = path.name.partition("--")
             if host != self.host or not pid.isdigit() or _alive(int(pid)):
@@ -60,23 +64,33 @@ class CrashGuard:
                 marks.mkdir(exist_ok=True)
                 (marks / f"{host}--{pid}").touch()
             claimed.unlink()
+        # Decided once a batch: marks are only made here, and a record marked by another worker
+        # meanwhile is at worst processed once more (and marked once more).
+        self._quarantined = {marks.name for marks in (self.directory / "crashes").iterdir() if self.crashes(marks.name) >= self.max_crashes}
 
     def crashes(self, key: str) -> int:
         marks = self.directory / "crashes" / key
         return sum(1 for _ in marks.iterdir()) if marks.is_dir() else 0
 
     def is_quarantined(self, key: str) -> bool:
-        return self.crashes(key) >= self.max_crashes
+        """Whether ``key`` had ``max_crashes`` marks when this batch began (``reap``)."""
+        return key in self._quarantined
 
     def begin(self, key: str) -> None:
-        if self._fd is None or not self._own_file().exists():
-            if self._fd is not None:
-                os.close(self._fd)
-            self._fd = os.open(self._own_file(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        data = key.encode()
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, data, 0)
+        if not self._file_checked:  # once a batch: a new run may have removed the folder
+            if self._fd is None or not self._own_file().exists():
+                if self._fd is not None:
+                    os.close(self._fd)
+                self._fd = os.open(self._own_file(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                self._written = 0
+            self._file_checked = True
+        self._write(key.encode())
 
     def end(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            self._write(b"")
+
+    def _write(self, data: bytes) -> None:
+        """One write a record: the key padded with blanks over what the file held (read back stripped)."""
+        os.pwrite(self._fd, data.ljust(self._written), 0)
+        self._written = max(self._written, len(data))
