@@ -219,7 +219,7 @@ def _bench_shards(args: argparse.Namespace) -> int:
 def _bench_cpu_path(args: argparse.Namespace) -> int:
     from pipeline.bench_suite import bench_cpu_path
 
-    print(json.dumps(bench_cpu_path(args.articles, args.cpus, factor=args.factor), indent=2))
+    print(json.dumps(bench_cpu_path(args.articles, args.cpus, factor=args.factor, repeats=args.repeats), indent=2))
     return 0
 
 
@@ -553,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     cpu_path.add_argument("--articles", type=int, default=150, help="articles of the smaller generated corpus")
     cpu_path.add_argument("--factor", type=int, default=4, help="the larger corpus is this many times the smaller")
     cpu_path.add_argument("--cpus", type=int, default=2)
+    cpu_path.add_argument("--repeats", type=int, default=2, help="runs of each size (and bare loops); the fastest counts")
     cpu_path.set_defaults(handler=_bench_cpu_path)
     clip = bench_kinds.add_parser("clip", help="CLIP scoring images/s end to end from JPEG bytes (preprocess pool + model), the GPU check")
     clip.add_argument("--images", type=int, default=2048)
