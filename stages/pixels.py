@@ -21,15 +21,9 @@ PIXELS = "pixels"
 _MAX_PIXELS = ImagesSpec.model_fields["max_pixels"].default
 
 
-def carried(image: Image.Image) -> bytes:
-    """What the ``pixels`` column holds for an RGB image: its raw bytes, row by row."""
-    if image.mode != "RGB":
-        raise ValueError(f"pixels are carried as RGB, not {image.mode}")
-    return image.tobytes()
-
-
 def pixels_of(row: Row, target_side: int | None = None) -> Image.Image:
-    """The row's RGB pixels: the carried ones, else its JPEG decoded (at a DCT scale covering
+    """The row's RGB pixels: the carried ones (an RGB image's ``tobytes()``, ``image_width`` by
+    ``image_height``), else its JPEG decoded (at a DCT scale covering
     ``target_side`` when given: a caller that only needs a thumbnail)."""
     data, width, height = row.get(PIXELS), row.get("image_width"), row.get("image_height")
     if data and width and height and len(data) == width * height * 3:

@@ -17,9 +17,9 @@ import pyarrow as pa
 
 from pipeline.errors import OperatorError
 from pipeline.stats import merge_units
+from pipeline.views import View, ViewError, view_index
 from schemas.records import INDEX, REJECT
 from stages.output_location import LocalOutput, read_json
-from pipeline.views import View, ViewError, view_index
 from stages.storage import ObjectNotFound
 
 # A sample's figure: its parent for a panel, itself for a figure kept whole.

@@ -20,7 +20,7 @@ from pydantic import Field
 from schemas.keys import sample_key
 from schemas.records import PANEL
 from stages.base import Row, Stage, StageSpec
-from stages.pixels import carried, pixels_of
+from stages.pixels import pixels_of
 from stages.registry import register
 from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.confidence import caption_confidence
@@ -133,5 +133,5 @@ class Subcaptions(Stage):
             "image_width": crop.width,
             "image_height": crop.height,
             "image_sha256": hashlib.sha256(encoded).hexdigest(),
-            "pixels": carried(crop),
+            "pixels": crop.tobytes(),
         }
