@@ -32,7 +32,7 @@ $(VENV)/.installed-test: pyproject.toml $(LOCK)/test.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test browser
 
-# Headless Chromium for tests/pipeline/test_report_browser.py (Debian's package). Tried only as root
+# Headless Chromium for tests/pipeline/report/test_report_browser.py (Debian's package). Tried only as root
 # where apt-get exists, and never fatal: without it the browser test skips and says why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

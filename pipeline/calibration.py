@@ -18,7 +18,7 @@ import ray
 from pipeline.config import RunConfig
 from pipeline.plan import build_records
 from pipeline.units import WorkUnit
-from stages.context import StageContext
+from stages.runtime.context import StageContext
 
 
 def cutoff_for_top_fraction(scores: np.ndarray, fraction: float) -> float:

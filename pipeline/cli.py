@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
 from pipeline.errors import OperatorError
-from pipeline.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
-from pipeline.evaluate import REALDATA_PMC
+from pipeline.evaluation.evaluate import DEFAULT_SUBCAPTION_ROOT as REALDATA_SUBCAPTIONS
+from pipeline.evaluation.evaluate import REALDATA_PMC
 from pipeline.logs import FORMATS
 from pipeline.logs import configure as configure_logging
 
@@ -26,8 +26,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipeline import runner
-    from stages.s3_store import StoreTimeout, StoreUnavailable
-    from stages.source_local import SourceError
+    from stages.io.s3_store import StoreTimeout, StoreUnavailable
+    from stages.io.source_local import SourceError
 
     config = load_config(args.config).with_overrides(output=args.output, address=args.address)
     try:
@@ -57,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from pipeline.estimate import estimate, render
-    from stages.source_local import SourceError
+    from stages.io.source_local import SourceError
 
     config = load_config(args.config)
     try:
@@ -80,7 +80,7 @@ def _stage_rate(item: str) -> tuple[str, float]:
 
 def _status(args: argparse.Namespace) -> int:
     from pipeline.progress import read_status, render_status
-    from stages.output_location import OutputTarget
+    from stages.io.output_location import OutputTarget
 
     status = read_status(OutputTarget(uri=str(args.output), endpoint_url=args.endpoint_url).open())
     print(json.dumps(status, indent=2) if args.json else render_status(status))
@@ -165,7 +165,7 @@ def _demo_corpus(args: argparse.Namespace) -> int:
 
 
 def _bench_fetch(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_fetch
+    from pipeline.bench.parts import bench_fetch
 
     for row in bench_fetch(args.objects, args.size_kb, tuple(args.concurrency)):
         print(f"concurrency {row['concurrency']:>3}: {row['objects_per_s']:>8.1f} objects/s  {row['mb_per_s']:>7.2f} MB/s  "
@@ -195,7 +195,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _bench_parse(args: argparse.Namespace) -> int:
-    from pipeline.bench_parse import bench_parse
+    from pipeline.bench.parse import bench_parse
 
     report = bench_parse(Path(args.root), repeat=args.repeat)
     print(json.dumps(report, indent=2))
@@ -203,49 +203,49 @@ def _bench_parse(args: argparse.Namespace) -> int:
 
 
 def _bench_dedup(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_dedup, bench_image_hashes
+    from pipeline.bench.parts import bench_dedup, bench_image_hashes
 
     print(json.dumps({"image_hashes": bench_image_hashes(args.images), "dedup": bench_dedup(tuple(args.hashes))}, indent=2))
     return 0
 
 
 def _bench_shards(args: argparse.Namespace) -> int:
-    from pipeline.bench import bench_shards
+    from pipeline.bench.parts import bench_shards
 
     print(json.dumps(bench_shards(samples=args.samples), indent=2))
     return 0
 
 
 def _bench_cpu_path(args: argparse.Namespace) -> int:
-    from pipeline.bench_suite import bench_cpu_path
+    from pipeline.bench.suite import bench_cpu_path
 
     print(json.dumps(bench_cpu_path(args.articles, args.cpus, factor=args.factor, repeats=args.repeats), indent=2))
     return 0
 
 
 def _bench_clip(args: argparse.Namespace) -> int:
-    from pipeline.bench_clip import bench_clip
+    from pipeline.bench.clip import bench_clip
 
     print(json.dumps(bench_clip(args.images, args.model, args.batch_size, args.workers, args.device), indent=2))
     return 0
 
 
 def _bench_scaling(args: argparse.Namespace) -> int:
-    from pipeline.bench_suite import bench_scaling
+    from pipeline.bench.suite import bench_scaling
 
     print(json.dumps(bench_scaling(args.articles, args.factor, args.cpus, window_units=args.window_units), indent=2))
     return 0
 
 
 def _bench_panels(args: argparse.Namespace) -> int:
-    from pipeline.bench_suite import bench_panels
+    from pipeline.bench.suite import bench_panels
 
     print(json.dumps(bench_panels(args.figures), indent=2))
     return 0
 
 
 def _bench_suite(args: argparse.Namespace) -> int:
-    from pipeline.bench_suite import render_suite, run_suite
+    from pipeline.bench.suite import render_suite, run_suite
 
     results = run_suite(articles=args.articles, cpus=args.cpus)
     if args.json_out:
@@ -255,11 +255,11 @@ def _bench_suite(args: argparse.Namespace) -> int:
 
 
 def _eval_panels(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import evaluate_panels
+    from pipeline.evaluation.evaluate import evaluate_panels
     from stages.subfigures.split import SplitParams
 
     if args.gold is not None:
-        from pipeline.panel_gold import evaluate_gold
+        from pipeline.evaluation.panel_gold import evaluate_gold
 
         if not args.gold.is_file():
             print(f"figcurate eval panels: {args.gold} does not exist (the real gold is shared/realdata/panels/gold.json)", file=sys.stderr)
@@ -275,7 +275,7 @@ def _eval_panels(args: argparse.Namespace) -> int:
     params = SplitParams(work_side=args.work_side)
     print(json.dumps(evaluate_panels(args.corpus, limit=args.limit, params=params), indent=2))
     if args.real.is_dir():
-        from pipeline.evaluate import panel_counts
+        from pipeline.evaluation.evaluate import panel_counts
 
         print(f"panel counts on the real figures under {args.real} (no box truth):")
         for row in panel_counts(args.real, params):
@@ -284,7 +284,7 @@ def _eval_panels(args: argparse.Namespace) -> int:
 
 
 def _eval_subcaptions(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import LlmRoute, evaluate_subcaptions, score_gold
+    from pipeline.evaluation.evaluate import LlmRoute, evaluate_subcaptions, score_gold
 
     llm = None
     if args.splitter == "llm":
@@ -362,10 +362,10 @@ def _export_llava(args: argparse.Namespace) -> int:
 
 
 def _bench_llm(args: argparse.Namespace) -> int:
-    from pipeline.bench_llm import bench_llm
+    from pipeline.bench.llm import bench_llm
 
     if args.backend == "vllm":
-        from pipeline.bench_vllm import bench_vllm
+        from pipeline.bench.vllm import bench_vllm
 
         report = bench_vllm(str(args.model), samples=args.samples, tasks=tuple(args.tasks), max_new_tokens=args.max_new_tokens,
                             max_model_len=args.max_model_len, vision=args.vision, compare=not args.no_compare)  # fmt: skip
@@ -380,7 +380,7 @@ def _bench_llm(args: argparse.Namespace) -> int:
 
 def _view_create(args: argparse.Namespace) -> int:
     from pipeline.views import ViewError, create_view, runs_of
-    from stages.output_location import open_location
+    from stages.io.output_location import open_location
 
     try:
         runs = runs_of(open_location(args.chain, args.endpoint_url), args.endpoint_url) if args.chain else [open_location(run, args.endpoint_url) for run in args.runs]
@@ -429,7 +429,7 @@ def _add_view_commands(commands) -> None:
 
 def _add_llm_commands(commands, bench_kinds) -> None:
     """``export llava`` and ``bench llm`` (the llm stage's commands, kept together)."""
-    from pipeline.bench_llm import TINY_LLAMA
+    from pipeline.bench.llm import TINY_LLAMA
     from pipeline.export_llava import KINDS
 
     export = commands.add_parser("export", help="write a finished run in another training format")

@@ -24,12 +24,12 @@ from pydantic import (
     model_validator,
 )
 
-from stages.base import StageSpec
-from stages.context import ArticleSelection
-from stages.licenses import KNOWN, normalise_license
-from stages.output_location import OutputTarget
-from stages.registry import load_all
-from stages.s3_store import PMC_BUCKET
+from pipeline.flow import STAGES
+from stages.io.output_location import OutputTarget
+from stages.io.s3_store import PMC_BUCKET
+from stages.parse_jats.licenses import KNOWN, normalise_license
+from stages.runtime.base import StageSpec
+from stages.runtime.context import ArticleSelection
 
 
 class ConfigError(Exception):
@@ -125,7 +125,7 @@ class IdSelection(StrictModel):
     @classmethod
     def _pmcids(cls, ids):
         if ids is not None:
-            from stages.source_s3 import parse_pmcid
+            from stages.io.source_s3 import parse_pmcid
 
             [parse_pmcid(str(item)) for item in ids]
         return ids
@@ -138,7 +138,7 @@ class IdSelection(StrictModel):
         return path
 
     def pmc_numbers(self) -> list[int] | None:
-        from stages.source_s3 import parse_pmcid
+        from stages.io.source_s3 import parse_pmcid
 
         if self.ids is None and self.ids_file is None:
             return None
@@ -254,7 +254,7 @@ class RayConfig(StrictModel):
 
 def _stages_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        name: (stage.spec_type, stage.spec_type()) for name, stage in load_all().items() if stage.configurable
+        name: (stage.spec_type, stage.spec_type()) for name, stage in STAGES.items() if stage.configurable
     }
     return create_model("StagesConfig", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
@@ -271,8 +271,7 @@ class RunConfig(StrictModel):
 
     @model_validator(mode="after")
     def _required_stages_enabled(self) -> RunConfig:
-        registry = load_all()
-        for name, stage in registry.items():
+        for name, stage in STAGES.items():
             if stage.configurable and not stage.optional and not self.stage_spec(name).enabled:
                 raise ValueError(f"stages.{name}.enabled: the stage {name!r} is required and cannot be disabled")
         return self

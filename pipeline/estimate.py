@@ -23,10 +23,10 @@ from pipeline.config import RunConfig
 from pipeline.plan import PlannedStage, last_to_use_pixels, planned_stages, source_table
 from pipeline.sources import enumerate_source, stage_context
 from pipeline.units import WorkUnit
-from stages.context import StageContext
-from stages.pixels import without_pixels
+from stages.images.pixels import without_pixels
+from stages.io.source_local import ArticleVersion
+from stages.runtime.context import StageContext
 from stages.shard_writer import index_part, write_tar
-from stages.source_local import ArticleVersion
 
 # Items per second on one GPU, assumed for GPU stages that the planning machine cannot run. CLIP
 # ViT-B/16 image+text scoring in fp16: clip-retrieval reports about 1,500 pairs/s on an RTX 3080;

@@ -16,8 +16,8 @@ import pyarrow.dataset as pads
 
 from pipeline.errors import OperatorError
 from pipeline.manifest import finished_manifest
+from stages.io.output_location import LocalOutput
 from stages.llm.outputs import IMAGE_TOKEN
-from stages.output_location import LocalOutput
 from stages.shard_writer import read_samples
 
 KINDS = ("conversation", "vqa", "caption")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from schemas.records import FETCHED_ARTICLE
-from stages.context import StageContext
-from stages.parse_jats import EVERY_CONTEXT, ParseJats, ParseJatsSpec
+from stages.parse_jats.stage import EVERY_CONTEXT, ParseJats, ParseJatsSpec
+from stages.runtime.context import StageContext
 
 # What `figcurate figures` prints of each record (no bytes).
 SHOWN = (

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from pipeline.incremental import CONSUMED, RETRACTED
 from schemas.records import DEDUP_CANDIDATE, conform
-from stages.output_location import LocalOutput, S3Output, open_location, read_json, read_parquet
+from stages.io.output_location import LocalOutput, S3Output, open_location, read_json, read_parquet
 
 Output = LocalOutput | S3Output
 

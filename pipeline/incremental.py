@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
-from stages.output_location import read_parquet
-from stages.source_local import ArticleVersion
+from stages.io.output_location import read_parquet
+from stages.io.source_local import ArticleVersion
 
 CONSUMED = "consumed.parquet"
 RETRACTED = "retracted.json"

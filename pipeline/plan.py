@@ -12,31 +12,13 @@ import pyarrow as pa
 import ray.data
 
 from pipeline.config import RunConfig
+from pipeline.flow import FLOW, STAGES
 from pipeline.units import WorkUnit
 from schemas.records import ARTICLE
-from stages.base import Stage, StageSpec
-from stages.context import StageContext
-from stages.pixels import without_pixels
-from stages.registry import load_all
+from stages.images.pixels import without_pixels
+from stages.runtime.base import Stage, StageSpec
+from stages.runtime.context import StageContext
 from stages.shard_writer import write_unit
-
-# (stage name, the unit its output is counted in), in the order records flow.
-FLOW: list[tuple[str, str]] = [
-    ("fetch", "article"),
-    ("parse_jats", "figure"),
-    ("fetch_media", "figure"),
-    ("images", "figure"),
-    ("subfigures", "figure"),
-    ("subcaptions", "panel"),
-    ("filters", "panel"),
-    ("figure_type", "panel"),
-    ("decontaminate", "panel"),
-    ("dedup", "panel"),
-    ("chaos", "panel"),
-    ("clip_score", "panel"),
-    ("llm", "panel"),
-]
-
 
 @dataclass(frozen=True)
 class PlannedStage:
@@ -47,18 +29,17 @@ class PlannedStage:
 
 
 def planned_stages(config: RunConfig) -> list[PlannedStage]:
-    registry = load_all()
-    missing = {name for name, stage in registry.items() if stage.configurable} - {name for name, _ in FLOW}
+    missing = {name for name, stage in STAGES.items() if stage.configurable} - {name for name, _ in FLOW}
     if missing:
         raise RuntimeError(f"registered stages not placed in the flow: {sorted(missing)}")
     plan = []
     for name, unit in FLOW:
         spec = config.stage_spec(name)
         if spec.enabled:
-            for helper, helper_spec in registry[name].companions(spec):
+            for helper, helper_spec in STAGES[name].companions(spec):
                 if helper not in {planned.name for planned in plan}:  # shared by two stages: planned once
-                    plan.append(PlannedStage(helper, unit, registry[helper], helper_spec))
-            plan.append(PlannedStage(name, unit, registry[name], spec))
+                    plan.append(PlannedStage(helper, unit, STAGES[helper], helper_spec))
+            plan.append(PlannedStage(name, unit, STAGES[name], spec))
     return plan
 
 
@@ -80,7 +61,7 @@ def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context
     if worker is None:
         if len(_WORKERS) >= 16:  # a long-lived worker serving many runs
             _WORKERS.clear()
-        worker = _WORKERS[key] = load_all()[stage_name](spec, context)
+        worker = _WORKERS[key] = STAGES[stage_name](spec, context)
     return worker(batch)
 
 
@@ -118,7 +99,7 @@ def build_records(
 
 
 def last_to_use_pixels(plan: list[PlannedStage]) -> str | None:
-    """The planned stage after which no stage reads the carried ``pixels`` (stages/pixels.py)."""
+    """The planned stage after which no stage reads the carried ``pixels`` (stages/images/pixels.py)."""
     users = [planned.name for planned in plan if planned.stage.uses_pixels]
     return users[-1] if users else None
 

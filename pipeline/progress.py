@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pipeline.errors import OperatorError
-from stages.output_location import LocalOutput, S3Output, read_json, write_json
+from stages.io.output_location import LocalOutput, S3Output, read_json, write_json
 
 log = logging.getLogger("figcurate.progress")
 

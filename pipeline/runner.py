@@ -16,13 +16,13 @@ import ray.data
 from pipeline.calibration import calibrate_clip_cutoff
 from pipeline.config import RayConfig, RunConfig
 from pipeline.errors import OperatorError
+from pipeline.history import DISPLACED, SUPERSEDED, History, parquet_parts
 from pipeline.incremental import (
     RETRACTED,
     changed_since,
     load_consumed,
     write_consumed,
 )
-from pipeline.history import DISPLACED, SUPERSEDED, History, parquet_parts
 from pipeline.manifest import manifest
 from pipeline.plan import build_dataset, planned_stages
 from pipeline.progress import RunProgress
@@ -36,8 +36,8 @@ from pipeline.units import (
     read_unit_record,
     split_units,
 )
-from stages.output_location import open_location, read_json, read_parquet, write_json
 from stages.dedup.stage import DISPLACED_PARTS
+from stages.io.output_location import open_location, read_json, read_parquet, write_json
 from stages.shard_writer import shard_name
 
 log = logging.getLogger(__name__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from pipeline.config import LocalSource, PmcPackagesSource, PmcS3Source
-from stages.context import StageContext
-from stages.s3_store import RetryPolicy, S3Store
-from stages.source_local import ArticleVersion, list_article_versions
-from stages.source_packages import list_packages
-from stages.source_s3 import list_pmc_versions
+from stages.io.s3_store import RetryPolicy, S3Store
+from stages.io.source_local import ArticleVersion, list_article_versions
+from stages.io.source_packages import list_packages
+from stages.io.source_s3 import list_pmc_versions
+from stages.runtime.context import StageContext
 
 log = logging.getLogger(__name__)
 

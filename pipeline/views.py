@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import OperatorError
 from pipeline.history import Output, chain_of, displaced_samples, processed_pmcids, retracted_versions
 from pipeline.incremental import CONSUMED
-from stages.output_location import LocalOutput, open_location, read_json, read_parquet
+from stages.io.output_location import LocalOutput, open_location, read_json, read_parquet
 
 EXCLUDED_SCHEMA = pa.schema(
     [pa.field("shard", pa.string()), pa.field("sample_key", pa.string()), pa.field("run", pa.string()), pa.field("reason", pa.string()),

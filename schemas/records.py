@@ -92,7 +92,7 @@ IMAGE_FIELDS = [
 ]
 IMAGE_BYTES = [pa.field("image", pa.binary())]
 # The normalised RGB pixels of ``image`` before its JPEG encoding, carried only between the CPU
-# stages of one task (stages/pixels.py); no record leaves them with it.
+# stages of one task (stages/images/pixels.py); no record leaves them with it.
 PIXELS = [pa.field("pixels", pa.binary())]
 
 CLIP_FIELDS = [
@@ -129,7 +129,7 @@ QUALITY_FIELDS = [
     pa.field("dominant_color_fraction", pa.float32()),  # share of pixels in the most common (quantised) colour
 ]
 
-# Figure-type labels (taxonomy in stages/figure_types/taxonomy.py), with where the label came from
+# Figure-type labels (taxonomy in stages/figure_type/taxonomy.py), with where the label came from
 # ("caption", "mentions", "clip", "none") and a confidence in [0, 1]; abbreviations found in the caption.
 ABBREVIATION = pa.struct([("short", pa.string()), ("long", pa.string())])
 FIGURE_TYPE_FIELDS = [

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from stages.base import Row, Stage, StageSpec, record_key
-from stages.registry import register
+from stages.runtime.base import Row, Stage, StageSpec, record_key
 
 EXIT_CODE = 137
 
@@ -27,7 +26,6 @@ class ChaosSpec(StageSpec):
     marker_dir: str | None = Field(None, description="folder shared by the workers that remembers first visits")
 
 
-@register
 class Chaos(Stage):
     name = "chaos"
     spec_type = ChaosSpec

@@ -14,15 +14,14 @@ from lxml import etree
 from pydantic import Field
 
 from schemas.records import FETCHED_ARTICLE
-from stages.base import Drop, Row, Stage, StageSpec
-from stages.context import ArticleSelection
-from stages.jats_meta import article_metadata
-from stages.jats_text import parse_xml
-from stages.licenses import normalise_license
-from stages.package_store import PackageError
-from stages.registry import register
-from stages.s3_store import StoreTimeout
-from stages.storage import ObjectNotFound, ObjectTooLarge, md5_hex, split_object_url
+from stages.io.package_store import PackageError
+from stages.io.s3_store import StoreTimeout
+from stages.io.storage import ObjectNotFound, ObjectTooLarge, md5_hex, split_object_url
+from stages.parse_jats.jats_meta import article_metadata
+from stages.parse_jats.jats_text import parse_xml
+from stages.parse_jats.licenses import normalise_license
+from stages.runtime.base import Drop, Row, Stage, StageSpec
+from stages.runtime.context import ArticleSelection
 
 
 class FetchSpec(StageSpec):
@@ -49,7 +48,6 @@ def read_checked(store, key: str, md5: str | None, *, verify: bool, max_bytes: i
     return data
 
 
-@register
 class Fetch(Stage):
     name = "fetch"
     spec_type = FetchSpec

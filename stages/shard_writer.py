@@ -31,9 +31,9 @@ from schemas.records import (
     SCHEMA_VERSION,
     conform,
 )
-from stages.output_location import OutputTarget
-from stages.source_local import ArticleVersion, articles_sha256
-from stages.storage import file_hexdigest
+from stages.io.output_location import OutputTarget
+from stages.io.source_local import ArticleVersion, articles_sha256
+from stages.io.storage import file_hexdigest
 
 FIXED_MTIME = 0
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from schemas.keys import sample_key
 from schemas.records import ARTICLE, FETCHED_ARTICLE, FIGURE, FIGURE_MEDIA, conform
-from stages.context import StageContext
+from stages.runtime.context import StageContext
 
 # The tiny CLIP architecture shipped for plumbing runs (random init; open_clip ``local-dir:``).
 TINY_CLIP = Path(__file__).resolve().parents[1] / "configs" / "models" / "tiny-clip"

@@ -19,8 +19,8 @@ from pipeline.errors import OperatorError
 from pipeline.stats import merge_units
 from pipeline.views import View, ViewError, view_index
 from schemas.records import INDEX, REJECT
-from stages.output_location import LocalOutput, read_json
-from stages.storage import ObjectNotFound
+from stages.io.output_location import LocalOutput, read_json
+from stages.io.storage import ObjectNotFound
 
 # A sample's figure: its parent for a panel, itself for a figure kept whole.
 FIGURE_KEY = "coalesce(parent_key, sample_key)"

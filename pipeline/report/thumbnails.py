@@ -13,8 +13,8 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from stages.base import Drop
-from stages.images import decode_image, jpeg_data_url
+from stages.images.stage import decode_image, jpeg_data_url
+from stages.runtime.base import Drop
 from stages.shard_writer import read_samples
 
 THUMBNAIL_SIDE = 256

@@ -14,9 +14,8 @@ from typing import Literal
 from PIL import Image
 
 from schemas.records import CLIP_INPUT
-from stages.base import Drop, Row, Stage, StageSpec
 from stages.clip.model import ClipModelSettings, load
-from stages.registry import register
+from stages.runtime.base import Drop, Row, Stage, StageSpec
 
 
 class ClipPreprocessSpec(StageSpec):
@@ -24,7 +23,6 @@ class ClipPreprocessSpec(StageSpec):
     transfer_dtype: Literal["float16", "float32"] = "float16"
 
 
-@register
 class ClipPreprocess(Stage):
     name = "clip_preprocess"
     spec_type = ClipPreprocessSpec

@@ -15,11 +15,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from schemas.records import SCORED
-from stages.base import Row, Stage, StageSpec
 from stages.clip.model import ClipModelSettings, load, model_label
 from stages.clip.preprocess import ClipPreprocessSpec
 from stages.clip.zero_shot import ZeroShotTypes
-from stages.registry import register
+from stages.runtime.base import Row, Stage, StageSpec
 
 
 class ClipScoreSpec(StageSpec):
@@ -52,7 +51,6 @@ class ClipScoreSpec(StageSpec):
         return self
 
 
-@register
 class ClipScore(Stage):
     name = "clip_score"
     spec_type = ClipScoreSpec

@@ -1,6 +1,6 @@
 """Zero-shot figure-type labels: the image against text prompts of each type of the taxonomy.
 
-Each type's prompts (``stages/figure_types/taxonomy.py``) are encoded once per actor, normalised,
+Each type's prompts (``stages/figure_type/taxonomy.py``) are encoded once per actor, normalised,
 averaged and normalised again (prompt ensembling). A sample's label is the type whose embedding
 is closest to its image embedding; its confidence is that type's share of a softmax over all
 types at the model's own logit scale. ``other``'s generic prompts ("a figure from a scientific
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.figure_types.taxonomy import TAXONOMY
+from stages.figure_type.taxonomy import TAXONOMY
 
 
 class ZeroShotTypes:

@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
-from stages.base import Drop
 from stages.dedup.hashing import hamming, pixel_sha256, probe_hashes
-from stages.images import ImagesSpec, decode_image, normalise
+from stages.images.stage import ImagesSpec, decode_image, normalise
+from stages.runtime.base import Drop
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".bmp", ".webp"}

@@ -19,12 +19,11 @@ import ray.data
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.records import CURATED
-from stages.base import Row, StageSpec
-from stages.context import StageContext
 from stages.decontaminate.eval_sets import EvalIndex, build_index
 from stages.dedup.stage import with_image_hashes
-from stages.global_stage import GlobalStage
-from stages.registry import register
+from stages.runtime.base import Row, StageSpec
+from stages.runtime.context import StageContext
+from stages.runtime.global_stage import GlobalStage
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,6 @@ class DecontaminateSpec(StageSpec):
         return self
 
 
-@register
 class Decontaminate(GlobalStage):
     """Per batch: each live row is checked against the evaluation-set index (``self.value``)."""
 

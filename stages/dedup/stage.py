@@ -23,13 +23,12 @@ import ray.data
 from pydantic import Field
 
 from schemas.records import CURATED, DEDUP_CANDIDATE, conform
-from stages.base import Row, Stage, StageSpec
-from stages.context import StageContext
 from stages.dedup.distributed import find_duplicates_distributed
 from stages.dedup.hashing import pixel_sha256, probe_hashes
-from stages.global_stage import GlobalStage
-from stages.pixels import decoded_image
-from stages.registry import register
+from stages.images.pixels import decoded_image
+from stages.runtime.base import Row, Stage, StageSpec
+from stages.runtime.context import StageContext
+from stages.runtime.global_stage import GlobalStage
 from stages.shard_writer import dedup_candidates
 
 
@@ -37,7 +36,6 @@ class ImageHashesSpec(StageSpec):
     batch_size: int = 32
 
 
-@register
 class ImageHashes(Stage):
     name = "image_hashes"
     spec_type = ImageHashesSpec
@@ -77,7 +75,6 @@ def with_image_hashes(spec: StageSpec) -> list[tuple[str, StageSpec]]:
     return [("image_hashes", ImageHashesSpec(num_cpus=spec.num_cpus))]
 
 
-@register
 class Dedup(GlobalStage):
     """Per batch: each considered row is marked kept or dropped by the run's decisions (``self.value``)."""
 

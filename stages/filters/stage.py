@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from pydantic import Field, field_validator, model_validator
 
 from schemas.records import CURATING
-from stages.base import Drop, Row, Stage, StageSpec
 from stages.filters.checks import (
     THUMBNAIL_SIDE,
     aspect_ratio,
@@ -29,8 +28,8 @@ from stages.filters.language import (
     detect_language,
     known_languages,
 )
-from stages.pixels import pixels_of
-from stages.registry import register
+from stages.images.pixels import pixels_of
+from stages.runtime.base import Drop, Row, Stage, StageSpec
 from stages.shard_writer import sample_text
 
 DEFAULT_EXCLUDED_ARTICLE_TYPES = ("correction", "retraction", "expression-of-concern", "abstract")
@@ -98,7 +97,6 @@ class FiltersSpec(StageSpec):
         return self
 
 
-@register
 class Filters(Stage):
     name = "filters"
     spec_type = FiltersSpec

@@ -119,7 +119,7 @@ def image_data_url(image: bytes, max_side: int) -> str:
     """The image resized to ``max_side`` (on the CPU worker that runs preprocess), as a JPEG data URL."""
     from PIL import Image
 
-    from stages.images import jpeg_data_url
+    from stages.images.stage import jpeg_data_url
 
     with Image.open(io.BytesIO(image)) as opened:
         opened.load()

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stages.base import StageSpec
 from stages.llm.prompts import PROMPTS_DIR, TaskName, load_template
+from stages.runtime.base import StageSpec
 
 
 class VllmSettings(BaseModel):

@@ -13,14 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from schemas.records import GENERATED
-from stages.base import Row, Stage, StageSpec
 from stages.llm.outputs import InvalidOutput
 from stages.llm.spec import LlmSpec
 from stages.llm.tasks import TaskPlan, has_source_text, model_label
-from stages.registry import register
+from stages.runtime.base import Row, Stage, StageSpec
 
 
-@register
 class LlmStage(Stage):
     name = "llm"
     spec_type = LlmSpec

@@ -19,9 +19,8 @@ from pydantic import Field
 
 from schemas.keys import sample_key
 from schemas.records import PANEL
-from stages.base import Row, Stage, StageSpec
-from stages.pixels import pixels_of
-from stages.registry import register
+from stages.images.pixels import pixels_of
+from stages.runtime.base import Row, Stage, StageSpec
 from stages.subcaptions.align import Alignment, align, figure_number, mentioned_letters
 from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.llm_split import LlmSplitSettings, LlmSplitter, routed
@@ -51,7 +50,6 @@ class SubcaptionsSpec(StageSpec):
     )
 
 
-@register
 class Subcaptions(Stage):
     name = "subcaptions"
     spec_type = SubcaptionsSpec

@@ -15,9 +15,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from schemas.records import PANEL
-from stages.base import Row, Stage, StageSpec
-from stages.pixels import pixels_of
-from stages.registry import register
+from stages.images.pixels import pixels_of
+from stages.runtime.base import Row, Stage, StageSpec
 from stages.subcaptions.align import expected_panels
 from stages.subfigures.detector import build_splitter
 from stages.subfigures.split import scale_box
@@ -36,7 +35,6 @@ class SubfiguresSpec(StageSpec):
         return self
 
 
-@register
 class Subfigures(Stage):
     name = "subfigures"
     spec_type = SubfiguresSpec

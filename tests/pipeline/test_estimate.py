@@ -7,7 +7,7 @@ from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.estimate import ASSUMED_GPU_ITEMS_PER_S, estimate, render, spread_sample
 from pipeline.sources import enumerate_source
-from stages.source_local import ArticleVersion
+from stages.io.source_local import ArticleVersion
 
 
 def test_the_sample_is_spread_over_the_whole_list_and_the_same_every_time():

@@ -3,7 +3,7 @@
 import json
 
 from pipeline.history import chain_of
-from stages.output_location import open_location
+from stages.io.output_location import open_location
 
 
 def fake_run(folder, since=None):

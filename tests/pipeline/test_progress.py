@@ -13,7 +13,7 @@ from pipeline.progress import (
     read_status,
     render_status,
 )
-from stages.output_location import LocalOutput, write_json
+from stages.io.output_location import LocalOutput, write_json
 
 
 def unit_row(unit: int, samples: int, drops: dict) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from pipeline.config import RunConfig
 from pipeline.runner import OutputExistsError, prepare_output
 from pipeline.units import fingerprint, fingerprint_inputs
-from stages.output_location import LocalOutput
+from stages.io.output_location import LocalOutput
 
 INPUTS = {"source": {"root": "/m"}, "stages": {"images": {"max_side": 512}}}
 
@@ -76,7 +76,7 @@ def test_since_on_a_local_mirror_takes_only_changed_metadata(tmp_path):
     import hashlib
 
     from pipeline.incremental import changed_since
-    from stages.source_local import list_article_versions
+    from stages.io.source_local import list_article_versions
 
     (tmp_path / "metadata").mkdir()
     for n in (1, 2, 3):

@@ -5,7 +5,7 @@ import pytest
 from builders import article_table, context, figure_row, figure_table
 
 from stages.fetch import Fetch, FetchSpec
-from stages.fetch_media import FetchMedia, FetchMediaSpec
+from stages.fetch_media.stage import FetchMedia, FetchMediaSpec
 
 
 def md5(data: bytes) -> str:

@@ -7,14 +7,14 @@ import pytest
 from builders import identity
 
 from schemas.records import ARTICLE
-from stages.context import StageContext
 from stages.fetch import Fetch, FetchSpec
-from stages.fetch_media import FetchMedia, FetchMediaSpec
-from stages.images import Images, ImagesSpec
-from stages.jats_meta import article_metadata
-from stages.jats_text import parse_xml
-from stages.parse_jats import ParseJats, ParseJatsSpec
-from stages.source_packages import list_packages
+from stages.fetch_media.stage import FetchMedia, FetchMediaSpec
+from stages.images.stage import Images, ImagesSpec
+from stages.io.source_packages import list_packages
+from stages.parse_jats.jats_meta import article_metadata
+from stages.parse_jats.jats_text import parse_xml
+from stages.parse_jats.stage import ParseJats, ParseJatsSpec
+from stages.runtime.context import StageContext
 from stages.subcaptions.stage import Subcaptions, SubcaptionsSpec
 from stages.subfigures.stage import Subfigures, SubfiguresSpec
 

@@ -9,7 +9,7 @@ import webdataset as wds
 from builders import figure_row, image_bytes
 
 from schemas.records import GENERATED, INDEX, REJECT, SAMPLE, conform
-from stages.output_location import OutputTarget
+from stages.io.output_location import OutputTarget
 from stages.shard_writer import (
     ShardVerificationError,
     unit_funnel,

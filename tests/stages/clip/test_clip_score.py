@@ -115,7 +115,7 @@ def test_embeddings_are_normalised_and_give_the_score():
 
 def test_zero_shot_types_are_the_models_nearest_prompt_ensemble():
     from stages.clip.zero_shot import ZeroShotTypes
-    from stages.figure_types.taxonomy import TAXONOMY
+    from stages.figure_type.taxonomy import TAXONOMY
 
     table = sample_table()
     rows = [{**row, "figure_type": "gel_blot", "figure_type_source": "caption", "figure_type_confidence": 0.9} for row in table.to_pylist()]

@@ -12,7 +12,7 @@ from pipeline.demo_corpus.painters import PAINTERS
 from stages.decontaminate.eval_sets import build_index, read_questions
 from stages.decontaminate.stage import DecontaminateSpec, EvalSet
 from stages.dedup.hashing import pixel_sha256, probe_hashes
-from stages.images import ImagesSpec, decode_image, normalise
+from stages.images.stage import ImagesSpec, decode_image, normalise
 
 IMAGES = ImagesSpec()
 

@@ -11,10 +11,10 @@ from filter_images import sparse_line_plot
 from PIL import Image
 from pydantic import ValidationError
 
+from pipeline.flow import STAGES
 from schemas.records import CURATING, conform
 from stages.filters.language import detect_language
 from stages.filters.stage import Filters, FiltersSpec
-from stages.registry import load_all
 
 ENGLISH = "Histological sections of the liver from control and mutant mice after staining."
 FRENCH = "Coupes histologiques du foie de souris témoins et mutantes après coloration."
@@ -56,7 +56,7 @@ def assert_dropped(row: dict, reason: str, *in_detail: str):
 
 
 def test_registered_optional_stage_with_curated_output_and_pixels():
-    assert load_all()["filters"] is Filters
+    assert STAGES["filters"] is Filters
     assert Filters.output_schema is CURATING and Filters.optional and Filters.uses_pixels
 
 

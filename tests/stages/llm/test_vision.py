@@ -8,13 +8,13 @@ import pytest
 from llm_records import sample_table
 from PIL import Image
 
-from stages.context import StageContext
 from stages.llm.ray_llm import Request
 from stages.llm.spec import LlmSpec
 from stages.llm.stage import LlmStage
 from stages.llm.tasks import TaskPlan
 from stages.llm.tiny_model import write_tiny_llava
 from stages.llm.transformers_engine import TransformersEngine, is_vision_model
+from stages.runtime.context import StageContext
 
 
 @pytest.fixture(scope="module")

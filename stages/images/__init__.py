@@ -1,0 +1,1 @@
+"""The images stage (``stage``) and the pixels it carries to the stages after it (``pixels``)."""

@@ -1,0 +1,51 @@
+import pyarrow as pa
+from builders import context, figure_row, figure_table
+
+from schemas.records import FIGURE
+from stages.runtime.base import Drop, Stage, StageSpec
+
+
+class Doubler(Stage):
+    """Emits two rows per figure, drops figure 2 and crashes on figure 3."""
+
+    name = "images"
+    output_schema = FIGURE
+
+    def process(self, row):
+        if row["figure_index"] == 2:
+            raise Drop("image_too_small", "tiny")
+        if row["figure_index"] == 3:
+            raise RuntimeError("boom")
+        if row["figure_index"] == 4:
+            return []
+        yield {**row, "caption": "one"}
+        yield {**row, "caption": "two"}
+
+
+def test_rows_are_processed_dropped_or_passed_through_and_schema_is_kept():
+    upstream_drop = {**figure_row(5), "drop_stage": "fetch", "drop_reason": "fetch_not_found", "drop_detail": "x"}
+    table = figure_table([figure_row(1), figure_row(2), figure_row(3), figure_row(4), upstream_drop])
+    out = Doubler(StageSpec(), context())(table)
+    assert out.schema == FIGURE
+    rows = out.to_pylist()
+    by_index: dict[int, list] = {}
+    for row in rows:
+        by_index.setdefault(row["figure_index"], []).append(row)
+    assert [r["caption"] for r in by_index[1]] == ["one", "two"]
+    assert (by_index[2][0]["drop_stage"], by_index[2][0]["drop_reason"], by_index[2][0]["drop_detail"]) == ("images", "image_too_small", "tiny")
+    assert by_index[3][0]["drop_reason"] == "stage_error" and "RuntimeError: boom" in by_index[3][0]["drop_detail"]
+    assert by_index[4][0]["drop_reason"] == "stage_error" and "no output" in by_index[4][0]["drop_detail"]
+    assert by_index[5] == [upstream_drop | {k: None for k in FIGURE.names if k not in upstream_drop}]
+
+
+def test_empty_batch():
+    out = Doubler(StageSpec(), context())(FIGURE.empty_table())
+    assert out.num_rows == 0 and out.schema == FIGURE
+
+
+def test_unknown_drop_reason_is_a_bug():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown drop reason"):
+        Drop("because_i_said_so")
+    assert isinstance(pa.Table, type)
