@@ -24,9 +24,9 @@ from pipeline.plan import PlannedStage, last_to_use_pixels, planned_stages, sour
 from pipeline.sources import enumerate_source, stage_context
 from pipeline.units import WorkUnit
 from stages.images.pixels import without_pixels
+from stages.io.shard_writer import index_part, write_tar
 from stages.io.source_local import ArticleVersion
 from stages.runtime.context import StageContext
-from stages.shard_writer import index_part, write_tar
 
 # Items per second on one GPU, assumed for GPU stages that the planning machine cannot run. CLIP
 # ViT-B/16 image+text scoring in fp16: clip-retrieval reports about 1,500 pairs/s on an RTX 3080;

@@ -17,8 +17,8 @@ import pyarrow.dataset as pads
 from pipeline.errors import OperatorError
 from pipeline.manifest import finished_manifest
 from stages.io.output_location import LocalOutput
+from stages.io.shard_writer import read_samples
 from stages.llm.outputs import IMAGE_TOKEN
-from stages.shard_writer import read_samples
 
 KINDS = ("conversation", "vqa", "caption")
 # The instruction of a recaption record (LLaVA's own caption data asks in this way).

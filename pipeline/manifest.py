@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipeline.errors import OperatorError
+from stages.io.shard_writer import ShardVerificationError, verify_tar
 from stages.io.storage import file_hexdigest
-from stages.shard_writer import ShardVerificationError, verify_tar
 
 
 class UnfinishedOutput(OperatorError):

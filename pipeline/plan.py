@@ -16,9 +16,9 @@ from pipeline.flow import FLOW, STAGES
 from pipeline.units import WorkUnit
 from schemas.records import ARTICLE
 from stages.images.pixels import without_pixels
+from stages.io.shard_writer import write_unit
 from stages.runtime.base import Stage, StageSpec
 from stages.runtime.context import StageContext
-from stages.shard_writer import write_unit
 
 @dataclass(frozen=True)
 class PlannedStage:

@@ -38,7 +38,7 @@ from pipeline.units import (
 )
 from stages.dedup.stage import DISPLACED_PARTS
 from stages.io.output_location import open_location, read_json, read_parquet, write_json
-from stages.shard_writer import shard_name
+from stages.io.shard_writer import shard_name
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from stages.shard_writer import drops_by_reason
+from stages.io.shard_writer import drops_by_reason
 
 
 def merge_units(unit_records: list[dict]) -> dict:

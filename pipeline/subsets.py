@@ -20,12 +20,12 @@ import pyarrow.parquet as pq
 from pipeline.errors import OperatorError
 from pipeline.manifest import finished_manifest
 from stages.io.output_location import LocalOutput, write_json
-from stages.io.storage import file_hexdigest
-from stages.shard_writer import (
+from stages.io.shard_writer import (
     read_samples,
     verify_tar,
     write_members,
 )
+from stages.io.storage import file_hexdigest
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

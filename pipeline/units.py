@@ -16,8 +16,8 @@ from importlib.metadata import version as package_version
 from pipeline.config import RunConfig
 from schemas.records import SCHEMA_VERSION
 from stages.io.output_location import LocalOutput, S3Output, read_json
+from stages.io.shard_writer import shard_name
 from stages.io.source_local import ArticleVersion, articles_sha256
-from stages.shard_writer import shard_name
 
 OutputLocation = LocalOutput | S3Output
 

@@ -208,7 +208,7 @@ def view_dataset(view: Path):
 def write_current(view: Path, url: str, out: BinaryIO) -> int:
     """The current samples of one of the view's shards as a tar stream into ``out`` (members as
     they are); how many. Behind ``pipe_urls``: loaders that cannot skip samples read the view."""
-    from stages.shard_writer import read_samples, write_members
+    from stages.io.shard_writer import read_samples, write_members
 
     described = View(view)
     excluded = described.excluded()
@@ -244,7 +244,7 @@ def reshard_view(view: Path, dest: Path, samples_per_shard: int = 5000) -> dict:
     verify DEST`` and the index queries work on it as on a run."""
     from pipeline.manifest import manifest
     from pipeline.subsets import write_samples
-    from stages.shard_writer import read_samples
+    from stages.io.shard_writer import read_samples
 
     if samples_per_shard < 1:
         raise ViewError("samples per shard must be at least 1")

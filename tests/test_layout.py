@@ -104,9 +104,9 @@ def test_stages_never_import_the_driver():
 
 
 def test_stages_top_level_holds_stages_and_two_subpackages():
-    """Every top-level module or package of stages/ holds a stage of the flow, except io/ (sources
-    and stores), runtime/ (what every worker shares) and the shard writer at the flow's end."""
+    """Every top-level module or package of stages/ holds a stage of the flow, except io/ (sources,
+    stores and the shard writer) and runtime/ (what every worker shares)."""
     top_level = {path.stem for path in (REPO / "stages").iterdir() if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()}
     homes = {stage.__module__.split(".")[1] for stage in STAGES.values()}
-    assert top_level - homes == {"io", "runtime", "shard_writer"}
+    assert top_level - homes == {"io", "runtime"}
     assert {name for name, _ in FLOW} <= set(STAGES)

@@ -25,7 +25,7 @@ from typing import Self
 import numpy as np
 from PIL import Image
 
-from stages.shard_writer import verify_tar, write_tar
+from stages.io.shard_writer import verify_tar, write_tar
 
 BUCKET = "bench"
 

@@ -14,8 +14,8 @@ from typing import BinaryIO
 from PIL import Image
 
 from stages.images.stage import decode_image, jpeg_data_url
+from stages.io.shard_writer import read_samples
 from stages.runtime.base import Drop
-from stages.shard_writer import read_samples
 
 THUMBNAIL_SIDE = 256
 JPEG_QUALITY = 80

@@ -26,10 +26,10 @@ from schemas.records import CURATED, DEDUP_CANDIDATE, conform
 from stages.dedup.distributed import find_duplicates_distributed
 from stages.dedup.hashing import pixel_sha256, probe_hashes
 from stages.images.pixels import decoded_image
+from stages.io.shard_writer import dedup_candidates
 from stages.runtime.base import Row, Stage, StageSpec
 from stages.runtime.context import StageContext
 from stages.runtime.global_stage import GlobalStage
-from stages.shard_writer import dedup_candidates
 
 
 class ImageHashesSpec(StageSpec):

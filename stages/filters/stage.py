@@ -29,8 +29,8 @@ from stages.filters.language import (
     known_languages,
 )
 from stages.images.pixels import pixels_of
+from stages.io.shard_writer import sample_text
 from stages.runtime.base import Drop, Row, Stage, StageSpec
-from stages.shard_writer import sample_text
 
 DEFAULT_EXCLUDED_ARTICLE_TYPES = ("correction", "retraction", "expression-of-concern", "abstract")
 

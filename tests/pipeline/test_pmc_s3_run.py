@@ -20,10 +20,10 @@ from s3_bucket import (
 
 from pipeline import runner
 from pipeline.cli import main
-from pipeline.manifest import verify_output
-from pipeline.views import pipe_urls, view_dataset, view_index, view_samples
 from pipeline.config import load_config
 from pipeline.demo_corpus import load_truth
+from pipeline.manifest import verify_output
+from pipeline.views import pipe_urls, view_dataset, view_index, view_samples
 from schemas.keys import article_key
 
 pytestmark = pytest.mark.slow

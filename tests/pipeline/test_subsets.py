@@ -7,7 +7,7 @@ import webdataset as wds
 
 from pipeline.cli import main
 from pipeline.subsets import SubsetError, make_subset, reshard, subset_dataset
-from stages.shard_writer import read_samples
+from stages.io.shard_writer import read_samples
 
 
 def index_rows(output):

@@ -10,7 +10,7 @@ from builders import figure_row, image_bytes
 
 from schemas.records import GENERATED, INDEX, REJECT, SAMPLE, conform
 from stages.io.output_location import OutputTarget
-from stages.shard_writer import (
+from stages.io.shard_writer import (
     ShardVerificationError,
     unit_funnel,
     verify_tar,
@@ -144,7 +144,7 @@ def test_funnel_counts_fan_out_in_each_stage_unit():
 
 
 def test_funnel_counts_panels_and_whole_figures_as_panel_units():
-    from stages.shard_writer import sample_text, unit_funnel
+    from stages.io.shard_writer import sample_text, unit_funnel
 
     base = {"pmcid": "PMC1", "version": 1, "drop_stage": None, "drop_reason": None}
     rows = [
