@@ -149,7 +149,7 @@ def bench_dedup(sizes: tuple[int, ...] = (100_000,), duplicate_share: float = 0.
                 started = time.perf_counter()
                 candidates = ray.data.read_parquet(folder)
                 decisions = find_duplicates_distributed(
-                    candidates, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=partitions_for(size)
+                    candidates, DEDUP_CANDIDATE.empty_table(), keep="first", threshold=6, bands=4, partitions=partitions_for(size), local_limit=0
                 )
                 seconds = time.perf_counter() - started
             reasons = pc.value_counts(decisions.column("reason")).to_pylist() if decisions.num_rows else []

@@ -8,6 +8,10 @@
 3. The driver keeps, per loser, its first winner by priority. Its memory grows with the number
    of duplicates found, not with the input; everything proportional to the input stays in Ray's
    object store, which spills to disk.
+
+A small input (up to ``LOCAL_LIMIT`` samples, a window of a demo-sized run) skips the grouping:
+the same bucket steps run on all of it as one bucket in the driver's process, with the same
+decisions, without the seconds the grouping's Ray datasets take to start.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray.data
 
+from schemas.records import DEDUP_CANDIDATE, conform
 from stages.dedup.hashing import band_values
 from stages.dedup.rules import (
     Keep,
@@ -53,6 +58,11 @@ _PAIR = pa.schema(
     ]
 )
 _EXACT = pa.schema([pa.field("loser_key", pa.string()), pa.field("winner_key", pa.string())])
+
+
+# Up to this many samples (a window's candidates and the references together) the dedup decides in
+# the driver's process: about 30 MB of hashes, and a second or two of work.
+LOCAL_LIMIT = 50_000
 
 
 def partitions_for(candidates: int) -> int:
@@ -153,12 +163,15 @@ def find_duplicates_distributed(
     partitions: int | None = None,
     exact: bool = True,
     near: bool = True,
+    local_limit: int = LOCAL_LIMIT,
 ) -> pa.Table:
     """Decisions (``rules.DECISION``) for ``candidates``, as ``rules.find_duplicates`` gives them.
 
     ``references`` (``DEDUP_CANDIDATE`` rows of finished work units and earlier runs) take part and
     get a decision only where a candidate displaces one (``rules.new_decisions``).
-    ``partitions`` defaults to ``partitions_for`` the number of candidates and references.
+    ``partitions`` defaults to ``partitions_for`` the number of candidates and references. Up to
+    ``local_limit`` of them, the buckets' work runs in this process as one bucket (same rules, same
+    decisions): the grouping's Ray datasets would cost seconds of start-up for milliseconds of work.
     """
     if references.num_rows:
         candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names)))
@@ -168,24 +181,14 @@ def find_duplicates_distributed(
     if count == 0:
         return decisions_table(decisions)
     partitions = partitions or partitions_for(count)
+    engine = _InProcess(candidates) if count <= local_limit else _Grouped(candidates, partitions)
     if exact:
-        grouped = candidates.map_batches(_with_exact_bucket, batch_format="pyarrow", fn_kwargs={"partitions": partitions})
-        exact_pairs = grouped.groupby("bucket", num_partitions=partitions).map_groups(
-            _resolve_exact, batch_format="pyarrow", fn_kwargs={"keep": keep}
-        )
-        for pair in _collect(exact_pairs, _EXACT).to_pylist():
+        for pair in engine.exact_pairs(keep).to_pylist():
             decisions[pair["loser_key"]] = ("duplicate_exact", pair["winner_key"], 0)
     if near:
         losers = pa.array(sorted(decisions), pa.string())
-        survivors = candidates.map_batches(
-            lambda batch: batch.filter(pc.invert(pc.is_in(batch.column("sample_key"), value_set=losers))), batch_format="pyarrow"
-        )
-        band_rows = survivors.map_batches(_band_rows, batch_format="pyarrow", fn_kwargs={"bands": bands, "partitions": partitions})
-        near_found = band_rows.groupby("bucket", num_partitions=partitions).map_groups(
-            _near_in_bucket, batch_format="pyarrow", fn_kwargs={"threshold": threshold, "keep": keep}
-        )
         best: dict[str, tuple] = {}
-        for pair in _collect(near_found, _PAIR).to_pylist():
+        for pair in engine.near_pairs(losers, bands=bands, threshold=threshold, keep=keep).to_pylist():
             winner = {name: pair[f"winner_{name}"] for name in PRIORITY_COLUMNS}
             offer = (priority(winner, keep), pair["distance"], winner["sample_key"])
             if pair["loser_key"] not in best or offer < best[pair["loser_key"]]:
@@ -193,3 +196,44 @@ def find_duplicates_distributed(
         for loser, (_, distance, winner) in best.items():
             decisions[loser] = ("duplicate_near", winner, distance)
     return decisions_table(new_decisions(decisions, references))
+
+
+def _without(losers: pa.Array):
+    return lambda batch: batch.filter(pc.invert(pc.is_in(batch.column("sample_key"), value_set=losers)))
+
+
+class _Grouped:
+    """Each step grouped into ``partitions`` buckets on Ray: input-sized work never in one place."""
+
+    def __init__(self, candidates: ray.data.Dataset, partitions: int):
+        self.candidates, self.partitions = candidates, partitions
+
+    def exact_pairs(self, keep: Keep) -> pa.Table:
+        grouped = self.candidates.map_batches(_with_exact_bucket, batch_format="pyarrow", fn_kwargs={"partitions": self.partitions})
+        pairs = grouped.groupby("bucket", num_partitions=self.partitions).map_groups(_resolve_exact, batch_format="pyarrow", fn_kwargs={"keep": keep})
+        return _collect(pairs, _EXACT)
+
+    def near_pairs(self, losers: pa.Array, *, bands: int, threshold: int, keep: Keep) -> pa.Table:
+        survivors = self.candidates.map_batches(_without(losers), batch_format="pyarrow")
+        band_rows = survivors.map_batches(_band_rows, batch_format="pyarrow", fn_kwargs={"bands": bands, "partitions": self.partitions})
+        found = band_rows.groupby("bucket", num_partitions=self.partitions).map_groups(
+            _near_in_bucket, batch_format="pyarrow", fn_kwargs={"threshold": threshold, "keep": keep}
+        )
+        return _collect(found, _PAIR)
+
+
+class _InProcess:
+    """The same steps on all candidates at once, as one bucket, in this process."""
+
+    def __init__(self, candidates: ray.data.Dataset):
+        blocks = [conform(block, DEDUP_CANDIDATE) for block in ray.get(candidates.to_arrow_refs())]
+        self.table = pa.concat_tables(blocks) if blocks else DEDUP_CANDIDATE.empty_table()
+
+    def exact_pairs(self, keep: Keep) -> pa.Table:
+        return _resolve_exact(self.table, keep=keep)
+
+    def near_pairs(self, losers: pa.Array, *, bands: int, threshold: int, keep: Keep) -> pa.Table:
+        survivors = _without(losers)(self.table)
+        if survivors.num_rows == 0:
+            return _PAIR.empty_table()
+        return _near_in_bucket(_band_rows(survivors, bands=bands, partitions=1), threshold=threshold, keep=keep)
