@@ -204,8 +204,13 @@ class PeakMemory:
 
 
 def _tree_rss(process, private: bool = False) -> int:
+    """RSS (or private memory) of ``process`` and its descendants; 0 once it has ended."""
+    try:
+        members = [process, *process.children(recursive=True)]
+    except Exception:  # noqa: BLE001 - the tree's root ended while being sampled (psutil.NoSuchProcess)
+        return 0
     total = 0
-    for member in [process, *process.children(recursive=True)]:
+    for member in members:
         try:
             total += member.memory_full_info().uss if private else member.memory_info().rss
         except Exception:  # noqa: BLE001 - a worker that exits while being sampled

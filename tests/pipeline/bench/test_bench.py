@@ -29,3 +29,20 @@ def test_dedup_bench_finds_what_it_planted(ray_local):
     # half the copies are exact, half one bit off their source's plain hash: each makes one loser
     assert result["duplicates_found"] == {"duplicate_exact": 150, "duplicate_near": 150}
     assert result["peak_rss_driver_mb"] > 0 and result["hashes_per_s"] > 0
+
+
+def test_memory_of_a_process_tree_that_has_ended_is_zero_not_an_error():
+    """The peak sampler's thread reads the tree while the run ends: a gone root counts nothing."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from pipeline.bench.parts import PeakMemory, _tree_rss
+
+    process = psutil.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"], stdout=subprocess.DEVNULL)
+    with PeakMemory(process, every_s=0.01) as peaks:
+        assert _tree_rss(process) > 0
+        process.wait()
+    assert _tree_rss(process) == 0
+    assert peaks.all >= 0
