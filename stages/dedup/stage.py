@@ -29,6 +29,7 @@ from stages.images.pixels import decoded_image
 from stages.io.shard_writer import dedup_candidates
 from stages.runtime.base import Row, Stage, StageSpec
 from stages.runtime.context import StageContext
+from stages.runtime.metrics import record_batch
 from stages.runtime.global_stage import GlobalStage
 
 
@@ -87,20 +88,39 @@ class Dedup(GlobalStage):
         return with_image_hashes(spec)
 
     @classmethod
-    def unpack(cls, decisions: pa.Table) -> dict[str, tuple[str, str, int]]:
-        return {row["sample_key"]: (row["reason"], row["winner_key"], row["distance"]) for row in decisions.to_pylist()}
+    def unpack(cls, decisions: pa.Table) -> pa.Table:
+        """The run's decisions by sample key, each with the drop detail its loser gets."""
+        details = [
+            f"same pixels as {winner}" if reason == "duplicate_exact" else f"{distance} bits from {winner}"
+            for reason, winner, distance in zip(*(decisions.column(name).to_pylist() for name in ("reason", "winner_key", "distance")))
+        ]
+        return pa.table({"sample_key": decisions.column("sample_key"), "reason": decisions.column("reason"), "detail": pa.array(details, pa.string())})
 
-    def process(self, row: Row) -> Iterable[Row]:
-        if row.get("phash") is None:
-            yield row
-            return
-        decision = self.value.get(row["sample_key"])
-        if decision is None:
-            yield {**row, "dedup_status": "kept"}
-            return
-        reason, winner, distance = decision
-        detail = f"same pixels as {winner}" if reason == "duplicate_exact" else f"{distance} bits from {winner}"
-        yield self.dropped({**row, "dedup_status": reason}, reason, detail)
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """Marks in columns, no row turned into Python: each live row with hashes takes its decision by
+        key (a loser is dropped with its winner in the detail) or ``kept``; a live row without hashes
+        and every dropped row pass as they are."""
+        live_mask = pc.is_null(batch.column("drop_reason"))
+        live, passed_through = batch.filter(live_mask), batch.filter(pc.invert(live_mask))
+        found = pc.index_in(live.column("sample_key"), value_set=self.value.column("sample_key"))
+        considered = pc.is_valid(live.column("phash"))
+        lost = pc.and_(considered, pc.is_valid(found))
+        if self.value.num_rows:
+            decision = self.value.take(pc.fill_null(found, 0))
+            reason, detail = decision.column("reason"), decision.column("detail")
+        else:
+            reason = detail = pa.nulls(live.num_rows, pa.string())
+        marks = {
+            "dedup_status": pc.if_else(lost, reason, pc.if_else(considered, pa.scalar("kept"), live.column("dedup_status"))),
+            "drop_stage": pc.if_else(lost, pa.scalar(self.name), live.column("drop_stage")),
+            "drop_reason": pc.if_else(lost, reason, live.column("drop_reason")),
+            "drop_detail": pc.if_else(lost, detail, live.column("drop_detail")),
+        }
+        for name, column in marks.items():
+            live = live.set_column(live.schema.get_field_index(name), name, column.cast(live.schema.field(name).type))
+        processed = conform(live, CURATED)
+        record_batch(self.name, live.num_rows, processed)
+        return pa.concat_tables([processed, conform(passed_through, CURATED)])
 
     @classmethod
     def transform(
