@@ -20,6 +20,7 @@ from stages.io.shard_writer import write_unit
 from stages.runtime.base import Stage, StageSpec
 from stages.runtime.context import StageContext
 
+
 @dataclass(frozen=True)
 class PlannedStage:
     name: str
@@ -31,7 +32,7 @@ class PlannedStage:
 def planned_stages(config: RunConfig) -> list[PlannedStage]:
     missing = {name for name, stage in STAGES.items() if stage.configurable} - {name for name, _ in FLOW}
     if missing:
-        raise RuntimeError(f"registered stages not placed in the flow: {sorted(missing)}")
+        raise RuntimeError(f"stages listed in pipeline/flow.py but not placed in its FLOW: {sorted(missing)}")
     plan = []
     for name, unit in FLOW:
         spec = config.stage_spec(name)
