@@ -29,7 +29,6 @@ from stages.images.pixels import decoded_image
 from stages.io.shard_writer import dedup_candidates
 from stages.runtime.base import Row, Stage, StageSpec
 from stages.runtime.context import StageContext
-from stages.runtime.metrics import record_batch
 from stages.runtime.global_stage import GlobalStage
 
 
@@ -96,12 +95,10 @@ class Dedup(GlobalStage):
         ]
         return pa.table({"sample_key": decisions.column("sample_key"), "reason": decisions.column("reason"), "detail": pa.array(details, pa.string())})
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """Marks in columns, no row turned into Python: each live row with hashes takes its decision by
-        key (a loser is dropped with its winner in the detail) or ``kept``; a live row without hashes
-        and every dropped row pass as they are."""
-        live_mask = pc.is_null(batch.column("drop_reason"))
-        live, passed_through = batch.filter(live_mask), batch.filter(pc.invert(live_mask))
+        key (a loser is dropped with its winner in the detail) or ``kept``; a row without hashes
+        passes as it is."""
         found = pc.index_in(live.column("sample_key"), value_set=self.value.column("sample_key"))
         considered = pc.is_valid(live.column("phash"))
         lost = pc.and_(considered, pc.is_valid(found))
@@ -118,9 +115,7 @@ class Dedup(GlobalStage):
         }
         for name, column in marks.items():
             live = live.set_column(live.schema.get_field_index(name), name, column.cast(live.schema.field(name).type))
-        processed = conform(live, CURATED)
-        record_batch(self.name, live.num_rows, processed)
-        return pa.concat_tables([processed, conform(passed_through, CURATED)])
+        return conform(live, schema)
 
     @classmethod
     def transform(

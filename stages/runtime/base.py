@@ -104,11 +104,16 @@ class Stage:
         schema = self.output_schema or batch.schema
         live_mask = pc.is_null(batch.column("drop_reason"))
         passed_through = conform(batch.filter(pc.invert(live_mask)), schema)
-        live_rows = batch.filter(live_mask).to_pylist()
-        out_rows = list(self._process_all(live_rows))
-        processed = pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
-        record_batch(self.name, len(live_rows), processed)
+        live = batch.filter(live_mask)
+        processed = self.process_live(live, schema)
+        record_batch(self.name, live.num_rows, processed)
         return pa.concat_tables([processed, passed_through])
+
+    def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
+        """The outputs of a batch's live rows, in ``schema``: each row through ``process`` (a stage
+        whose work is columnar overrides this and keeps its rows in Arrow)."""
+        out_rows = list(self._process_all(live.to_pylist()))
+        return pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         for row in rows:
