@@ -247,8 +247,8 @@ class RayConfig(StrictModel):
     object_store_memory: int | None = Field(None, ge=78_643_200, description="bytes for the local object store")
     shuffle_strategy: Literal["sort_shuffle_pull_based", "hash_shuffle"] = Field(
         "sort_shuffle_pull_based",
-        description="how records meet their work unit's writer; the sort shuffle runs as plain tasks, while the hash "
-        "shuffle reserves CPUs for aggregator actors (measured 1.4x slower on a 2-core machine, suited to large clusters)",
+        description="how dedup's grouped engine (windows above its in-process limit) shuffles hashes; the sort shuffle runs as "
+        "plain tasks, while the hash shuffle reserves CPUs for aggregator actors (measured 1.4x slower on a 2-core machine, suited to large clusters)",
     )
 
 

@@ -97,8 +97,7 @@ def run_stage(planned: PlannedStage, table: pa.Table, context: StageContext, con
         raise ValueError(f"stage {planned.name} cannot run on this machine ({type(error).__name__}: {str(error)[:300]})") from error
     setup = time.perf_counter() - started
     started = time.perf_counter()
-    parts = [worker(table.slice(start, planned.spec.batch_size)) for start in range(0, table.num_rows, planned.spec.batch_size)]
-    return (pa.concat_tables(parts) if parts else table), time.perf_counter() - started, setup
+    return worker.in_batches(table), time.perf_counter() - started, setup
 
 
 def _run_global_stage(planned: PlannedStage, table: pa.Table, context: StageContext, config: RunConfig) -> tuple[pa.Table, float, float]:

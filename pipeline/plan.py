@@ -6,6 +6,7 @@ Resources come from each stage's spec, never from the machine that builds the pl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -13,10 +14,10 @@ import ray.data
 
 from pipeline.config import RunConfig
 from pipeline.flow import FLOW, STAGES
+from pipeline.unit_writes import write_units
 from pipeline.units import WorkUnit
 from schemas.records import ARTICLE
 from stages.images.pixels import without_pixels
-from stages.io.shard_writer import write_unit
 from stages.runtime.base import Stage, StageSpec
 from stages.runtime.context import StageContext
 
@@ -55,15 +56,26 @@ def source_table(units: list[WorkUnit]) -> pa.Table:
 _WORKERS: dict[tuple[str, str, str], Stage] = {}
 
 
-def run_stage_task(batch: pa.Table, *, stage_name: str, spec: StageSpec, context: StageContext) -> pa.Table:
-    """Task-mode entry point: the stage callable is built once per worker process and reused."""
+def stage_worker(stage_name: str, spec: StageSpec, context: StageContext) -> Stage:
+    """The stage callable, built once per worker process and reused by every task it runs."""
     key = (stage_name, spec.model_dump_json(), context.model_dump_json())
     worker = _WORKERS.get(key)
     if worker is None:
-        if len(_WORKERS) >= 16:  # a long-lived worker serving many runs
+        if len(_WORKERS) >= 32:  # a long-lived worker serving many runs
             _WORKERS.clear()
         worker = _WORKERS[key] = STAGES[stage_name](spec, context)
-    return worker(batch)
+    return worker
+
+
+def run_chain_task(block: pa.Table, *, links: list[tuple[str, StageSpec]], context: StageContext, drop_pixels_after: str | None) -> pa.Table:
+    """Task-mode entry point: a block through consecutive task stages in one worker, each stage
+    taking ``batch_size`` rows a call, with no re-batching in between."""
+    for stage_name, spec in links:
+        block = stage_worker(stage_name, spec, context).in_batches(block)
+        if stage_name == drop_pixels_after:
+            block = without_pixels(block)
+    # one chunk a column, as Ray's own batching would leave it: a sort over many small chunks is slow
+    return block.combine_chunks()
 
 
 def build_records(
@@ -85,18 +97,40 @@ def build_records(
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     plan = planned_stages(config)
-    last_pixel_user = last_to_use_pixels(plan)
-    for planned in plan:
-        if planned.stage.execution_for(planned.spec) == "global":
-            dataset = planned.stage.transform(dataset, planned.spec, context, config=config, dedup_references=dedup_references)
+    if stop_after is not None:
+        plan = plan[: [planned.name for planned in plan].index(stop_after) + 1]
+    last_pixel_user = last_to_use_pixels(planned_stages(config))
+    for chain in chains(plan):
+        first = chain[0]
+        execution = first.stage.execution_for(first.spec)
+        if execution == "global":
+            dataset = first.stage.transform(dataset, first.spec, context, config=config, dedup_references=dedup_references)
+        elif execution == "actor":
+            dataset = apply_stage(dataset, first, context)
         else:
-            dataset = apply_stage(dataset, planned, context)
-        if planned.name == last_pixel_user:
-            # same resources as the stage before it, so Ray fuses the step into that stage's task
-            dataset = dataset.map_batches(without_pixels, batch_format="pyarrow", num_cpus=planned.spec.num_cpus, concurrency=planned.spec.concurrency)
-        if planned.name == stop_after:
-            break
+            dataset = apply_chain(dataset, chain, context, last_pixel_user)
     return dataset
+
+
+def chains(plan: list[PlannedStage]) -> list[list[PlannedStage]]:
+    """The plan cut into steps: runs of consecutive task stages with the same resources (one Ray
+    task takes a block through all of them), and each actor or global stage alone."""
+    steps: list[list[PlannedStage]] = []
+    for planned in plan:
+        previous = steps[-1][-1] if steps else None
+        if previous is not None and _is_task(planned) and _is_task(previous) and _resources(planned) == _resources(previous):
+            steps[-1].append(planned)
+        else:
+            steps.append([planned])
+    return steps
+
+
+def _is_task(planned: PlannedStage) -> bool:
+    return planned.stage.execution_for(planned.spec) == "task"
+
+
+def _resources(planned: PlannedStage) -> tuple:
+    return planned.spec.num_cpus, planned.spec.num_gpus, planned.spec.concurrency
 
 
 def last_to_use_pixels(plan: list[PlannedStage]) -> str | None:
@@ -105,22 +139,17 @@ def last_to_use_pixels(plan: list[PlannedStage]) -> str | None:
     return users[-1] if users else None
 
 
-def build_dataset(
+def write_window(
     config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, dedup_references: pa.Table | None = None
-) -> ray.data.Dataset:
-    """The whole run for these units, ending in the shard writer (one summary row per unit)."""
-    dataset = build_records(config, units, context, dedup_references=dedup_references)
-    stage_units = [(p.name, p.unit) for p in planned_stages(config)]
-    # One shuffle partition per unit up to a cap: Ray's default (200) is wasteful for small runs.
-    return dataset.groupby("work_unit", num_partitions=min(len(units), 256)).map_groups(
-        write_unit,
-        batch_format="pyarrow",
-        fn_kwargs={
-            "output": config.output.target(),
-            "stage_units": stage_units,
-            "fingerprint": fingerprint,
-            "splits": dict(config.output.splits),
-        },
+) -> Iterator[dict]:
+    """The whole run for these units, ending in their writers: yields each unit's summary row."""
+    records = build_records(config, units, context, dedup_references=dedup_references)
+    return write_units(
+        records,
+        output=config.output.target(),
+        stage_units=[(p.name, p.unit) for p in planned_stages(config)],
+        fingerprint=fingerprint,
+        splits=dict(config.output.splits),
     )
 
 
@@ -147,9 +176,18 @@ def apply_stage(dataset: ray.data.Dataset, planned: PlannedStage, context: Stage
             ray_remote_args_fn=_no_extra_remote_args,
             **common,
         )
+    return apply_chain(dataset, [planned], context, None)
+
+
+def apply_chain(dataset: ray.data.Dataset, chain: list[PlannedStage], context: StageContext, last_pixel_user: str | None) -> ray.data.Dataset:
+    """One map over whole blocks (``batch_size=None``): Ray re-batches only where it must."""
+    first = chain[0]
     return dataset.map_batches(
-        run_stage_task,
-        fn_kwargs={"stage_name": planned.name, "spec": spec, "context": context},
-        concurrency=spec.concurrency,
-        **common,
+        run_chain_task,
+        fn_kwargs={"links": [(p.name, p.spec) for p in chain], "context": context, "drop_pixels_after": last_pixel_user},
+        batch_format="pyarrow",
+        batch_size=None,
+        num_cpus=first.spec.num_cpus,
+        num_gpus=first.spec.num_gpus or None,
+        concurrency=first.spec.concurrency,
     )

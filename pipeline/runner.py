@@ -24,7 +24,7 @@ from pipeline.incremental import (
     write_consumed,
 )
 from pipeline.manifest import manifest
-from pipeline.plan import build_dataset, planned_stages
+from pipeline.plan import planned_stages, write_window
 from pipeline.progress import RunProgress
 from pipeline.sources import describe, enumerate_source, stage_context
 from pipeline.stats import merge_units, render_summary
@@ -219,7 +219,7 @@ def run_windows(
     progress.windows_started(len(windows))
     for number, window in enumerate(windows, 1):
         log.info("window %d of %d: units %d to %d", number, len(windows), window[0].index, window[-1].index)
-        for finished in build_dataset(config, window, context, run_fingerprint, references).iter_rows():
+        for finished in write_window(config, window, context, run_fingerprint, references):
             progress.unit_finished(finished)
         progress.window_finished()
         if dedup and number < len(windows):

@@ -191,3 +191,11 @@ def scrape_ray_metrics(needle: str, containing: str = "", timeout_s: float = 60,
             return lines
         time.sleep(1)
     return lines
+
+
+def sample_row(figure_index, pmcid="PMC1", **overrides) -> dict:
+    """A live figure sample with a small real JPEG, as the shard writer receives it."""
+    row = figure_row(figure_index, **overrides)
+    row.update(pmcid=pmcid, source_prefix=f"{pmcid}.1", sample_key=f"{pmcid}v1-f{figure_index:03d}")
+    row.update(image=image_bytes((80, 60)), image_width=80, image_height=60, image_sha256="x")
+    return row

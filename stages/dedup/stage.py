@@ -95,6 +95,9 @@ class Dedup(GlobalStage):
         ]
         return pa.table({"sample_key": decisions.column("sample_key"), "reason": decisions.column("reason"), "detail": pa.array(details, pa.string())})
 
+    def in_batches(self, table: pa.Table) -> pa.Table:
+        return self(table)  # columnar: a whole block in one call
+
     def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """Marks in columns, no row turned into Python: each live row with hashes takes its decision by
         key (a loser is dropped with its winner in the detail) or ``kept``; a row without hashes

@@ -285,7 +285,7 @@ def unit_funnel(rows: list[dict], stage_units: StageUnits, samples_written: int)
 
 
 def write_unit(group: pa.Table, *, output: OutputTarget, stage_units: StageUnits, fingerprint: str, splits: dict[str, float]) -> pa.Table:
-    """Ray Data ``map_groups`` function: publish one unit's shard and sidecars, return its summary row.
+    """Publish one unit's shard and sidecars from all its records, return its summary row (pipeline/unit_writes.py).
 
     Order matters: the shard (verified before it is published), then the index,
     embeddings and rejects parts, and last the unit record that marks the unit done.

@@ -109,6 +109,12 @@ class Stage:
         record_batch(self.name, live.num_rows, processed)
         return pa.concat_tables([processed, passed_through])
 
+    def in_batches(self, table: pa.Table) -> pa.Table:
+        """The stage over a table of any length, ``spec.batch_size`` rows a call, as a run hands them."""
+        size = self.spec.batch_size
+        parts = [self(table.slice(start, size)) for start in range(0, table.num_rows, size)]
+        return pa.concat_tables(parts) if parts else table
+
     def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """The outputs of a batch's live rows, in ``schema``: each row through ``process`` (a stage
         whose work is columnar overrides this and keeps its rows in Arrow)."""

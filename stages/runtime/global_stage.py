@@ -40,11 +40,11 @@ class GlobalStage(Stage):
         return dataset.map_batches(
             _process_batch,
             batch_format="pyarrow",
-            batch_size=spec.batch_size,
+            batch_size=None,  # whole blocks; the stage takes them ``batch_size`` rows a call
             num_cpus=spec.num_cpus,
             fn_kwargs={"stage_type": cls, "spec": spec, "context": context, "value": share(value)},
         )
 
 
 def _process_batch(batch: pa.Table, *, stage_type: type[GlobalStage], spec: StageSpec, context: StageContext, value: list) -> pa.Table:
-    return stage_type(spec, context, shared(value, stage_type.unpack))(batch)
+    return stage_type(spec, context, shared(value, stage_type.unpack)).in_batches(batch)

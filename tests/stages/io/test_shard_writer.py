@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
-from builders import figure_row, image_bytes
+from builders import sample_row
 
 from schemas.records import GENERATED, INDEX, REJECT, SAMPLE, conform
 from stages.io.output_location import OutputTarget
@@ -20,13 +20,6 @@ from stages.io.shard_writer import (
 
 SPLITS = {"train": 0.5, "test": 0.5}
 STAGE_UNITS = [("fetch", "article"), ("parse_jats", "figure"), ("fetch_media", "figure"), ("images", "figure")]
-
-
-def sample_row(figure_index, pmcid="PMC1", **overrides):
-    row = figure_row(figure_index, **overrides)
-    row.update(pmcid=pmcid, source_prefix=f"{pmcid}.1", sample_key=f"{pmcid}v1-f{figure_index:03d}")
-    row.update(image=image_bytes((80, 60)), image_width=80, image_height=60, image_sha256="x")
-    return row
 
 
 def dropped(row, stage, reason):

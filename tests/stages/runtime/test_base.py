@@ -49,3 +49,17 @@ def test_unknown_drop_reason_is_a_bug():
     with pytest.raises(ValueError, match="unknown drop reason"):
         Drop("because_i_said_so")
     assert isinstance(pa.Table, type)
+
+
+def test_a_table_goes_through_the_stage_batch_size_rows_a_call():
+    calls = []
+
+    class Counter(Doubler):
+        def process_live(self, live, schema):
+            calls.append(live.num_rows)
+            return super().process_live(live, schema)
+
+    table = figure_table([figure_row(i) for i in (1, 5, 6, 7, 8)])
+    out = Counter(StageSpec(batch_size=2), context()).in_batches(table)
+    assert calls == [2, 2, 1] and out.num_rows == 10 and out.schema == FIGURE
+    assert Counter(StageSpec(batch_size=2), context()).in_batches(FIGURE.empty_table()).num_rows == 0
