@@ -22,6 +22,7 @@ from stages.io.shard_writer import write_unit
 def write_units(records: ray.data.Dataset, **write_kwargs) -> Iterator[dict]:
     """Write every unit found in ``records``; yields each unit's summary row as its writer finishes."""
     blocks = records.to_arrow_refs()
+    del records  # its lineage holds the blocks of earlier materialisations (dedup's): let them go
     holders: dict[int, list[ray.ObjectRef]] = {}
     for block, units in zip(blocks, ray.get([_units_in.remote(block) for block in blocks])):
         for unit in units:
