@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.drop_reasons import check_reason
 from schemas.keys import article_key
 from schemas.records import conform
+from stages.runtime.carried import CARRIED, rows_with_views, table_with_carried
 from stages.runtime.context import StageContext
 from stages.runtime.crash_guard import CrashGuard
 from stages.runtime.metrics import record_batch
@@ -118,6 +119,10 @@ class Stage:
     def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """The outputs of a batch's live rows, in ``schema``: each row through ``process`` (a stage
         whose work is columnar overrides this and keeps its rows in Arrow)."""
+        if CARRIED in live.column_names and CARRIED in schema.names:
+            rows, views = rows_with_views(live)
+            out_rows = list(self._process_all(rows))
+            return table_with_carried(out_rows, schema, live.column(CARRIED), views) if out_rows else schema.empty_table()
         out_rows = list(self._process_all(live.to_pylist()))
         return pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
 
