@@ -74,7 +74,8 @@ def run_chain_task(block: pa.Table, *, links: list[tuple[str, StageSpec]], conte
         block = stage_worker(stage_name, spec, context).in_batches(block)
         if stage_name == drop_pixels_after:
             block = without_pixels(block)
-    # one chunk a column, as Ray's own batching would leave it: a sort over many small chunks is slow
+    # one chunk a column, as Ray's own batching would leave it, not one per stage call: every later
+    # pass over the stored block (dedup's candidates and marks, the unit writers) pays per chunk
     return block.combine_chunks()
 
 
@@ -97,9 +98,9 @@ def build_records(
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
     dataset = ray.data.from_arrow(blocks)
     plan = planned_stages(config)
+    last_pixel_user = last_to_use_pixels(plan)
     if stop_after is not None:
         plan = plan[: [planned.name for planned in plan].index(stop_after) + 1]
-    last_pixel_user = last_to_use_pixels(planned_stages(config))
     for chain in chains(plan):
         first = chain[0]
         execution = first.stage.execution_for(first.spec)

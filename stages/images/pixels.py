@@ -3,9 +3,9 @@
 ``images`` decodes each figure once and keeps its normalised RGB pixels (before JPEG encoding) in
 the ``pixels`` column. The stages after it split, crop, check and hash those pixels instead of
 decoding the JPEG again, and panels are cut from them, so every image a sample holds went through
-one JPEG encoding. Ray fuses the CPU stages into one task, so the column moves between them in
-the worker's memory; the plan drops it after the last stage that uses it, so it never reaches a
-shuffle, the dedup's materialised records or a shard. A row without pixels (records built
+one JPEG encoding. The plan runs the CPU stages as one step, one task a block, so the column moves
+between them in the worker's memory; the plan drops it after the last stage that uses it, so it
+never reaches the dedup's materialised records or a shard. A row without pixels (records built
 elsewhere, with JPEG bytes only) is decoded from its ``image``.
 """
 

@@ -119,12 +119,12 @@ class Stage:
     def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """The outputs of a batch's live rows, in ``schema``: each row through ``process`` (a stage
         whose work is columnar overrides this and keeps its rows in Arrow)."""
-        if CARRIED in live.column_names and CARRIED in schema.names:
-            rows, views = rows_with_views(live)
-            out_rows = list(self._process_all(rows))
-            return table_with_carried(out_rows, schema, live.column(CARRIED), views) if out_rows else schema.empty_table()
-        out_rows = list(self._process_all(live.to_pylist()))
-        return pa.Table.from_pylist(out_rows, schema=schema) if out_rows else schema.empty_table()
+        carries = CARRIED in live.column_names and CARRIED in schema.names
+        rows, views = rows_with_views(live) if carries else (live.to_pylist(), [])
+        out_rows = list(self._process_all(rows))
+        if not out_rows:
+            return schema.empty_table()
+        return table_with_carried(out_rows, schema, live.column(CARRIED), views) if carries else pa.Table.from_pylist(out_rows, schema=schema)
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         for row in rows:
