@@ -29,3 +29,21 @@ def test_rows_come_back_with_their_own_values_however_a_stage_reorders_repeats_o
 
     replaced = [{**rows[0], CARRIED: b"new"}, rows[1], {"key": "x"}]
     assert table_with_carried(replaced, SCHEMA, live.column(CARRIED), views).equals(table(["a", "b", "x"], [b"new", b"22", None]))
+
+
+def test_a_batch_with_new_values_lets_go_of_its_input_buffer():
+    # pyarrow keeps alive any buffer a Python buffer object it converts views; mixing the batch's
+    # views with a panel's new pixels must not hand it the views (a whole block leaked per call)
+    def mixed_batch():
+        live = table([str(i) for i in range(8)], [bytes([i]) * 200_000 for i in range(8)])
+        rows, views = rows_with_views(live)
+        out = [{**row, CARRIED: b"panel"} if i % 2 else row for i, row in enumerate(rows)]
+        return table_with_carried(out, SCHEMA, live.column(CARRIED), views)
+
+    mixed_batch()  # the pool's first allocations
+    before = pa.total_allocated_bytes()
+    for _ in range(5):
+        result = mixed_batch()
+        assert result.column(CARRIED).to_pylist()[:2] == [b"\x00" * 200_000, b"panel"]
+        del result
+    assert pa.total_allocated_bytes() - before < 1_000_000  # five leaked batches would be 8 MB
