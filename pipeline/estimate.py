@@ -93,6 +93,8 @@ def run_stage(planned: PlannedStage, table: pa.Table, context: StageContext, con
             return _run_global_stage(planned, table, context, config)
         started = time.perf_counter()
         worker = planned.stage(planned.spec, context)
+        # what a worker loads on its first call (a tokenizer, a language model) is setup, paid once per worker
+        worker.in_batches(table.slice(0, planned.spec.batch_size))
     except Exception as error:  # a model that cannot load here, a missing file: say which stage
         raise ValueError(f"stage {planned.name} cannot run on this machine ({type(error).__name__}: {str(error)[:300]})") from error
     setup = time.perf_counter() - started

@@ -157,7 +157,8 @@ def marginal_core_ms(small: dict, large: dict, cpus: int) -> float:
 
 def stage_breakdown(corpus: Path, folder: Path, cpus: int) -> list[dict]:
     """Each stage of the run's plan on the whole corpus in this process, one after another (as
-    ``figcurate plan`` measures them): core-milliseconds per item it takes in."""
+    ``figcurate plan`` measures them): core-milliseconds per item it takes in, and apart from them
+    the stage's setup (building it and its first batch: imports, tokenizers, models)."""
     import ray
 
     from pipeline.config import RunConfig
@@ -172,7 +173,8 @@ def stage_breakdown(corpus: Path, folder: Path, cpus: int) -> list[dict]:
         ray.shutdown()
     return [
         {"stage": cost.name, "unit": cost.unit, "items": cost.rows_in,
-         "ms_per_item": round(cost.seconds * 1000 / cost.rows_in, 2) if cost.rows_in else None, "note": cost.note or None}
+         "ms_per_item": round(cost.seconds * 1000 / cost.rows_in, 2) if cost.rows_in else None,
+         "setup_s": round(cost.setup_seconds, 2), "note": cost.note or None}
         for cost in costs
     ]  # fmt: skip
 

@@ -1,13 +1,16 @@
 import json
+import time
 
 import pytest
-from builders import TINY_CLIP
+from builders import TINY_CLIP, article_table, context
 
 from pipeline.cli import main
-from pipeline.config import load_config
-from pipeline.estimate import ASSUMED_GPU_ITEMS_PER_S, estimate, render, spread_sample
+from pipeline.config import RunConfig, load_config
+from pipeline.estimate import ASSUMED_GPU_ITEMS_PER_S, estimate, render, run_stage, spread_sample
+from pipeline.plan import PlannedStage
 from pipeline.sources import enumerate_source
 from stages.io.source_local import ArticleVersion
+from stages.runtime.base import Stage, StageSpec
 
 
 def test_the_sample_is_spread_over_the_whole_list_and_the_same_every_time():
@@ -98,3 +101,20 @@ def test_a_vllm_stage_is_planned_on_gpus_without_building_its_engine(run_output)
     llm = next(row for row in result.per_stage if row["stage"] == "llm")
     assert llm["gpu_items_per_s"] == ASSUMED_GPU_ITEMS_PER_S["llm"] and llm["measured"] is False
     assert result.totals["gpu_hours"] == pytest.approx(llm["in"] / ASSUMED_GPU_ITEMS_PER_S["llm"] / 3600)
+
+
+def test_what_a_stage_loads_on_its_first_call_counts_as_setup_not_per_item(tmp_path):
+    class LoadsLazily(Stage):
+        name, output_schema, loaded = "lazy", None, False
+
+        def process(self, row):
+            if not LoadsLazily.loaded:
+                time.sleep(0.5)  # a tokenizer or a model, loaded on the first row a worker sees
+                LoadsLazily.loaded = True
+            yield row
+
+    config = RunConfig.model_validate({"name": "t", "source": {"kind": "local", "root": str(tmp_path)}, "output": {"path": str(tmp_path / "out")}})
+    table = article_table()
+    out, seconds, setup = run_stage(PlannedStage("lazy", "article", LoadsLazily, StageSpec(batch_size=1)), table, context(), config)
+    assert out.num_rows == table.num_rows
+    assert setup >= 0.5 > seconds
