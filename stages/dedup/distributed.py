@@ -91,8 +91,9 @@ def _mixed_bucket(values: np.ndarray, partitions: int) -> np.ndarray:
     return ((mixed >> np.uint64(32)) % np.uint64(partitions)).astype(np.int32)
 
 
-def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
-    """One row per (band, value, hash) of each sample, tagged with its bucket.
+def _band_arrays(batch: pa.Table, bands: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per (band, value, hash) of each sample: the sample's row in ``batch``, the band
+    key, the hash, and whether it is the sample's plain hash.
 
     A probe equal to the sample's plain hash (or to an earlier probe) adds nothing and is left out.
     """
@@ -107,35 +108,49 @@ def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
     values = band_values(probes, bands)  # (hashes, bands)
     band_keys = (np.arange(bands, dtype=np.int64)[None, :] << 32) | values
     rows = np.repeat(np.arange(len(probes)), bands)
-    band_keys = band_keys.ravel()
-    table = batch.select(PRIORITY_COLUMNS).take(pa.array(owner[rows]))
+    return owner[rows], band_keys.ravel(), probes[rows], plain[rows]
+
+
+def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
+    """``_band_arrays`` as rows tagged with their bucket, each with its sample's priority fields."""
+    owner, band_keys, hashes, plain = _band_arrays(batch, bands)
+    table = batch.select(PRIORITY_COLUMNS).take(pa.array(owner))
     columns = {
         "bucket": pa.array(_mixed_bucket(band_keys, partitions)),
         "band_key": pa.array(band_keys),
-        "hash": pa.array(probes[rows]),
-        "plain": pa.array(plain[rows]),
+        "hash": pa.array(hashes),
+        "plain": pa.array(plain),
         **{name: table.column(name) for name in PRIORITY_COLUMNS},
     }
     return pa.table(columns, schema=_BAND_ROW)
 
 
 def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
-    group = group.sort_by("band_key")
-    band_keys = group.column("band_key").to_numpy()
-    hashes = group.column("hash").to_numpy()
-    plain = group.column("plain").to_numpy(zero_copy_only=False)
     sample_ids = pc.dictionary_encode(group.column("sample_key")).combine_chunks().indices.to_numpy()
+    plain = group.column("plain").to_numpy(zero_copy_only=False)
+    best = _near_by_band(sample_ids, group.column("band_key").to_numpy(), group.column("hash").to_numpy(), plain, threshold)
+    _, first_row = np.unique(sample_ids, return_index=True)  # any row of a sample carries its priority fields
+    return _pairs_table(best, group.select(PRIORITY_COLUMNS), first_row, keep)
+
+
+def _near_by_band(sample_ids: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, plain: np.ndarray, threshold: int) -> dict[tuple[int, int], int]:
+    """(sample a, sample b) -> their smallest distance, over the hashes that share a band value."""
+    order = np.argsort(band_keys, kind="stable")
+    sample_ids, band_keys, hashes, plain = sample_ids[order], band_keys[order], hashes[order], plain[order]
     starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
     ends = np.r_[starts[1:], len(band_keys)]
     shared = np.flatnonzero(ends - starts >= 2)  # band values held by more than one hash
-    best: dict[tuple[int, int], int] = {}  # (sample a, sample b) -> smallest distance in this bucket
+    best: dict[tuple[int, int], int] = {}
     for start, end in zip(starts[shared], ends[shared]):
         for a, b, distance in near_pairs(sample_ids[start:end], hashes[start:end], plain[start:end], threshold):
             best[(a, b)] = min(distance, best.get((a, b), distance))
-    _, first_row = np.unique(sample_ids, return_index=True)  # any row of a sample carries its priority fields
+    return best
+
+
+def _pairs_table(best: dict[tuple[int, int], int], priorities: pa.Table, row_of: np.ndarray, keep: Keep) -> pa.Table:
+    """The near pairs as (loser, distance, winner's priority fields); sample ``i``'s fields are row ``row_of[i]`` of ``priorities``."""
     involved = sorted({sample for pair in best for sample in pair})
-    rows = group.select(PRIORITY_COLUMNS).take(pa.array(first_row[involved], pa.int64())).to_pylist()
-    info = dict(zip(involved, rows))
+    info = dict(zip(involved, priorities.take(pa.array(row_of[involved], pa.int64())).to_pylist()))
     out: dict[str, list] = {name: [] for name in _PAIR.names}
     for (a, b), distance in best.items():
         if same_figure(info[a], info[b]):
@@ -236,4 +251,8 @@ class _InProcess:
         survivors = _without(losers)(self.table)
         if survivors.num_rows == 0:
             return _PAIR.empty_table()
-        return _near_in_bucket(_band_rows(survivors, bands=bands, partitions=1), threshold=threshold, keep=keep)
+        # as one bucket, on arrays: the bucket's rows with every band's copy of the priority fields
+        # would be about 50 rows a sample, most of the driver's memory
+        owner, band_keys, hashes, plain = _band_arrays(survivors, bands)
+        best = _near_by_band(owner, band_keys, hashes, plain, threshold)
+        return _pairs_table(best, survivors.select(PRIORITY_COLUMNS), np.arange(survivors.num_rows), keep)
