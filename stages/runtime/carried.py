@@ -55,18 +55,16 @@ def table_with_carried(rows: list[dict[str, Any]], schema: pa.Schema, column: pa
         carried = column
     else:
         position = {id(view): index for index, view in enumerate(views) if view is not None}
-        new = [value for value in values if value is not None and id(value) not in position]
-        indices, added = [], len(column)
+        indices, own = [], []  # own: the new values, taken after the column's
         for value in values:
             if value is None:
                 indices.append(None)
             elif id(value) in position:
                 indices.append(position[id(value)])
             else:
-                indices.append(added)
-                added += 1
-        own = [bytes(value) if isinstance(value, memoryview) else value for value in new]  # a view of something else
-        pool = pa.chunked_array([*column.chunks, pa.array(own, column.type)], column.type) if new else column
+                indices.append(len(column) + len(own))
+                own.append(bytes(value) if isinstance(value, memoryview) else value)  # a view of something else
+        pool = pa.chunked_array([*column.chunks, pa.array(own, column.type)], column.type) if own else column
         carried = pool.take(pa.array(indices, pa.int64()))
     field_index = schema.get_field_index(CARRIED)
     table = pa.Table.from_pylist(rows, schema=schema.remove(field_index))
