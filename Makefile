@@ -2,7 +2,8 @@
 # project into it through the committed lock (deploy/lock/*.txt, pip constraints), then check that
 # every installed package is at the locked version; a stamp per extra keeps them fast once installed
 # (it changes with pyproject.toml and the lock). `make lock` resolves pyproject.toml's ranges anew.
-# pip (not uv/poetry) because it takes torch/torchvision from the wheels already on these machines.
+# pip (not uv/poetry) because it takes torch/torchvision from the wheels already on these machines;
+# --no-cache-dir because a fresh machine gains nothing from pip's cache and CI disks can be small.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -19,13 +20,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml $(LOCK)/demo.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c $(LOCK)/demo.txt -e .
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK)/demo.txt -e .
 	$(PYTHON) $(LOCK)/lock.py check demo $(BIN)/python
 	touch $@
 
 # The test set is a superset of the demo set at the same versions, so it stamps both.
 $(VENV)/.installed-test: pyproject.toml $(LOCK)/test.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c $(LOCK)/test.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-cache-dir -c $(LOCK)/test.txt -e ".[test]"
 	$(PYTHON) $(LOCK)/lock.py check test $(BIN)/python
 	touch $(VENV)/.installed $@
 
