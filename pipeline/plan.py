@@ -6,7 +6,7 @@ Resources come from each stage's spec, never from the machine that builds the pl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -93,6 +93,22 @@ def build_records(
     ``dedup_references`` are the hashes of finished work units' samples (``hashes/`` parts of a
     resumed run), which the dedup stage weighs against without deciding on them again.
     """
+    records, finish = records_and_finish(config, units, context, stop_after, blocks_per_unit, dedup_references, defer_last_global=False)
+    return records
+
+
+def records_and_finish(
+    config: RunConfig,
+    units: list[WorkUnit],
+    context: StageContext,
+    stop_after: str | None,
+    blocks_per_unit: int,
+    dedup_references: pa.Table | None,
+    *,
+    defer_last_global: bool,
+) -> tuple[ray.data.Dataset, Callable[[pa.Table], pa.Table] | None]:
+    """The records through the planned stages; with ``defer_last_global``, a global stage that ends
+    the plan only decides, and its marker comes back for the unit writers to apply (no pass of its own)."""
     table = source_table(units)
     block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
     blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
@@ -101,16 +117,23 @@ def build_records(
     last_pixel_user = last_to_use_pixels(plan)
     if stop_after is not None:
         plan = plan[: [planned.name for planned in plan].index(stop_after) + 1]
-    for chain in chains(plan):
+    steps = chains(plan)
+    finish = None
+    for number, chain in enumerate(steps, 1):
         first = chain[0]
         execution = first.stage.execution_for(first.spec)
         if execution == "global":
-            dataset = first.stage.transform(dataset, first.spec, context, config=config, dedup_references=dedup_references)
+            stage, spec = first.stage, first.spec
+            dataset, value = stage.decide(dataset, spec, context, config=config, dedup_references=dedup_references)
+            if defer_last_global and number == len(steps):
+                finish = stage.marker(spec, context, value)
+            else:
+                dataset = stage.mark(dataset, spec, context, value)
         elif execution == "actor":
             dataset = apply_stage(dataset, first, context)
         else:
             dataset = apply_chain(dataset, chain, context, last_pixel_user)
-    return dataset
+    return dataset, finish
 
 
 def chains(plan: list[PlannedStage]) -> list[list[PlannedStage]]:
@@ -144,9 +167,10 @@ def write_window(
     config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, dedup_references: pa.Table | None = None
 ) -> Iterator[dict]:
     """The whole run for these units, ending in their writers: yields each unit's summary row."""
-    records = build_records(config, units, context, dedup_references=dedup_references)
+    records, finish = records_and_finish(config, units, context, None, 4, dedup_references, defer_last_global=True)
     return write_units(
         records,
+        finish=finish,
         output=config.output.target(),
         stage_units=[(p.name, p.unit) for p in planned_stages(config)],
         fingerprint=fingerprint,

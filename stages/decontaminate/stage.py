@@ -101,10 +101,12 @@ class Decontaminate(GlobalStage):
         yield self.dropped({**row, "eval_set": eval_set}, "eval_overlap", f"eval set {eval_set}: {detail}")
 
     @classmethod
-    def transform(cls, dataset: ray.data.Dataset, spec: DecontaminateSpec, context: StageContext, *, config, dedup_references: pa.Table | None) -> ray.data.Dataset:
+    def decide(
+        cls, dataset: ray.data.Dataset, spec: DecontaminateSpec, context: StageContext, *, config, dedup_references: pa.Table | None
+    ) -> tuple[ray.data.Dataset, EvalIndex]:
         index = build_index(spec.eval_sets, config.stage_spec("images"), spec.ngram_words, spec.min_question_words)
         log.info(
             "decontaminate: %d evaluation images, %d question n-grams from %d sets (unreadable images skipped: %s)",
             len(index.item_names), len(index.ngrams), len(spec.eval_sets), index.skipped or "none",
         )  # fmt: skip
-        return cls.mark(dataset, spec, context, index)
+        return dataset, index

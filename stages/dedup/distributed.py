@@ -21,6 +21,7 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import ray
 import ray.data
 
 from schemas.records import DEDUP_CANDIDATE, conform
@@ -188,15 +189,17 @@ def find_duplicates_distributed(
     ``local_limit`` of them, the buckets' work runs in this process as one bucket (same rules, same
     decisions): the grouping's Ray datasets would cost seconds of start-up for milliseconds of work.
     """
-    if references.num_rows:
-        candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names)))
     candidates = candidates.materialize()
     decisions: dict[str, tuple[str, str, int]] = {}
-    count = candidates.count()
+    count = candidates.count() + references.num_rows
     if count == 0:
         return decisions_table(decisions)
-    partitions = partitions or partitions_for(count)
-    engine = _InProcess(candidates) if count <= local_limit else _Grouped(candidates, partitions)
+    if count <= local_limit:
+        engine = _InProcess([*ray.get(candidates.to_arrow_refs()), references])
+    else:
+        if references.num_rows:
+            candidates = candidates.union(ray.data.from_arrow(references.select(candidates.schema().names))).materialize()
+        engine = _Grouped(candidates, partitions or partitions_for(count))
     if exact:
         for pair in engine.exact_pairs(keep).to_pylist():
             decisions[pair["loser_key"]] = ("duplicate_exact", pair["winner_key"], 0)
@@ -240,8 +243,8 @@ class _Grouped:
 class _InProcess:
     """The same steps on all candidates at once, as one bucket, in this process."""
 
-    def __init__(self, candidates: ray.data.Dataset):
-        blocks = [conform(block, DEDUP_CANDIDATE) for block in ray.get(candidates.to_arrow_refs())]
+    def __init__(self, tables: list[pa.Table]):
+        blocks = [conform(table, DEDUP_CANDIDATE) for table in tables if table.num_rows]
         self.table = pa.concat_tables(blocks) if blocks else DEDUP_CANDIDATE.empty_table()
 
     def exact_pairs(self, keep: Keep) -> pa.Table:

@@ -5,8 +5,8 @@
 *global* stage: it needs every sample of the run before it can decide any, so the plan hands it
 the dataset instead of a batch. It materialises the records at this point (held in Ray's object
 store, spilled to disk under pressure; images stay encoded), finds the duplicates by grouping
-(``distributed.py``), and marks them with a per-batch map that drops each loser with the winner's
-key in its detail. Every sample it considered gets ``dedup_status``; the shard writer keeps those
+(``distributed.py``), and marks them (a per-batch map, or the unit writers where dedup ends the
+plan) dropping each loser with the winner's key in its detail. Every sample it considered gets ``dedup_status``; the shard writer keeps those
 rows' hashes in ``hashes/<unit>.parquet`` so that a resumed run decides exactly as an
 uninterrupted one (finished units take part as references).
 """
@@ -19,6 +19,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import ray
 import ray.data
 from pydantic import Field
 
@@ -121,13 +122,13 @@ class Dedup(GlobalStage):
         return conform(live, schema)
 
     @classmethod
-    def transform(
+    def decide(
         cls, dataset: ray.data.Dataset, spec: DedupSpec, context: StageContext, *, config, dedup_references: pa.Table | None
-    ) -> ray.data.Dataset:
+    ) -> tuple[ray.data.Dataset, pa.Table]:
         records = dataset.materialize()
         references = conform(dedup_references, DEDUP_CANDIDATE) if dedup_references is not None else DEDUP_CANDIDATE.empty_table()
         decisions = find_duplicates_distributed(
-            records.map_batches(candidate_rows, batch_format="pyarrow"),
+            candidates_of(records),
             references,
             keep=spec.keep,
             threshold=spec.hamming_threshold,
@@ -139,7 +140,7 @@ class Dedup(GlobalStage):
         displaced = decisions.filter(pc.is_in(decisions.column("sample_key"), value_set=references.column("sample_key")))
         if displaced.num_rows:
             record_displaced(config.output.target().open(), displaced)
-        return cls.mark(records, spec, context, decisions)
+        return records, decisions
 
 
 DISPLACED_PARTS = "displaced"
@@ -160,5 +161,16 @@ def record_displaced(output, displaced: pa.Table) -> None:
 def candidate_rows(batch: pa.Table) -> pa.Table:
     """The live rows that carry hashes: what the dedup weighs."""
     return dedup_candidates(batch.filter(pc.and_(pc.is_null(batch.column("drop_reason")), pc.is_valid(batch.column("phash")))))
+
+
+def candidates_of(records: ray.data.MaterializedDataset) -> ray.data.Dataset:
+    """``candidate_rows`` of every stored block, one small task a block: a Ray Data map here would
+    start an execution (a second or so of scheduling) for milliseconds of work."""
+    return ray.data.from_arrow_refs([_candidate_block.remote(block) for block in records.to_arrow_refs()])
+
+
+@ray.remote
+def _candidate_block(block: pa.Table) -> pa.Table:
+    return candidate_rows(block)
 
 

@@ -1,4 +1,5 @@
 import pyarrow as pa
+import pytest
 
 from pipeline.config import RunConfig
 from pipeline.plan import chains, planned_stages, run_chain_task
@@ -50,3 +51,25 @@ def test_a_chain_runs_its_stages_in_order_and_drops_the_pixels_after_their_last_
     # one chunk a column leaves the task, however the stages cut the block
     assert out.column_names == ["sample_key"] and out.column("sample_key").num_chunks == 1
     assert out.column("sample_key").to_pylist() == ["a", "b", "c", "d", "e"]
+
+
+def test_a_global_stage_that_ends_the_plan_leaves_its_marks_to_the_unit_writers(ray_local, monkeypatch):
+    from pipeline.plan import records_and_finish
+    from pipeline.units import WorkUnit
+    from stages.dedup.stage import Dedup
+    from stages.io.source_local import ArticleVersion
+
+    def decide(cls, dataset, spec, context, *, config, dedup_references):
+        return dataset, "the decisions"
+
+    def no_marks_pass(*args, **kwargs):
+        raise AssertionError("a marks pass over the records")
+
+    monkeypatch.setattr(Dedup, "decide", classmethod(decide))
+    monkeypatch.setattr(Dedup, "mark", classmethod(no_marks_pass))
+    units = [WorkUnit(0, (ArticleVersion(1, 1),))]
+    records, finish = records_and_finish(config(), units, StageContext(), None, 4, None, defer_last_global=True)
+    assert finish is not None and finish.keywords["stage_type"] is Dedup
+    # elsewhere (estimates, calibration) the records come out marked
+    with pytest.raises(AssertionError, match="marks pass"):
+        records_and_finish(config(), units, StageContext(), None, 4, None, defer_last_global=False)
