@@ -129,31 +129,19 @@ def _band_rows(batch: pa.Table, *, bands: int, partitions: int) -> pa.Table:
 def _near_in_bucket(group: pa.Table, *, threshold: int, keep: Keep) -> pa.Table:
     sample_ids = pc.dictionary_encode(group.column("sample_key")).combine_chunks().indices.to_numpy()
     plain = group.column("plain").to_numpy(zero_copy_only=False)
-    best = _near_by_band(sample_ids, group.column("band_key").to_numpy(), group.column("hash").to_numpy(), plain, threshold)
+    pairs = near_pairs(sample_ids, group.column("band_key").to_numpy(), group.column("hash").to_numpy(), plain, threshold)
     _, first_row = np.unique(sample_ids, return_index=True)  # any row of a sample carries its priority fields
-    return _pairs_table(best, group.select(PRIORITY_COLUMNS), first_row, keep)
+    return _pairs_table(pairs, group.select(PRIORITY_COLUMNS), first_row, keep)
 
 
-def _near_by_band(sample_ids: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, plain: np.ndarray, threshold: int) -> dict[tuple[int, int], int]:
-    """(sample a, sample b) -> their smallest distance, over the hashes that share a band value."""
-    order = np.argsort(band_keys, kind="stable")
-    sample_ids, band_keys, hashes, plain = sample_ids[order], band_keys[order], hashes[order], plain[order]
-    starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
-    ends = np.r_[starts[1:], len(band_keys)]
-    shared = np.flatnonzero(ends - starts >= 2)  # band values held by more than one hash
-    best: dict[tuple[int, int], int] = {}
-    for start, end in zip(starts[shared], ends[shared]):
-        for a, b, distance in near_pairs(sample_ids[start:end], hashes[start:end], plain[start:end], threshold):
-            best[(a, b)] = min(distance, best.get((a, b), distance))
-    return best
-
-
-def _pairs_table(best: dict[tuple[int, int], int], priorities: pa.Table, row_of: np.ndarray, keep: Keep) -> pa.Table:
-    """The near pairs as (loser, distance, winner's priority fields); sample ``i``'s fields are row ``row_of[i]`` of ``priorities``."""
-    involved = sorted({sample for pair in best for sample in pair})
-    info = dict(zip(involved, priorities.take(pa.array(row_of[involved], pa.int64())).to_pylist()))
+def _pairs_table(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], priorities: pa.Table, row_of: np.ndarray, keep: Keep) -> pa.Table:
+    """The near pairs (``rules.near_pairs``) as (loser, distance, winner's priority fields); sample
+    ``i``'s fields are row ``row_of[i]`` of ``priorities``."""
+    low, high, distances = pairs
+    involved = np.unique(np.r_[low, high])
+    info = dict(zip(involved.tolist(), priorities.take(pa.array(row_of[involved], pa.int64())).to_pylist()))
     out: dict[str, list] = {name: [] for name in _PAIR.names}
-    for (a, b), distance in best.items():
+    for a, b, distance in zip(low.tolist(), high.tolist(), distances.tolist()):
         if same_figure(info[a], info[b]):
             continue
         winner, loser = sorted((info[a], info[b]), key=lambda row: priority(row, keep))
@@ -256,6 +244,5 @@ class _InProcess:
             return _PAIR.empty_table()
         # as one bucket, on arrays: the bucket's rows, about 50 a sample each with a copy of the
         # priority fields, were half the driver's growth at 20,000 samples
-        owner, band_keys, hashes, plain = _band_arrays(survivors, bands)
-        best = _near_by_band(owner, band_keys, hashes, plain, threshold)
-        return _pairs_table(best, survivors.select(PRIORITY_COLUMNS), np.arange(survivors.num_rows), keep)
+        pairs = near_pairs(*_band_arrays(survivors, bands), threshold)
+        return _pairs_table(pairs, survivors.select(PRIORITY_COLUMNS), np.arange(survivors.num_rows), keep)

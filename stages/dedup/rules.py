@@ -66,27 +66,47 @@ def exact_losers(rows: list[dict], keep: Keep) -> list[tuple[dict, dict]]:
     return pairs
 
 
-def near_pairs(samples: np.ndarray, hashes: np.ndarray, plain: np.ndarray, threshold: int) -> list[tuple[int, int, int]]:
-    """(sample a, sample b, distance) for hash rows of different samples within ``threshold`` bits.
+# Comparisons made at once: a plain hash against every row of its band group costs a row of this budget.
+PAIRS_PER_STEP = 1 << 22
 
-    ``samples[i]`` says which sample hash ``hashes[i]`` belongs to, ``plain[i]`` whether it is the
-    sample's plain pHash (not a probe); the rows are those of one LSH bucket. A pair needs at least
-    one plain hash, so only plain rows are compared with the others. Each sample pair comes once
-    (a < b), with its smallest distance.
+
+def near_pairs(samples: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, plain: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Near pairs among hash rows: (sample a, sample b, distance) arrays, a < b, each pair once with
+    its smallest distance.
+
+    Row ``i`` holds hash ``hashes[i]`` of sample ``samples[i]`` in LSH band ``band_keys[i]``;
+    ``plain[i]`` says whether it is the sample's plain pHash (not a probe). Rows of different samples
+    that share a band key are compared when at least one is plain (only plain rows are compared with
+    the others) and are near within ``threshold`` bits. All groups at once, in steps of at most
+    ``PAIRS_PER_STEP`` comparisons (a group larger than that is one step).
     """
-    plain_rows = np.flatnonzero(plain)
-    if len(hashes) < 2 or not len(plain_rows):
-        return []
-    distances = hamming(hashes[plain_rows][:, None], hashes[None, :])
-    close = np.argwhere((distances <= threshold) & (samples[plain_rows][:, None] != samples[None, :]))
-    best: dict[tuple[int, int], int] = {}
-    for p, j in close:
-        a, b = int(samples[plain_rows[p]]), int(samples[j])
-        pair = (min(a, b), max(a, b))
-        distance = int(distances[p, j])
-        if distance < best.get(pair, threshold + 1):
-            best[pair] = distance
-    return [(a, b, d) for (a, b), d in best.items()]
+    order = np.argsort(band_keys, kind="stable")
+    samples, band_keys, hashes, plain = samples[order], band_keys[order], hashes[order], plain[order]
+    starts = np.flatnonzero(np.r_[True, band_keys[1:] != band_keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(band_keys)])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    left = np.flatnonzero(plain & (sizes[group] >= 2))
+    counts = sizes[group[left]]
+    found = []
+    ends = np.cumsum(counts)
+    cuts = np.searchsorted(ends, np.arange(PAIRS_PER_STEP, ends[-1], PAIRS_PER_STEP), side="right") if len(ends) else []
+    for rows, row_counts in zip(np.split(left, cuts), np.split(counts, cuts)):
+        if not len(rows):
+            continue
+        plain_rows = np.repeat(rows, row_counts)  # each plain row once for every row of its group
+        within = np.arange(len(plain_rows)) - np.repeat(np.cumsum(row_counts) - row_counts, row_counts)
+        other_rows = starts[group[plain_rows]] + within
+        distance = hamming(hashes[plain_rows], hashes[other_rows])
+        a, b = samples[plain_rows], samples[other_rows]
+        near = (a != b) & (distance <= threshold)
+        found.append((np.minimum(a, b)[near], np.maximum(a, b)[near], distance[near]))
+    low, high, distance = (np.concatenate(parts).astype(np.int64) for parts in zip(*found)) if found else [np.empty(0, np.int64)] * 3
+    if not len(low):
+        return low, high, distance
+    pair = low * (int(samples.max()) + 1) + high
+    order = np.lexsort((distance, pair))
+    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
+    return low[first], high[first], distance[first]
 
 
 def new_decisions(decisions: dict[str, tuple[str, str, int]], references: pa.Table) -> dict[str, tuple[str, str, int]]:

@@ -118,3 +118,29 @@ def test_decisions_table_has_the_declared_schema():
     result = find_duplicates(table([candidate(1, probes=[A]), candidate(2, probes=[A])]), NO_REFERENCES, keep="first", threshold=6, bands=4)
     assert result.schema.names == ["sample_key", "reason", "winner_key", "distance"]
     assert result.column("distance").type == pa.int32()
+
+
+@pytest.mark.parametrize("pairs_per_step", [3, 1 << 22])
+def test_near_pairs_are_every_pair_of_samples_within_the_threshold_whatever_the_steps(monkeypatch, pairs_per_step):
+    import itertools
+
+    import numpy as np
+
+    from stages.dedup import rules
+
+    monkeypatch.setattr(rules, "PAIRS_PER_STEP", pairs_per_step)
+    rng = np.random.default_rng(7)
+    rows = 60
+    samples = rng.integers(0, 15, rows)
+    band_keys = rng.integers(0, 4, rows)  # few band values: large groups
+    hashes = np.array([flip(A, *rng.choice(64, rng.integers(0, 5), replace=False)) for _ in range(rows)], np.uint64)
+    plain = rng.random(rows) < 0.4
+    expected: dict[tuple[int, int], int] = {}
+    for i, j in itertools.combinations(range(rows), 2):
+        distance = (int(hashes[i]) ^ int(hashes[j])).bit_count()
+        if band_keys[i] == band_keys[j] and samples[i] != samples[j] and (plain[i] or plain[j]) and distance <= 3:
+            pair = (min(samples[i], samples[j]), max(samples[i], samples[j]))
+            expected[pair] = min(distance, expected.get(pair, distance))
+    low, high, distance = rules.near_pairs(samples, band_keys, hashes, plain, 3)
+    assert dict(zip(zip(low.tolist(), high.tolist()), distance.tolist())) == expected
+    assert len(low) == len(expected) > 5  # each pair once
