@@ -66,8 +66,10 @@ def exact_losers(rows: list[dict], keep: Keep) -> list[tuple[dict, dict]]:
     return pairs
 
 
-# Comparisons made at once: a plain hash against every row of its band group costs a row of this budget.
-PAIRS_PER_STEP = 1 << 22
+# Comparisons made at once (a plain hash against every row of its band group). Small steps are
+# as fast (the arrays stay in cache) and bound the memory: on the hashes of 3,000 articles (8 M
+# comparisons) steps of 4 M held 210 MB more and took 0.62 s, steps of 65,536 held 43 MB, 0.23 s.
+PAIRS_PER_STEP = 1 << 16
 
 
 def near_pairs(samples: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, plain: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
