@@ -49,3 +49,44 @@ def test_score_is_a_probability():
 def test_known_languages_cover_the_candidates():
     assert set(CANDIDATE_LANGUAGES) <= known_languages()
     assert "xx" not in known_languages()
+
+
+def _forget_the_model():
+    from stages.filters import language
+
+    for cached in (language._model_parts, language._identifier, language._full_identifier, language.detect_language):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIGCURATE_CACHE_DIR", str(tmp_path / "cache"))
+    _forget_the_model()
+    yield tmp_path / "cache"
+    _forget_the_model()
+
+
+def test_the_decoded_model_is_kept_and_read_back_to_the_same_answers(cache_folder):
+    from langid.langid import LanguageIdentifier, model
+
+    texts = [*CAPTIONS.values(), "Salganea quinquedentata sp. n., male: holotype, dorsal view", "TNF-α ELISA (pg/ml)"]
+    reference = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    every_language = frozenset(reference.nb_classes)
+    reference.set_languages(list(CANDIDATE_LANGUAGES))
+    expected = [reference.classify(text) for text in texts]
+
+    first = [detect_language(text) for text in texts]  # decodes langid's model and keeps it
+    assert [path.suffix for path in cache_folder.iterdir()] == [".npz"]
+    _forget_the_model()
+    again = [detect_language(text) for text in texts]  # from the kept arrays
+    assert [(code, float(p)) for code, p in expected] == first == again
+    assert known_languages() == every_language  # the full model too
+
+
+def test_an_unreadable_kept_model_is_decoded_again(cache_folder):
+    detect_language("The cells were stained with hematoxylin and eosin.")
+    (kept,) = cache_folder.iterdir()
+    kept.write_bytes(b"not an npz")
+    _forget_the_model()
+    assert detect_language("Les cellules ont été colorées à l'hématoxyline et à l'éosine.")[0] == "fr"
+    assert kept.stat().st_size > 1_000_000  # written again, whole
