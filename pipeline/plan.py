@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import ray
 import ray.data
 
 from pipeline.config import RunConfig
@@ -85,7 +86,6 @@ def build_records(
     context: StageContext,
     *,
     stop_after: str | None = None,
-    blocks_per_unit: int = 4,
     dedup_references: pa.Table | None = None,
 ) -> ray.data.Dataset:
     """The records of these units through the planned stages (up to ``stop_after`` when given).
@@ -93,7 +93,7 @@ def build_records(
     ``dedup_references`` are the hashes of finished work units' samples (``hashes/`` parts of a
     resumed run), which the dedup stage weighs against without deciding on them again.
     """
-    records, finish = records_and_finish(config, units, context, stop_after, blocks_per_unit, dedup_references, defer_last_global=False)
+    records, finish = records_and_finish(config, units, context, stop_after, dedup_references, defer_last_global=False)
     return records
 
 
@@ -102,7 +102,6 @@ def records_and_finish(
     units: list[WorkUnit],
     context: StageContext,
     stop_after: str | None,
-    blocks_per_unit: int,
     dedup_references: pa.Table | None,
     *,
     defer_last_global: bool,
@@ -110,8 +109,8 @@ def records_and_finish(
     """The records through the planned stages; with ``defer_last_global``, a global stage that ends
     the plan only decides, and its marker comes back for the unit writers to apply (no pass of its own)."""
     table = source_table(units)
-    block_rows = max(1, config.output.articles_per_shard // blocks_per_unit)
-    blocks = [table.slice(start, block_rows) for start in range(0, table.num_rows, block_rows)] or [table]
+    size = block_rows(table.num_rows, config.ray.block_articles, _cluster_cpus())
+    blocks = [table.slice(start, size) for start in range(0, table.num_rows, size)] or [table]
     dataset = ray.data.from_arrow(blocks)
     plan = planned_stages(config)
     last_pixel_user = last_to_use_pixels(plan)
@@ -134,6 +133,16 @@ def records_and_finish(
         else:
             dataset = apply_chain(dataset, chain, context, last_pixel_user)
     return dataset, finish
+
+
+def block_rows(articles: int, most: int, cpus: int) -> int:
+    """Article versions a block holds: ``most`` (``ray.block_articles``), or fewer where the window is
+    small, so that every CPU has at least two blocks to work on."""
+    return max(1, min(most, -(-articles // (2 * max(1, cpus)))))
+
+
+def _cluster_cpus() -> int:
+    return int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
 
 
 def chains(plan: list[PlannedStage]) -> list[list[PlannedStage]]:
@@ -167,7 +176,7 @@ def write_window(
     config: RunConfig, units: list[WorkUnit], context: StageContext, fingerprint: str, dedup_references: pa.Table | None = None
 ) -> Iterator[dict]:
     """The whole run for these units, ending in their writers: yields each unit's summary row."""
-    records, finish = records_and_finish(config, units, context, None, 4, dedup_references, defer_last_global=True)
+    records, finish = records_and_finish(config, units, context, None, dedup_references, defer_last_global=True)
     return write_units(
         records,
         finish=finish,

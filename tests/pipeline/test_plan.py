@@ -68,8 +68,17 @@ def test_a_global_stage_that_ends_the_plan_leaves_its_marks_to_the_unit_writers(
     monkeypatch.setattr(Dedup, "decide", classmethod(decide))
     monkeypatch.setattr(Dedup, "mark", classmethod(no_marks_pass))
     units = [WorkUnit(0, (ArticleVersion(1, 1),))]
-    records, finish = records_and_finish(config(), units, StageContext(), None, 4, None, defer_last_global=True)
+    records, finish = records_and_finish(config(), units, StageContext(), None, None, defer_last_global=True)
     assert finish is not None and finish.keywords["stage_type"] is Dedup
     # elsewhere (estimates, calibration) the records come out marked
     with pytest.raises(AssertionError, match="marks pass"):
-        records_and_finish(config(), units, StageContext(), None, 4, None, defer_last_global=False)
+        records_and_finish(config(), units, StageContext(), None, None, defer_last_global=False)
+
+
+def test_blocks_hold_the_configured_articles_unless_the_window_is_too_small_to_keep_every_cpu_busy():
+    from pipeline.plan import block_rows
+
+    assert block_rows(600, 25, cpus=2) == 25  # 24 blocks
+    assert block_rows(60, 25, cpus=2) == 15  # four blocks, two for each CPU
+    assert block_rows(3, 25, cpus=16) == 1
+    assert block_rows(10_000, 25, cpus=64) == 25
