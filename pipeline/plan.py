@@ -93,7 +93,7 @@ def build_records(
     ``dedup_references`` are the hashes of finished work units' samples (``hashes/`` parts of a
     resumed run), which the dedup stage weighs against without deciding on them again.
     """
-    records, finish = records_and_finish(config, units, context, stop_after, dedup_references, defer_last_global=False)
+    records, _ = records_and_finish(config, units, context, stop_after, dedup_references, defer_last_global=False)
     return records
 
 

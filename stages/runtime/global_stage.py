@@ -1,11 +1,11 @@
 """Stages that need the whole run before they can decide for any record (dedup, decontamination).
 
-The plan calls ``transform(dataset, spec, context, config=..., dedup_references=...)`` instead of
-mapping batches. A global stage ``decide``s one value on the driver (dedup's decisions, an
-evaluation-set index) and its ``marker`` processes every batch with a stage built around that
-value: ``mark`` maps it over the dataset, and where the global stage ends the plan the unit
-writers apply it to each unit's rows instead (``pipeline/unit_writes.py``), which saves a pass
-and a copy of the window's records. The value travels through the object store once
+The plan calls ``decide(dataset, spec, context, config=..., dedup_references=...)`` instead of
+mapping batches: a global stage decides one value on the driver (dedup's decisions, an
+evaluation-set index), and its ``marker`` processes every batch with a stage built around that
+value. ``mark`` maps the marker over the dataset (``transform`` is ``decide`` then ``mark``);
+where the global stage ends the plan, the unit writers apply it to each unit's rows instead
+(``pipeline/unit_writes.py``), which saves a pass and a copy of the window's records. The value travels through the object store once
 (``stages/runtime/broadcast.py``); ``unpack`` is what each worker makes of it, once.
 """
 
