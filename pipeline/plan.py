@@ -21,6 +21,7 @@ from schemas.records import ARTICLE
 from stages.images.pixels import without_pixels
 from stages.runtime.base import Stage, StageSpec
 from stages.runtime.context import StageContext
+from stages.runtime.global_stage import GlobalStage
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,11 @@ def records_and_finish(
         execution = first.stage.execution_for(first.spec)
         if execution == "global":
             stage, spec = first.stage, first.spec
-            dataset, value = stage.decide(dataset, spec, context, config=config, dedup_references=dedup_references)
-            if defer_last_global and number == len(steps):
+            if defer_last_global and number == len(steps) and issubclass(stage, GlobalStage):
+                dataset, value = stage.decide(dataset, spec, context, config=config, dedup_references=dedup_references)
                 finish = stage.marker(spec, context, value)
-            else:
-                dataset = stage.mark(dataset, spec, context, value)
+            else:  # any dataset transform (the llm stage's on a server is one)
+                dataset = stage.transform(dataset, spec, context, config=config, dedup_references=dedup_references)
         elif execution == "actor":
             dataset = apply_stage(dataset, first, context)
         else:
