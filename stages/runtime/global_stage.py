@@ -1,6 +1,6 @@
 """Stages that need the whole run before they can decide for any record (dedup, decontamination).
 
-The plan calls ``decide(dataset, spec, context, config=..., dedup_references=...)`` instead of
+The plan calls ``transform(dataset, spec, context, config=..., dedup_references=...)`` instead of
 mapping batches: a global stage decides one value on the driver (dedup's decisions, an
 evaluation-set index), and its ``marker`` processes every batch with a stage built around that
 value. ``mark`` maps the marker over the dataset (``transform`` is ``decide`` then ``mark``);
