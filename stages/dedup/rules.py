@@ -106,8 +106,8 @@ def near_pairs(samples: np.ndarray, band_keys: np.ndarray, hashes: np.ndarray, p
     if not len(low):
         return low, high, distance
     pair = low * (int(samples.max()) + 1) + high
-    order = np.lexsort((distance, pair))
-    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
+    by_pair = np.lexsort((distance, pair))  # each pair's smallest distance first
+    first = by_pair[np.r_[True, pair[by_pair][1:] != pair[by_pair][:-1]]]
     return low[first], high[first], distance[first]
 
 

@@ -169,8 +169,6 @@ def candidates_of(records: ray.data.MaterializedDataset) -> ray.data.Dataset:
     return ray.data.from_arrow_refs([_candidate_block.remote(block) for block in records.to_arrow_refs()])
 
 
-@ray.remote
-def _candidate_block(block: pa.Table) -> pa.Table:
-    return candidate_rows(block)
+_candidate_block = ray.remote(candidate_rows)
 
 

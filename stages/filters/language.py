@@ -61,8 +61,9 @@ def _new_identifier() -> LanguageIdentifier:
 
 def cache_folder() -> Path:
     """Where derived files that are slow to rebuild are kept: ``FIGCURATE_CACHE_DIR``, else the user's cache."""
-    base = os.environ.get("FIGCURATE_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "figcurate"
-    return Path(base)
+    if folder := os.environ.get("FIGCURATE_CACHE_DIR"):
+        return Path(folder)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "figcurate"
 
 
 @lru_cache(maxsize=1)
