@@ -10,9 +10,7 @@ same records always give the same bytes.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,11 +29,11 @@ from schemas.records import (
     SCHEMA_VERSION,
     conform,
 )
+from stages.io import ustar
 from stages.io.output_location import OutputTarget
 from stages.io.source_local import ArticleVersion, articles_sha256
 from stages.io.storage import file_hexdigest
 
-FIXED_MTIME = 0
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
 # written when the llm stage produced them: the recaption, and the conversation with its VQA pairs
 OPTIONAL_EXTENSIONS = ("recap.txt", "conv.json")
@@ -188,55 +186,54 @@ def write_tar(path: Path, samples: list[dict]) -> None:
 
 def write_members(target: Path | BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
     """A tar (a file, or written through a stream) with fixed headers (mtime, owner, mode), so the
-    same members always give the same bytes."""
-    opened = tarfile.open(target, "w", format=tarfile.USTAR_FORMAT) if isinstance(target, (str, Path)) else tarfile.open(
-        fileobj=target, mode="w|", format=tarfile.USTAR_FORMAT
-    )
-    with opened as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), FIXED_MTIME, 0o444
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
+    same members always give the same bytes (stages/io/ustar.py)."""
+    if isinstance(target, (str, Path)):
+        with open(target, "wb") as file:
+            ustar.write_members(file, members)
+    else:
+        ustar.write_members(target, members)
 
 
 def read_samples(shard: Path | BinaryIO) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
     """Samples of a shard (a path, or a stream read once through) in order: (key, [(member name, bytes), ...])."""
     key, members = None, []
-    with tarfile.open(shard, "r") if isinstance(shard, (str, Path)) else tarfile.open(fileobj=shard, mode="r|") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            member_key = member.name.partition(".")[0]
-            if member_key != key and members:
-                yield key, members
-                members = []
-            key = member_key
-            members.append((member.name, tar.extractfile(member).read()))
+    for name, data in _members_of(shard):
+        member_key = name.partition(".")[0]
+        if member_key != key and members:
+            yield key, members
+            members = []
+        key = member_key
+        members.append((name, data))
     if members:
         yield key, members
+
+
+def _members_of(shard: Path | BinaryIO) -> Iterator[tuple[str, bytes]]:
+    if isinstance(shard, (str, Path)):
+        with open(shard, "rb") as file:
+            yield from ustar.read_members(file)
+    else:
+        yield from ustar.read_members(shard)
 
 
 def verify_tar(path: Path, expected_keys: list[str]) -> None:
     """Read the tar back: every sample present once, in order, with all members, JSON that parses."""
     seen: dict[str, set[str]] = defaultdict(set)
     order: list[str] = []
-    with tarfile.open(path, "r") as tar:
-        for member in tar:
-            if not member.isfile():
-                raise ShardVerificationError(f"{path}: non-file member {member.name}")
-            key, _, extension = member.name.partition(".")
+    try:
+        for name, data in _members_of(path):
+            key, _, extension = name.partition(".")
             if extension in seen[key]:
-                raise ShardVerificationError(f"{path}: repeated member {member.name}")
+                raise ShardVerificationError(f"{path}: repeated member {name}")
             if not order or order[-1] != key:
                 order.append(key)
             seen[key].add(extension)
-            data = tar.extractfile(member).read()
             if extension.endswith("json"):
                 json.loads(data)
             elif not data:
-                raise ShardVerificationError(f"{path}: empty member {member.name}")
+                raise ShardVerificationError(f"{path}: empty member {name}")
+    except ustar.TarFormatError as error:
+        raise ShardVerificationError(f"{path}: {error}") from None
     if order != expected_keys:
         raise ShardVerificationError(f"{path}: holds {len(order)} samples, expected {len(expected_keys)} in order")
     required, allowed = set(MEMBER_EXTENSIONS), set(MEMBER_EXTENSIONS) | set(OPTIONAL_EXTENSIONS)
