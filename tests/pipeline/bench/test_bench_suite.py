@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from pipeline.bench.suite import bare_loop, bench_cpu_path, bench_scaling, fastest, render_suite
 from pipeline.demo_corpus import generate_corpus, load_truth
 
@@ -16,6 +18,15 @@ def test_the_bare_loop_reencodes_the_figures_the_images_stage_gets(tmp_path):
     assert result["images"] == len(kept) - sum(r in {"caption_missing", "fetch_not_found", "fetch_checksum_mismatch", "image_decode_error"} for r in reasons)
 
 
+def test_the_bare_loop_on_several_processes_shares_out_the_same_images(tmp_path):
+    generate_corpus(tmp_path, articles=8, seed=2)
+    alone, together = bare_loop(tmp_path), bare_loop(tmp_path, processes=2)
+    assert together["processes"] == 2 and alone["processes"] == 1
+    assert (together["images"], together["undecodable"]) == (alone["images"], alone["undecodable"])
+    # seconds are both processes' together: core-seconds
+    assert together["images_per_s_per_core"] == pytest.approx(together["images"] / together["seconds"], rel=0.01)
+
+
 def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_breaks_the_stages_down():
     result = bench_cpu_path(articles=4, cpus=2, seed=1, factor=3)
     small, large = result["runs"]
@@ -26,8 +37,11 @@ def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_break
     assert result["whole_run_ratio"] == round(per_core / result["bare_loop"]["images_per_s_per_core"], 3)
     marginal = (large["pipeline_s"] - small["pipeline_s"]) * 2 * 1000 / (large["figures"] - small["figures"])
     assert result["marginal_core_ms_per_figure"] == round(marginal, 1)
+    assert result["bare_loop"]["processes"] == 2 and result["bare_loop_one_process"]["processes"] == 1  # the loop on the run's cores, and alone
+    assert result["bare_loop_one_process"]["images"] == result["bare_loop"]["images"]
     if marginal > 0:
         assert result["ratio_to_bare_loop"] == round(1000 / result["bare_loop"]["images_per_s_per_core"] / marginal, 3)
+        assert result["ratio_to_bare_loop_one_process"] == round(1000 / result["bare_loop_one_process"]["images_per_s_per_core"] / marginal, 3)
     assert result["fixed_s"] == round(small["pipeline_s"] - small["figures"] * marginal / 2 / 1000, 2)
     stages = {row["stage"]: row for row in result["stages"]}
     assert {"fetch", "images", "subfigures", "subcaptions", "filters", "dedup"} <= set(stages)
@@ -53,8 +67,10 @@ def test_scaling_bench_runs_both_sizes_and_relates_them():
 
 
 def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
-    cpu = {"cpus": 2, "figures": 10, "figures_per_s_per_core": 5.0, "samples_per_s_per_core": 9.0, "bare_loop": {"images_per_s_per_core": 50.0},
-           "ratio_to_bare_loop": 0.4, "marginal_core_ms_per_figure": 50.0, "bare_core_ms_per_image": 20.0, "whole_run_ratio": 0.1, "fixed_s": 9.0}
+    cpu = {"cpus": 2, "figures": 10, "figures_per_s_per_core": 5.0, "samples_per_s_per_core": 9.0,
+           "bare_loop": {"images_per_s_per_core": 50.0, "processes": 2}, "bare_loop_one_process": {"images_per_s_per_core": 55.0},
+           "ratio_to_bare_loop": 0.4, "ratio_to_bare_loop_one_process": 0.36, "marginal_core_ms_per_figure": 50.0,
+           "bare_core_ms_per_image": 20.0, "whole_run_ratio": 0.1, "fixed_s": 9.0}
     results = {
         "cpu_path": cpu,
         "scaling": {"input_ratio": 4.1, "time_ratio": 3.8, "memory_ratio": 1.05, "runs": [{"peak_rss_mb": 2000}, {"peak_rss_mb": 2100}]},
@@ -66,6 +82,7 @@ def test_the_suite_table_shows_each_bench_and_skips_what_is_missing():
         "fetch": {"skipped": "no moto"},
     }
     table = render_suite(json.loads(json.dumps(results)))
-    assert "| CPU path / bare loop | 0.4 steady state (50.0 core-ms a figure against 20.0), 0.1 whole run, fixed 9.0 s |" in table
+    assert "| CPU path / bare loop | 0.4 steady state (50.0 core-ms a figure against 20.0; 0.36 against the loop alone), 0.1 whole run, fixed 9.0 s |" in table
+    assert "| bare decode-resize-encode loop | 50.0 images/s per core on 2 cores, 55.0 alone on one |" in table
     assert "time x3.8, peak memory x1.05 (2000 -> 2100 MB)" in table
     assert "JATS parsing" not in table and "fetch" not in table
