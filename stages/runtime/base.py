@@ -103,6 +103,11 @@ class Stage:
         if self.guard is not None:
             self.guard.reap()
         schema = self.output_schema or batch.schema
+        if batch.column("drop_reason").null_count == batch.num_rows:
+            # every row live, the usual batch: no filtered copy of it (the carried pixels are most of its bytes)
+            processed = self.process_live(batch, schema)
+            record_batch(self.name, batch.num_rows, processed)
+            return processed
         live_mask = pc.is_null(batch.column("drop_reason"))
         passed_through = conform(batch.filter(pc.invert(live_mask)), schema)
         live = batch.filter(live_mask)
