@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -99,15 +99,13 @@ class Hit(NamedTuple):
 StreamToken = tuple[str | None, str | None]
 
 
-def token_stream(tokens: Iterable[Any], masked: frozenset[int] = frozenset()) -> list[StreamToken]:
+def token_stream(texts: Sequence[str], masked: frozenset[int] = frozenset()) -> list[StreamToken]:
+    """The keys of token texts in order; a ``masked`` position (an index into ``texts``) matches nothing."""
     stream = []
-    for token in tokens:
-        if token.text in SKIPPED_TOKENS:
+    for position, text in enumerate(texts):
+        if text in SKIPPED_TOKENS:
             continue
-        if token.i in masked:
-            stream.append((None, None))
-        else:
-            stream.append(token_keys(token.text))
+        stream.append((None, None) if position in masked else token_keys(text))
     return stream
 
 
@@ -212,7 +210,7 @@ def find_definitions(docs: list[Any], index: TermIndex) -> dict[tuple[str, ...],
             beside_long = long.end <= short.start <= long.end + 1 or short.end <= long.start <= short.end + 1
             key = tuple(token.text for token in short)
             if beside_long and key not in definitions:
-                hits = index.hits(token_stream(long))
+                hits = index.hits(token_stream(_texts(doc)[long.start : long.end]))
                 definitions[key] = Definition(key, long.text, hits, doc_index, short.start)
     return definitions
 
@@ -235,13 +233,16 @@ def doc_hits(doc: Any, doc_index: int, definitions: dict[tuple[str, ...], Defini
 
 @lru_cache(maxsize=512)
 def _texts(doc: Any) -> tuple[str, ...]:
-    return tuple(token.text for token in doc)
+    """The doc's token texts, read from its array of string ids: spaCy builds no Token object for
+    them (building those was half of labelling's time)."""
+    strings = doc.vocab.strings
+    return tuple(strings[orth] for orth in doc.to_array("ORTH").tolist())
 
 
 @lru_cache(maxsize=512)
 def _stream_hits(index: TermIndex, doc: Any, masked: frozenset[int]) -> list[Hit]:
     """The lexicon hits of a (remembered) doc's tokens outside ``masked``; callers never change the list."""
-    return index.hits(token_stream(doc, masked))
+    return index.hits(token_stream(_texts(doc), masked))
 
 
 def label_figure(text: str | None, context: str | Sequence[str] | None = "", *, caption: str | None = None, nlp: Any = None) -> FigureLabel:
