@@ -42,6 +42,7 @@ class ImageHashes(Stage):
     spec_type = ImageHashesSpec
     output_schema = CURATED
     configurable = False
+    reads = ("image",)
 
     def process(self, row: Row) -> Iterable[Row]:
         # The image as the shards deliver it, not the carried pixels it was encoded from: hashes

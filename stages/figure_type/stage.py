@@ -31,6 +31,7 @@ class FigureType(Stage):
     spec_type = FigureTypeSpec
     output_schema = CURATED
     optional = True
+    reads = ("caption", "subcaption", "panel_index", "mentions")
 
     def __init__(self, spec: FigureTypeSpec, context: StageContext):
         super().__init__(spec, context)

@@ -103,6 +103,7 @@ class Filters(Stage):
     output_schema = CURATING
     optional = True
     uses_pixels = True
+    reads = ("article_type", "caption", "subcaption", "panel_index", "image_width", "image_height", "pixels", "image")
 
     def process(self, row: Row) -> Iterable[Row]:
         self._check_article_type(row.get("article_type"))

@@ -27,6 +27,8 @@ from stages.runtime.crash_guard import CrashGuard
 from stages.runtime.metrics import record_batch
 
 Row = dict[str, Any]
+# What ``record_key`` names a record by: every projection of a row keeps them.
+IDENTITY = ("sample_key", "pmcid", "version")
 
 
 class StageSpec(BaseModel):
@@ -66,6 +68,10 @@ class Stage:
     # True for the stages that make or read the carried ``pixels`` column (stages/images/pixels.py): the
     # plan drops the column after the last of them.
     uses_pixels: ClassVar[bool] = False
+    # The columns ``process`` reads, for a stage that turns every row into exactly one (the row with
+    # columns added, or its drop) and changes none of these: only they become Python values, and the
+    # batch, the rest of it left in Arrow, takes the columns ``process`` adds. None: whole rows.
+    reads: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def execution_for(cls, spec: StageSpec) -> str:
@@ -124,12 +130,36 @@ class Stage:
     def process_live(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
         """The outputs of a batch's live rows, in ``schema``: each row through ``process`` (a stage
         whose work is columnar overrides this and keeps its rows in Arrow)."""
+        if self.reads is not None:
+            return self._process_read_columns(live, schema)
         carries = CARRIED in live.column_names and CARRIED in schema.names
         rows, views = rows_with_views(live) if carries else (live.to_pylist(), [])
         out_rows = list(self._process_all(rows))
         if not out_rows:
             return schema.empty_table()
         return table_with_carried(out_rows, schema, live.column(CARRIED), views) if carries else pa.Table.from_pylist(out_rows, schema=schema)
+
+    def _process_read_columns(self, live: pa.Table, schema: pa.Schema) -> pa.Table:
+        """``process`` on the ``reads`` columns of each row (and its identity), the columns it adds set on ``live``."""
+        names = [name for name in dict.fromkeys((*self.reads, *IDENTITY)) if name in live.column_names]
+        part = live.select(names)
+        rows = rows_with_views(part)[0] if CARRIED in names else part.to_pylist()
+        outputs = list(self._process_all(rows))
+        if len(outputs) != len(rows):
+            raise RuntimeError(f"stage {self.name} reads columns, so it must give one row for each row; it gave {len(outputs)} for {len(rows)}")
+        added = [name for name in schema.names if name not in names and any(name in row for row in outputs)]
+        values = pa.Table.from_pylist(outputs, schema=pa.schema([schema.field(name) for name in added]))
+        table = live
+        for name in added:
+            index, field, column = table.schema.get_field_index(name), schema.field(name), values.column(name)
+            if index < 0:
+                table = table.append_column(field, column)
+                continue
+            given = pa.array([name in row for row in outputs], pa.bool_())
+            if given.false_count:  # a row that does not set the column keeps what it had (a drop keeps the row's values)
+                column = pc.if_else(given, column, table.column(index).cast(field.type))
+            table = table.set_column(index, field, column)
+        return conform(table, schema)
 
     def _process_all(self, rows: list[Row]) -> Iterator[Row]:
         for row in rows:

@@ -1,4 +1,5 @@
 import pyarrow as pa
+import pytest
 from builders import context, figure_row, figure_table
 
 from schemas.records import FIGURE
@@ -63,3 +64,41 @@ def test_a_table_goes_through_the_stage_batch_size_rows_a_call():
     out = Counter(StageSpec(batch_size=2), context()).in_batches(table)
     assert calls == [2, 2, 1] and out.num_rows == 10 and out.schema == FIGURE
     assert Counter(StageSpec(batch_size=2), context()).in_batches(FIGURE.empty_table()).num_rows == 0
+
+
+class CaptionTitle(Stage):
+    """Reads only the caption; adds its first word as the caption title and drops empty captions."""
+
+    name = "filters"
+    output_schema = FIGURE
+    reads = ("caption",)
+    seen: list[set] = []
+
+    def process(self, row):
+        self.seen.append(set(row))
+        if not row["caption"]:
+            raise Drop("caption_too_short", "empty")
+        yield {**row, "caption_title": row["caption"].split()[0]}
+
+
+def test_a_stage_that_declares_its_reads_gets_only_those_columns_and_the_batch_takes_what_it_adds():
+    rows = [figure_row(1, caption="Four cells"), figure_row(2, caption="", caption_title="kept"), figure_row(3, caption="Seven mice")]
+    table = figure_table(rows)
+    out = CaptionTitle(StageSpec(), context())(table)
+    assert CaptionTitle.seen == [{"caption", "sample_key", "pmcid", "version"}] * 3  # the declared columns and the identity
+    assert out.schema == FIGURE
+    got = out.to_pylist()
+    assert [row["caption_title"] for row in got] == ["Four", "kept", "Seven"]  # a drop keeps the row's own values
+    assert (got[1]["drop_stage"], got[1]["drop_reason"]) == ("filters", "caption_too_short")
+    untouched = [name for name in FIGURE.names if name not in ("caption_title", "drop_stage", "drop_reason", "drop_detail")]
+    assert out.select(untouched).equals(table.select(untouched))  # every other column as it was
+
+
+def test_a_stage_that_declares_its_reads_must_give_one_row_for_each():
+    class Twice(CaptionTitle):
+        def process(self, row):
+            yield row
+            yield row
+
+    with pytest.raises(RuntimeError, match="one row for each row"):
+        Twice(StageSpec(), context())(figure_table([figure_row(1, caption="a b c")]))
