@@ -553,7 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     cpu_path.add_argument("--articles", type=int, default=150, help="articles of the smaller generated corpus")
     cpu_path.add_argument("--factor", type=int, default=4, help="the larger corpus is this many times the smaller")
     cpu_path.add_argument("--cpus", type=int, default=2)
-    cpu_path.add_argument("--repeats", type=int, default=2, help="runs of each size (and bare loops); the fastest counts")
+    cpu_path.add_argument(
+        "--repeats", type=int, default=3, help="rounds, each both runs and both bare loops back to back; the median round counts"
+    )
     cpu_path.set_defaults(handler=_bench_cpu_path)
     clip = bench_kinds.add_parser("clip", help="CLIP scoring images/s end to end from JPEG bytes (preprocess pool + model), the GPU check")
     clip.add_argument("--images", type=int, default=2048)

@@ -141,30 +141,32 @@ def bench_cpu_path(articles: int = 150, cpus: int = 2, seed: int = 0, factor: in
     larger one's images. Their difference is the steady state: the marginal core-time per figure,
     set against the bare loop's per image, with the fixed cost (Ray's start, the plan, actors) apart.
     The stages' own cost per item comes from running them in this process on the smaller corpus.
-    With ``repeats``, each run and the bare loop are done that many times and the fastest counts (a
-    shared machine's other work only ever slows one down; the difference of two runs magnifies it)."""
-    runs = []
-    for size in (articles, articles * factor):
-        with tempfile.TemporaryDirectory() as folder:
-            corpus = Path(folder) / "corpus"
-            generate_corpus(corpus, articles=size, seed=seed)
-            if size == articles:
-                stages = stage_breakdown(corpus, Path(folder), cpus)
-            else:
-                bare = fastest([bare_loop(corpus, cpus) for _ in range(repeats)], "seconds")
-                bare_alone = fastest([bare_loop(corpus) for _ in range(repeats)], "seconds")
-            tries = [timed_run(corpus, Path(folder), cpus) for _ in range(repeats)]
-            runs.append(fastest(tries, "pipeline_s") | {"articles": size, "pipeline_s_tries": [run["pipeline_s"] for run in tries]})
-    small, large = runs
-    marginal_ms = marginal_core_ms(small, large, cpus)
-    bare_ms = 1000 / bare["images_per_s_per_core"]
-    bare_alone_ms = 1000 / bare_alone["images_per_s_per_core"]
+
+    The measurements go in rounds, each the two runs and both bare loops back to back, so that a
+    round's ratio sets work done under the same conditions against each other; with ``repeats``
+    rounds the median round counts (``rounds`` keeps them all). This machine's speed drifts by a
+    fifth over minutes, and the fastest of each measurement, taken at different times, mixed its states."""
+    with tempfile.TemporaryDirectory() as folder:
+        small_corpus, large_corpus = Path(folder) / "small", Path(folder) / "large"
+        generate_corpus(small_corpus, articles=articles, seed=seed)
+        generate_corpus(large_corpus, articles=articles * factor, seed=seed)
+        stages = stage_breakdown(small_corpus, Path(folder) / "breakdown", cpus)
+        rounds = []
+        for _ in range(repeats):
+            small = timed_run(small_corpus, _folder(Path(folder) / "small_run"), cpus) | {"articles": articles}
+            large = timed_run(large_corpus, _folder(Path(folder) / "large_run"), cpus) | {"articles": articles * factor}
+            rounds.append(cpu_path_round(small, large, bare_loop(large_corpus, cpus), bare_loop(large_corpus), cpus))
+    chosen = median_round(rounds)
+    small, large, bare = chosen["small"], chosen["large"], chosen["bare_loop"]
     per_core = large["figures"] / large["pipeline_s"] / cpus
     return {
         "bench": "cpu-path",
         "articles": [small["articles"], large["articles"]],
         "cpus": cpus,
-        "runs": runs,
+        "runs": [
+            small | {"pipeline_s_tries": [r["small"]["pipeline_s"] for r in rounds]},
+            large | {"pipeline_s_tries": [r["large"]["pipeline_s"] for r in rounds]},
+        ],
         "figures": large["figures"],
         "samples": large["samples"],
         "pipeline_s": large["pipeline_s"],
@@ -172,24 +174,55 @@ def bench_cpu_path(articles: int = 150, cpus: int = 2, seed: int = 0, factor: in
         "figures_per_s_per_core": round(per_core, 1),
         "samples_per_s_per_core": round(large["samples"] / large["pipeline_s"] / cpus, 1),
         "bare_loop": bare,
-        "bare_loop_one_process": bare_alone,
-        "marginal_core_ms_per_figure": round(marginal_ms, 1),
-        "bare_core_ms_per_image": round(bare_ms, 1),
-        "bare_core_ms_per_image_one_process": round(bare_alone_ms, 1),
-        # the steady state: what one more figure costs the path against what it costs the bare loop
-        # on as many cores as the run (each core as loaded as the run's are)
-        "ratio_to_bare_loop": round(bare_ms / marginal_ms, 3) if marginal_ms > 0 else None,
-        # the same against the loop alone on one core, the idle machine's best (the yardstick until 2026-12)
-        "ratio_to_bare_loop_one_process": round(bare_alone_ms / marginal_ms, 3) if marginal_ms > 0 else None,
-        "fixed_s": round(small["pipeline_s"] - small["figures"] * marginal_ms / cpus / 1000, 2),
+        "bare_loop_one_process": chosen["bare_loop_one_process"],
+        **{key: chosen[key] for key in ROUND_FIGURES},
         "whole_run_ratio": round(per_core / bare["images_per_s_per_core"], 3),
         "peak_rss_mb": large["peak_rss_mb"],
+        "rounds": [{key: r[key] for key in ROUND_FIGURES} for r in rounds],
         "stages": stages,
     }
 
 
-def fastest(results: list[dict], seconds: str) -> dict:
-    return min(results, key=lambda result: result[seconds])
+ROUND_FIGURES = (
+    "marginal_core_ms_per_figure",
+    "bare_core_ms_per_image",
+    "bare_core_ms_per_image_one_process",
+    # the steady state: what one more figure costs the path against what it costs the bare loop on as
+    # many cores as the run (each core as loaded as the run's are) ...
+    "ratio_to_bare_loop",
+    # ... and against the loop alone on one core, the idle machine's best (the yardstick until 2026-12-07)
+    "ratio_to_bare_loop_one_process",
+    "fixed_s",
+)
+
+
+def cpu_path_round(small: dict, large: dict, bare: dict, bare_alone: dict, cpus: int) -> dict:
+    """One round's runs and loops, and the figures they give together."""
+    marginal_ms = marginal_core_ms(small, large, cpus)
+    bare_ms, bare_alone_ms = 1000 / bare["images_per_s_per_core"], 1000 / bare_alone["images_per_s_per_core"]
+    return {
+        "small": small,
+        "large": large,
+        "bare_loop": bare,
+        "bare_loop_one_process": bare_alone,
+        "marginal_core_ms_per_figure": round(marginal_ms, 1),
+        "bare_core_ms_per_image": round(bare_ms, 1),
+        "bare_core_ms_per_image_one_process": round(bare_alone_ms, 1),
+        "ratio_to_bare_loop": round(bare_ms / marginal_ms, 3) if marginal_ms > 0 else None,
+        "ratio_to_bare_loop_one_process": round(bare_alone_ms / marginal_ms, 3) if marginal_ms > 0 else None,
+        "fixed_s": round(small["pipeline_s"] - small["figures"] * marginal_ms / cpus / 1000, 2),
+    }
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round whose steady-state ratio is the median (the lower middle of an even count)."""
+    ordered = sorted(rounds, key=lambda r: r["ratio_to_bare_loop"] if r["ratio_to_bare_loop"] is not None else float("-inf"))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def marginal_core_ms(small: dict, large: dict, cpus: int) -> float:

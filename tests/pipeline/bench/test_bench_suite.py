@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pipeline.bench.suite import bare_loop, bench_cpu_path, bench_scaling, fastest, render_suite
+from pipeline.bench.suite import bare_loop, bench_cpu_path, bench_scaling, cpu_path_round, median_round, render_suite
 from pipeline.demo_corpus import generate_corpus, load_truth
 
 
@@ -31,7 +31,8 @@ def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_break
     result = bench_cpu_path(articles=4, cpus=2, seed=1, factor=3)
     small, large = result["runs"]
     assert (small["articles"], large["articles"]) == (4, 12) and large["figures"] > small["figures"] > 0
-    assert small["pipeline_s_tries"] == [small["pipeline_s"]]  # one try each unless repeats asks for more
+    assert small["pipeline_s_tries"] == [small["pipeline_s"]]  # one round unless repeats asks for more
+    assert len(result["rounds"]) == 1 and result["rounds"][0]["ratio_to_bare_loop"] == result["ratio_to_bare_loop"]
     assert result["figures"] == large["figures"] == result["bare_loop"]["images"] + result["bare_loop"]["undecodable"]  # the same images
     per_core = large["figures"] / large["pipeline_s"] / 2
     assert result["whole_run_ratio"] == round(per_core / result["bare_loop"]["images_per_s_per_core"], 3)
@@ -49,8 +50,17 @@ def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_break
     assert result["peak_rss_mb"] > 100  # a driver, Ray's processes and workers were measured, not just this process
 
 
-def test_repeated_runs_keep_the_fastest():
-    assert fastest([{"pipeline_s": 3.0, "n": 1}, {"pipeline_s": 2.5, "n": 2}, {"pipeline_s": 2.9, "n": 3}], "pipeline_s")["n"] == 2
+def test_a_round_relates_its_own_runs_and_loops_and_the_median_round_counts():
+    small, large = {"pipeline_s": 10.0, "figures": 100}, {"pipeline_s": 25.0, "figures": 400}
+    one = cpu_path_round(small, large, {"images_per_s_per_core": 50.0}, {"images_per_s_per_core": 60.0}, cpus=2)
+    assert one["marginal_core_ms_per_figure"] == 100.0  # (25 - 10) s * 2 cores / 300 figures
+    assert (one["bare_core_ms_per_image"], one["ratio_to_bare_loop"]) == (20.0, 0.2)
+    assert (one["bare_core_ms_per_image_one_process"], one["ratio_to_bare_loop_one_process"]) == (16.7, 0.167)
+    assert one["fixed_s"] == 5.0  # the small run less its figures at the marginal rate
+    rounds = [{"ratio_to_bare_loop": ratio, "n": n} for n, ratio in enumerate([0.5, 0.7, 0.6])]
+    assert median_round(rounds)["n"] == 2
+    assert median_round(rounds[:2])["n"] == 0  # of two, the lower
+    assert median_round([{"ratio_to_bare_loop": None, "n": 0}, {"ratio_to_bare_loop": 0.4, "n": 1}])["n"] == 0
 
 
 def test_scaling_bench_runs_both_sizes_and_relates_them():
