@@ -322,11 +322,11 @@ def render_suite(results: dict) -> str:
         ),
         (
             f"| bare decode-resize-encode loop | {cpu['bare_loop']['images_per_s_per_core']} images/s per core on"
-            f" {cpu['bare_loop'].get('processes', 1)} cores, {cpu.get('bare_loop_one_process', cpu['bare_loop'])['images_per_s_per_core']} alone on one |"
+            f" {cpu['bare_loop']['processes']} cores, {cpu['bare_loop_one_process']['images_per_s_per_core']} alone on one |"
         ),
         (
             f"| CPU path / bare loop | {cpu['ratio_to_bare_loop']} steady state ({cpu['marginal_core_ms_per_figure']} core-ms a figure"
-            f" against {cpu['bare_core_ms_per_image']}; {cpu.get('ratio_to_bare_loop_one_process', cpu['ratio_to_bare_loop'])} against the loop"
+            f" against {cpu['bare_core_ms_per_image']}; {cpu['ratio_to_bare_loop_one_process']} against the loop"
             f" alone), {cpu['whole_run_ratio']} whole run, fixed {cpu['fixed_s']} s |"
         ),
         (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -187,11 +188,8 @@ def write_tar(path: Path, samples: list[dict]) -> None:
 def write_members(target: Path | BinaryIO, members: Iterable[tuple[str, bytes]]) -> None:
     """A tar (a file, or written through a stream) with fixed headers (mtime, owner, mode), so the
     same members always give the same bytes (stages/io/ustar.py)."""
-    if isinstance(target, (str, Path)):
-        with open(target, "wb") as file:
-            ustar.write_members(file, members)
-    else:
-        ustar.write_members(target, members)
+    with _opened(target, "wb") as file:
+        ustar.write_members(file, members)
 
 
 def read_samples(shard: Path | BinaryIO) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
@@ -209,11 +207,18 @@ def read_samples(shard: Path | BinaryIO) -> Iterator[tuple[str, list[tuple[str, 
 
 
 def _members_of(shard: Path | BinaryIO) -> Iterator[tuple[str, bytes]]:
-    if isinstance(shard, (str, Path)):
-        with open(shard, "rb") as file:
-            yield from ustar.read_members(file)
+    with _opened(shard, "rb") as file:
+        yield from ustar.read_members(file)
+
+
+@contextmanager
+def _opened(target: Path | BinaryIO, mode: str) -> Iterator[BinaryIO]:
+    """A path opened in ``mode`` (and closed after), or a stream as it is (the caller's to close)."""
+    if isinstance(target, (str, Path)):
+        with open(target, mode) as file:
+            yield file
     else:
-        yield from ustar.read_members(shard)
+        yield target
 
 
 def verify_tar(path: Path, expected_keys: list[str]) -> None:
