@@ -78,8 +78,7 @@ def read_members(source: BinaryIO) -> Iterator[tuple[str, bytes]]:
 
 
 def _parse_header(block: bytes) -> tuple[str, int]:
-    stored = block[148:156].split(b"\0", 1)[0].strip()
-    if not stored or int(stored, 8) != sum(block[:148]) + 8 * 32 + sum(block[156:]):
+    if _octal(block[148:156], "checksum") != sum(block[:148]) + 8 * 32 + sum(block[156:]):
         raise TarFormatError("a header's checksum does not match")
     name = block[:_NAME_BYTES].split(b"\0", 1)[0]
     prefix = block[345:500].split(b"\0", 1)[0]
@@ -87,7 +86,15 @@ def _parse_header(block: bytes) -> tuple[str, int]:
     kind = block[156:157]
     if kind not in (_REGULAR, b"\0"):
         raise TarFormatError(f"member {text!r} is not a regular file (type {kind!r})")
-    return text, int(block[124:136].split(b"\0", 1)[0].strip() or b"0", 8)
+    return text, _octal(block[124:136], f"member {text!r}'s size")
+
+
+def _octal(field: bytes, what: str) -> int:
+    digits = field.split(b"\0", 1)[0].strip() or b"0"
+    try:
+        return int(digits, 8)
+    except ValueError:
+        raise TarFormatError(f"a header's {what} is not an octal number: {digits!r}") from None
 
 
 def _read_exactly(source: BinaryIO, size: int, what: str) -> bytes | None:

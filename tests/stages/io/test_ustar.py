@@ -57,6 +57,10 @@ def test_a_damaged_header_a_cut_member_and_a_link_are_named():
         list(ustar.read_members(io.BytesIO(bytes(data))))
     with pytest.raises(ustar.TarFormatError, match="ends inside member 'a.txt'"):
         list(ustar.read_members(io.BytesIO(written([("a.txt", b"hello")])[: ustar.BLOCK + 3])))
+    garbled = bytearray(written([("a.txt", b"hello")]))
+    garbled[148:156] = b"nonsense"  # the checksum field itself
+    with pytest.raises(ustar.TarFormatError, match="checksum is not an octal number"):
+        list(ustar.read_members(io.BytesIO(bytes(garbled))))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         link = tarfile.TarInfo("link")
