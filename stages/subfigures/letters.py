@@ -26,8 +26,11 @@ from stages.subfigures.layout import Box, ink_bounds, ink_integral, ink_sum, rea
 
 GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
 DARK_LEVEL = 120  # ... most of them darker than this
-GLYPH_ASPECT = (0.45, 1.4)  # width over height of a letter, "I" and "M" aside
-GLYPH_DENSITY = (0.15, 0.85)  # ink share of its box: not a dot, not a filled square
+GLYPH_ASPECT = (0.45, 1.4)  # width over height of a letter ...
+GLYPH_DENSITY = (0.15, 0.85)  # ... and its ink share of its box: not a dot, not a filled square
+# A sans-serif "I" is narrower and solid: an upright bar (the ninth panel's label)
+BAR_ASPECT = (0.12, 0.45)
+BAR_DENSITY = 0.85
 MIN_GLYPH_HEIGHT = 6  # work pixels; anything smaller is unreadable
 MAX_GLYPH_HEIGHT_SHARE = 0.2  # of the figure's height
 # White space around a label, as a share of its height, left/right and above/below; a few pixels
@@ -60,10 +63,15 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
     for index, found in enumerate(ndimage.find_objects(labels), 1):
         rows, cols = found
         h, w = rows.stop - rows.start, cols.stop - cols.start
-        if not (MIN_GLYPH_HEIGHT <= h <= MAX_GLYPH_HEIGHT_SHARE * height) or not (GLYPH_ASPECT[0] * h <= w <= GLYPH_ASPECT[1] * h):
+        if not (MIN_GLYPH_HEIGHT <= h <= MAX_GLYPH_HEIGHT_SHARE * height):
+            continue
+        letter, bar = GLYPH_ASPECT[0] * h <= w <= GLYPH_ASPECT[1] * h, BAR_ASPECT[0] * h <= w < BAR_ASPECT[1] * h
+        if not (letter or bar):
             continue
         component = labels[found] == index
-        if not GLYPH_DENSITY[0] <= component.mean() <= GLYPH_DENSITY[1] or np.percentile(grey[found][component], 30) > DARK_LEVEL:
+        density = component.mean()
+        shaped = GLYPH_DENSITY[0] <= density <= GLYPH_DENSITY[1] if letter else density >= BAR_DENSITY
+        if not shaped or np.percentile(grey[found][component], 30) > DARK_LEVEL:
             continue
         box = (cols.start, rows.start, cols.stop, rows.stop)
         mx, my = max(2, int(MARGIN_X * h)), max(2, int(MARGIN_Y * h))

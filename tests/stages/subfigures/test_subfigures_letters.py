@@ -78,3 +78,22 @@ def test_glyphs_are_isolated_dark_letters_not_words_or_blocks():
     grey, _ = grey_array(image, 1024)
     found = find_glyphs(grey)
     assert len(found) == 1 and found[0].box[0] == pytest.approx(7, abs=3)
+
+
+def test_a_sans_serif_i_is_a_label_though_it_is_a_bar():
+    # nine panels in a 3x3 grid, A to I; the "I" is a solid bar narrower than any other letter
+    cells = [(40 + 150 * col, 30 + 110 * row, 160 + 150 * col, 120 + 110 * row) for row in range(3) for col in range(3)]
+    letters = [(16 + 150 * col, 6 + 110 * row, "ABCDEFGHI"[3 * row + col]) for row in range(3) for col in range(3)]
+    image = lettered(470, 350, cells, letters)
+    grey, _ = grey_array(image, 1024)
+    i_box = max(find_glyphs(grey), key=lambda glyph: (glyph.box[1], glyph.box[0])).box
+    assert i_box[0] == pytest.approx(316, abs=4) and (i_box[2] - i_box[0]) < 0.45 * (i_box[3] - i_box[1])
+    result = split_image(image, panels=9)
+    assert result.letters == 9
+    assert all(iou(found, (16 + 150 * (k % 3), 6 + 110 * (k // 3), 160 + 150 * (k % 3), 120 + 110 * (k // 3))) > 0.8 for k, found in enumerate(result.boxes))
+
+
+def test_a_solid_block_is_no_letter_even_when_narrow_and_alone():
+    image = lettered(300, 120, [(150, 20, 290, 110), (20, 30, 50, 90)], [])  # a 30x60 block: too wide for a bar
+    grey, _ = grey_array(image, 1024)
+    assert find_glyphs(grey) == []
