@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from stages.subfigures.layout import Box, ink_bounds, ink_integral, ink_sum, reading_order
+from stages.subfigures.layout import Box, ink_bounds, ink_sum, reading_order
 
 GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
 DARK_LEVEL = 120  # ... most of them darker than this
@@ -56,9 +56,8 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
     from scipy import ndimage
 
     ink = grey < GLYPH_INK_LEVEL
-    integral = ink_integral(ink)
     labels, _ = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
-    height, width = ink.shape
+    height = ink.shape[0]
     glyphs = []
     for index, found in enumerate(ndimage.find_objects(labels), 1):
         rows, cols = found
@@ -71,14 +70,25 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
         component = labels[found] == index
         density = component.mean()
         shaped = GLYPH_DENSITY[0] <= density <= GLYPH_DENSITY[1] if letter else density >= BAR_DENSITY
-        if not shaped or np.percentile(grey[found][component], 30) > DARK_LEVEL:
+        if not shaped or _percentile_above(grey[found][component], 30, DARK_LEVEL):
             continue
-        box = (cols.start, rows.start, cols.stop, rows.stop)
         mx, my = max(2, int(MARGIN_X * h)), max(2, int(MARGIN_Y * h))
-        around = (max(0, box[0] - mx), max(0, box[1] - my), min(width, box[2] + mx), min(height, box[3] + my))
-        if ink_sum(integral, around) - ink_sum(integral, box) <= MARGIN_INK * h * h:
-            glyphs.append(Glyph(box))
+        around = ink[max(0, rows.start - my) : rows.stop + my, max(0, cols.start - mx) : cols.stop + mx]
+        if np.count_nonzero(around) - np.count_nonzero(ink[found]) <= MARGIN_INK * h * h:
+            glyphs.append(Glyph((cols.start, rows.start, cols.stop, rows.stop)))
     return glyphs
+
+
+def _percentile_above(values: np.ndarray, q: float, level: int) -> bool:
+    """``np.percentile(values, q) > level``, read off the count of values at or below ``level``
+    where that decides it (the percentile lies between the sorted values around ``(n - 1) q / 100``)."""
+    at_or_below, last = np.count_nonzero(values <= level), values.size - 1
+    k = int(last * q / 100)
+    if min(k + 2, last) < at_or_below:
+        return False
+    if max(k - 1, 0) >= at_or_below:
+        return True
+    return bool(np.percentile(values, q) > level)
 
 
 def label_set(glyphs: list[Glyph], count: int) -> list[Glyph] | None:

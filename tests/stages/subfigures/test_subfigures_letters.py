@@ -97,3 +97,17 @@ def test_a_solid_block_is_no_letter_even_when_narrow_and_alone():
     image = lettered(300, 120, [(150, 20, 290, 110), (20, 30, 50, 90)], [])  # a 30x60 block: too wide for a bar
     grey, _ = grey_array(image, 1024)
     assert find_glyphs(grey) == []
+
+
+def test_the_darkness_test_answers_as_numpy_s_percentile():
+    import numpy as np
+
+    from stages.subfigures.letters import _percentile_above
+
+    rng = np.random.default_rng(7)
+    for size in [1, 2, 3, 4, 5, 7, 10, 31, 100, 257]:
+        for _ in range(200):
+            values = rng.integers(0, 256, size).astype(np.uint8)
+            values[rng.random(size) < 0.4] = 120  # ties at the level itself
+            for level in (119, 120, 121):
+                assert _percentile_above(values, 30, level) == (np.percentile(values, 30) > level)
