@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from stages.subcaptions.cited import with_cited_panels
 from stages.subcaptions.markers import (
     CITING_WORDS,
     RELATION_WORDS,
@@ -147,7 +148,7 @@ def split_caption(caption: str) -> CaptionSplit:
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     split = _postfix(text, markers) if _labels_after_text(text, markers) else _prefix(text, markers)
-    return _notes_on_named_panels(split)
+    return with_cited_panels(_notes_on_named_panels(split))
 
 
 def _notes_on_named_panels(split: CaptionSplit) -> CaptionSplit:

@@ -220,7 +220,8 @@ def test_position_words_among_lettered_panels_describe_parts_of_a_panel():
 
 def test_a_run_survives_a_panel_named_only_in_passing():
     caption = "Flow responses. A, Alignment of cells. B, Kinase activation, quantified in C. D, Rescue by re-expression."
-    assert labels(caption) == ["A", "B", "D"]
+    assert labels(caption) == ["A", "B", "D", "C"]  # C is no split point; it fills the run (test_subcaptions_cited.py)
+    assert split_caption(caption).subcaption("B") == "Flow responses. Kinase activation, quantified in C."
 
 
 def test_notes_after_one_sentence_panels_are_shared():
