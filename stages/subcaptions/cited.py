@@ -32,11 +32,7 @@ def with_cited_panels(split):
     if any(label.isupper() != upper for label in labels):
         return split
     named = {ord(label.lower()) for label in labels}
-    cited: set[int] = set()
-    for match in _CITATION.finditer(split.caption):
-        for letter in parse_label_expression(match["letters"]) or []:
-            if len(letter) == 1 and letter.isupper() == upper:
-                cited.add(ord(letter.lower()))
+    cited = cited_letters(split.caption, upper)
     missing = [code for code in range(min(named), max(named)) if code not in named]
     following = max(named) + 1
     while following in cited:
@@ -47,3 +43,13 @@ def with_cited_panels(split):
     case = str.upper if upper else str.lower
     added = tuple(Segment((case(chr(code)),), "", False) for code in missing)
     return replace(split, segments=split.segments + added)
+
+
+def cited_letters(text: str, upper: bool) -> set[int]:
+    """The letters (as ``ord`` of the lowercase) of one case that ``text`` cites after ``in``, ``panel`` or ``see``."""
+    cited = set()
+    for match in _CITATION.finditer(text):
+        for letter in parse_label_expression(match["letters"]) or []:
+            if len(letter) == 1 and letter.isupper() == upper:
+                cited.add(ord(letter.lower()))
+    return cited

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 
+from stages.subcaptions.cited import cited_letters
 from stages.subcaptions.labels import parse_label_expression, position_label
 from stages.subcaptions.text import at_clause_start
 
@@ -291,6 +292,7 @@ def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
     at least two labels."""
     markers = _drop_citations(text, markers)
     ranks = [[_rank(l) for l in m.labels] for m in markers]
+    cited = {(kind, code - ord("a") + 1) for kind, upper in (("upper", True), ("lower", False)) for code in cited_letters(text, upper)}
     seen: set[tuple[str, int]] = set()
     kept: list[Marker] = []
     for marker, marker_ranks in zip(markers, ranks):
@@ -300,7 +302,7 @@ def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
             continue
         # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
         again = marker.described and bool(kept) and kept[-1].labels == marker.labels
-        if not again and (not _continues_run(marker_ranks[0], seen) or (all(marker_ranks) and set(marker_ranks) <= seen)):
+        if not again and (not _continues_run(marker_ranks[0], _bridged(seen, cited)) or (all(marker_ranks) and set(marker_ranks) <= seen)):
             continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
@@ -317,6 +319,17 @@ def _drop_citations(text: str, markers: list[Marker]) -> list[Marker]:
         if (marker.related or listed) and _named_elsewhere(marker, markers):
             cited.add(k)
     return [m for k, m in enumerate(markers) if k not in cited]
+
+
+def _bridged(seen: set[tuple[str, int]], cited: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """``seen`` and the cited letters that carry its run on, one after another (``D, ... quantified
+    in E and F. G, ...``: E and F carry D's run to G)."""
+    reached = set(seen)
+    for kind, value in sorted(seen):
+        while (kind, value + 1) in cited:
+            value += 1
+            reached.add((kind, value))
+    return reached
 
 
 def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> bool:
@@ -456,10 +469,11 @@ def _follows_numbered(letter: str, markers: list[Marker]) -> bool:
     )
 
 
-def drop_outliers(markers: list[Marker]) -> list[Marker]:
+def drop_outliers(markers: list[Marker], cited: set[int] = frozenset()) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D;
     and the caption's only single letter unless it is ``a``, which starts no run: ``sections of normal
-    (N), serous cystadenomas (Cy)``, ``between Lys-143 (H) and ATP (O1B)``."""
+    (N), serous cystadenomas (Cy)``, ``between Lys-143 (H) and ATP (O1B)``. Letters the caption
+    cites (``cited``, as ``ord`` of the lowercase: ``quantified in E and F``) bridge a gap in the run."""
     romans = _has_romans(markers)
     singles = [l for m in markers if not m.position for l in m.labels if _letter(l, romans)]
     letters = sorted({ord(l.lower()) for l in singles})
@@ -469,7 +483,7 @@ def drop_outliers(markers: list[Marker]) -> list[Marker]:
         return markers
     run_end = letters[0]
     for value in letters[1:]:
-        if value - run_end > 2:
+        if value - run_end > 2 and not all(between in cited for between in range(run_end + 1, value)):
             break
         run_end = value
     def inside(marker: Marker) -> bool:

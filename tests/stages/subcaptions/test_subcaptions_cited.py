@@ -35,3 +35,13 @@ def test_a_hole_nobody_cites_stays_a_hole_and_words_are_no_citations():
 def test_nothing_is_added_unless_every_missing_letter_is_cited():
     caption = "Staining. (A) Liver. (B) Lung. (D) Kidney, quantified in E."
     assert split_caption(caption).labels() == ["A", "B", "D"]  # C is not cited
+
+
+def test_cited_letters_carry_the_run_on_to_the_next_marker():
+    caption = (
+        "Cholesterol depletion. A, Binding of the probe. B, Phalloidin staining. C, Co-immunoprecipitation. "
+        "D, Activation of kinases. Results quantified in E and F, respectively. G, Model of the pathway."
+    )
+    split = split_caption(caption)
+    assert sorted(split.labels()) == list("ABCDEFG")
+    assert split.subcaption("G") == "Cholesterol depletion. Model of the pathway."
