@@ -37,13 +37,13 @@ _BARE_MARKER = re.compile(r"^(?P<label>[A-Za-z]\d{0,2}|\d{1,2}|[ivxIVX]{1,4})(?P
 _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s*$", re.IGNORECASE)
 # A lowercase word after "B." that is a name, not a species epithet: "p63", "apo-hIRE1", "siRNA";
 # matched on the caption's text, as the tokenizer splits "apo-hIRE1" at its hyphen.
-_NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])")
+_NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])|[α-ω]")  # "B. αENaC", "C. β-catenin": no epithet starts in Greek
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 # Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
 _COLON = re.compile(r":\s*")
 _LISTED_WITH = re.compile(r"\s*(?:,|&|and|or|,\s*and)\s*")
-_LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and)\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
+_LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and|[-–])\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)

@@ -585,3 +585,15 @@ def test_list_items_share_their_opening_unless_asked_to_read_as_written():
     assert split.subcaption("A", share_list_heads=False) == "Right quadrate of Euhelopus in rostral views."
     assert split.subcaption("B", share_list_heads=False) == "dorsal views."
     assert split.subcaption("C", keep_label=True) == "Right quadrate of Euhelopus in medial (C) views."
+
+
+def test_a_range_of_labels_closed_by_a_full_stop_opens_their_text():
+    caption = "Membrane tubules. A–E. Autoubiquitination assays. F. Channel ubiquitination. G. Model."
+    assert labels(caption) == ["A", "B", "C", "D", "E", "F", "G"]
+    assert split_caption(caption).subcaption("C") == "Membrane tubules. Autoubiquitination assays."
+    assert labels("Heatmaps. A. Peaks. B. Signal. C. Venn diagram. D-E. Metaplots. F. Protein levels.") == list("ABCDEF")
+
+
+def test_a_name_opening_in_greek_after_a_letter_and_full_stop_is_a_label_s_text():
+    assert labels("Signalling. A. Western blot. B. αENaC ubiquitination. C. β-catenin staining.") == ["A", "B", "C"]
+    assert labels("Bacteria. Cultures of E. coli and B. subtilis were grown.") == []  # species stay names
