@@ -469,11 +469,11 @@ def _follows_numbered(letter: str, markers: list[Marker]) -> bool:
     )
 
 
-def drop_outliers(markers: list[Marker], cited: set[int] = frozenset()) -> list[Marker]:
+def drop_outliers(text: str, markers: list[Marker]) -> list[Marker]:
     """Drop single-letter markers far outside the caption's run of letters: ``(N)`` for "normal" among A-D;
     and the caption's only single letter unless it is ``a``, which starts no run: ``sections of normal
     (N), serous cystadenomas (Cy)``, ``between Lys-143 (H) and ATP (O1B)``. Letters the caption
-    cites (``cited``, as ``ord`` of the lowercase: ``quantified in E and F``) bridge a gap in the run."""
+    cites bridge a gap in the run (``D, ... quantified in E and F. G, ...``)."""
     romans = _has_romans(markers)
     singles = [l for m in markers if not m.position for l in m.labels if _letter(l, romans)]
     letters = sorted({ord(l.lower()) for l in singles})
@@ -481,6 +481,7 @@ def drop_outliers(markers: list[Marker], cited: set[int] = frozenset()) -> list[
         return [m for m in markers if m.labels != (singles[0],)]
     if len(letters) < 2:
         return markers
+    cited = cited_letters(text, singles[0].isupper())
     run_end = letters[0]
     for value in letters[1:]:
         if value - run_end > 2 and not all(between in cited for between in range(run_end + 1, value)):

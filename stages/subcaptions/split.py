@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from stages.subcaptions.cited import cited_letters, with_cited_panels
+from stages.subcaptions.cited import with_cited_panels
 from stages.subcaptions.markers import (
     CITING_WORDS,
     RELATION_WORDS,
@@ -142,20 +142,13 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     text = _title_before_first_label(text)
     markers = keep_weak_in_runs(text, keep_colon_lists(text, find_markers(text)))
-    markers = drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers)))
-    markers = drop_outliers(markers, _cited_in_case_of(text, markers))
+    markers = drop_outliers(text, drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
     markers = merge_adjacent(text, markers or find_inline_run(text))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     split = _postfix(text, markers) if _labels_after_text(text, markers) else _prefix(text, markers)
     return with_cited_panels(_notes_on_named_panels(split))
-
-
-def _cited_in_case_of(text: str, markers: list[Marker]) -> set[int]:
-    """The letters ``text`` cites, in the case of its first single-letter marker's label."""
-    first = next((label for marker in markers for label in marker.labels if len(label) == 1 and label.isalpha()), None)
-    return cited_letters(text, first.isupper()) if first else set()
 
 
 def _notes_on_named_panels(split: CaptionSplit) -> CaptionSplit:
