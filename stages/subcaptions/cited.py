@@ -12,7 +12,6 @@ hole, and the run stays broken as before.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from stages.subcaptions.labels import parse_label_expression
 
@@ -21,28 +20,24 @@ _CITATION = re.compile(
 )
 
 
-def with_cited_panels(split):
-    """``split`` with a segment for every letter its run lacks and its caption cites (see above)."""
-    from stages.subcaptions.split import Segment
-
-    labels = split.labels()
+def cited_panels(caption: str, labels: list[str]) -> list[str]:
+    """The letters ``labels`` (a caption's labels, in any order) lack and ``caption`` cites (see above)."""
     if len(labels) < 2 or not all(len(label) == 1 and label.isalpha() for label in labels):
-        return split
+        return []
     upper = labels[0].isupper()
     if any(label.isupper() != upper for label in labels):
-        return split
+        return []
     named = {ord(label.lower()) for label in labels}
-    cited = cited_letters(split.caption, upper)
+    cited = cited_letters(caption, upper)
     missing = [code for code in range(min(named), max(named)) if code not in named]
     following = max(named) + 1
     while following in cited:
         missing.append(following)
         following += 1
-    if not missing or any(code not in cited for code in missing):
-        return split
+    if any(code not in cited for code in missing):
+        return []
     case = str.upper if upper else str.lower
-    added = tuple(Segment((case(chr(code)),), "", False) for code in missing)
-    return replace(split, segments=split.segments + added)
+    return [case(chr(code)) for code in missing]
 
 
 def cited_letters(text: str, upper: bool) -> set[int]:

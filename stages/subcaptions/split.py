@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from stages.subcaptions.cited import with_cited_panels
+from stages.subcaptions.cited import cited_panels
 from stages.subcaptions.markers import (
     CITING_WORDS,
     RELATION_WORDS,
@@ -148,7 +148,13 @@ def split_caption(caption: str) -> CaptionSplit:
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     split = _postfix(text, markers) if _labels_after_text(text, markers) else _prefix(text, markers)
-    return with_cited_panels(_notes_on_named_panels(split))
+    return _with_cited_panels(_notes_on_named_panels(split))
+
+
+def _with_cited_panels(split: CaptionSplit) -> CaptionSplit:
+    """Panels named only by a citation (``cited.py``): a segment each, with no text of its own."""
+    added = tuple(Segment((label,), "", False) for label in cited_panels(split.caption, split.labels()))
+    return replace(split, segments=split.segments + added) if added else split
 
 
 def _notes_on_named_panels(split: CaptionSplit) -> CaptionSplit:
