@@ -92,6 +92,24 @@ def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
     return changed
 
 
+# Ray Data's executor sees a task finish only when its ray.wait over all running tasks returns:
+# when every one is done, or after a timeout (0.1 s in Ray). With one long task per CPU that left
+# each worker idle about 0.17 s at every block's end; polling every 0.02 s cut that to 0.05 s, 3.9
+# to 1.2 idle core-seconds in a 600-article run on 2 cores, for 0.5 s more of the driver's CPU.
+TASK_POLL_S = 0.02
+
+
+def poll_tasks_promptly() -> None:
+    """Have Ray Data's executor look for finished tasks every ``TASK_POLL_S`` (an internal of the
+    locked Ray; where a later Ray lacks it, nothing changes and the log says so)."""
+    from ray.data._internal.execution import streaming_executor_state
+
+    if hasattr(streaming_executor_state, "WAIT_FOR_TASK_COMPLETION_TIMEOUT_S"):
+        streaming_executor_state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S = TASK_POLL_S
+    else:
+        log.info("this Ray's executor has no task-completion timeout to shorten; its own polling stands")
+
+
 def init_ray(config: RayConfig) -> None:
     if ray.is_initialized():
         return
@@ -153,6 +171,7 @@ def run(config: RunConfig, *, overwrite: bool = False, since: str | Path | None 
     with progress.tracking():
         if todo:
             ray.data.DataContext.get_current().shuffle_strategy = config.ray.shuffle_strategy
+            poll_tasks_promptly()
             earlier_samples = history.references(processed) if history is not None and config.stage_spec("dedup").enabled else None
             run_windows(_with_clip_cutoff(config, clip_cutoff), todo, done, context, run_fingerprint, output, progress, earlier_samples)
         pipeline_seconds = time.monotonic() - pipeline_started

@@ -87,3 +87,16 @@ def test_since_on_a_local_mirror_takes_only_changed_metadata(tmp_path):
     (tmp_path / "metadata" / "PMC4.1.json").write_text("{}")
     changed = changed_since(list_article_versions(tmp_path), before)
     assert [v.prefix for v in changed] == ["PMC2.1", "PMC4.1"]
+
+
+def test_the_executor_polls_for_finished_tasks_every_task_poll_s():
+    import inspect
+
+    from ray.data._internal.execution import streaming_executor_state
+
+    from pipeline.runner import TASK_POLL_S, poll_tasks_promptly
+
+    poll_tasks_promptly()
+    assert streaming_executor_state.WAIT_FOR_TASK_COMPLETION_TIMEOUT_S == TASK_POLL_S
+    # the executor reads the module's value at each wait, so setting it takes effect
+    assert "timeout=WAIT_FOR_TASK_COMPLETION_TIMEOUT_S" in inspect.getsource(streaming_executor_state.process_completed_tasks)
