@@ -12,6 +12,7 @@ hole, and the run stays broken as before.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from stages.subcaptions.labels import parse_label_expression
 
@@ -28,7 +29,7 @@ def cited_panels(caption: str, labels: list[str]) -> list[str]:
     if any(label.isupper() != upper for label in labels):
         return []
     named = {ord(label.lower()) for label in labels}
-    cited = cited_letters(caption, upper)
+    cited = {ord(letter.lower()) for letter in cited_letters(caption) if letter.isupper() == upper}
     missing = [code for code in range(min(named), max(named)) if code not in named]
     following = max(named) + 1
     while following in cited:
@@ -40,11 +41,10 @@ def cited_panels(caption: str, labels: list[str]) -> list[str]:
     return [case(chr(code)) for code in missing]
 
 
-def cited_letters(text: str, upper: bool) -> set[int]:
-    """The letters (as ``ord`` of the lowercase) of one case that ``text`` cites after ``in``, ``panel`` or ``see``."""
-    cited = set()
-    for match in _CITATION.finditer(text):
-        for letter in parse_label_expression(match["letters"]) or []:
-            if len(letter) == 1 and letter.isupper() == upper:
-                cited.add(ord(letter.lower()))
-    return cited
+@lru_cache(maxsize=256)
+def cited_letters(text: str) -> frozenset[str]:
+    """The single letters, as written, that ``text`` cites after ``in``, ``panel`` or ``see`` (read
+    once a caption: the marker filters and ``cited_panels`` all ask)."""
+    return frozenset(
+        letter for match in _CITATION.finditer(text) for letter in parse_label_expression(match["letters"]) or [] if len(letter) == 1
+    )

@@ -292,7 +292,7 @@ def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
     at least two labels."""
     markers = _drop_citations(text, markers)
     ranks = [[_rank(l) for l in m.labels] for m in markers]
-    cited = {(kind, code - ord("a") + 1) for kind, upper in (("upper", True), ("lower", False)) for code in cited_letters(text, upper)}
+    cited = {_rank(letter) for letter in cited_letters(text)}
     seen: set[tuple[str, int]] = set()
     kept: list[Marker] = []
     for marker, marker_ranks in zip(markers, ranks):
@@ -481,7 +481,7 @@ def drop_outliers(text: str, markers: list[Marker]) -> list[Marker]:
         return [m for m in markers if m.labels != (singles[0],)]
     if len(letters) < 2:
         return markers
-    cited = cited_letters(text, singles[0].isupper())
+    cited = {ord(letter.lower()) for letter in cited_letters(text) if letter.isupper() == singles[0].isupper()}
     run_end = letters[0]
     for value in letters[1:]:
         if value - run_end > 2 and not all(between in cited for between in range(run_end + 1, value)):
