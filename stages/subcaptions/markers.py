@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from stages.subcaptions.cited import cited_letters
 from stages.subcaptions.labels import parse_label_expression, position_label
-from stages.subcaptions.text import at_clause_start
+from stages.subcaptions.text import after_list_comma, at_clause_start
 
 # A marker right after one of these cites a panel: "see (B)", "Fig. 2 (C)", "as (A)".
 CITING_WORDS = {
@@ -66,9 +67,22 @@ def tokenizer():
     return spacy.blank("en")
 
 
-def find_markers(text: str) -> list[Marker]:
+class Token(NamedTuple):
+    text: str
+    idx: int  # character offset in the caption
+
+
+def tokens_of(text: str) -> list[Token]:
+    """The caption's tokens as (text, offset) pairs, read off the doc's arrays: spaCy's own
+    ``Token`` objects cost more to make than the rest of the marker search together."""
+    from spacy.attrs import IDX, LENGTH
+
     doc = tokenizer()(text)
-    tokens = list(doc)
+    return [Token(text[start : start + length], start) for start, length in doc.to_array([IDX, LENGTH]).tolist()]
+
+
+def find_markers(text: str) -> list[Marker]:
+    tokens = tokens_of(text)
     markers: list[Marker] = []
     i = 0
     while i < len(tokens):
@@ -182,8 +196,6 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
     if nxt is None:
         return None
-    # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
-    clause = at_clause_start(text, token.idx) or bool(re.search(r"(?:,|[,;]\s+(?:and|or))\s*$", text[: token.idx]))
     if token.text.lower() in ("panel", "panels") and at_clause_start(text, token.idx):
         for width in (4, 2):  # "Panels C and D show", "Panel A shows", "Panel B: ..."
             if i + width >= len(tokens):
@@ -197,6 +209,8 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None
     if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
         return None
+    # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
+    clause = at_clause_start(text, token.idx) or after_list_comma(text, token.idx)
     if nxt.text == ")" and paren_depth(text, token.idx) <= 0 and text[token.idx - 1 : token.idx] in (" ", ""):
         end = nxt.idx + 1  # "... A) anterior, B) left lateral"
         return Marker(token.idx, end, (token.text,), False, False, weak=True), i + 2

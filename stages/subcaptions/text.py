@@ -11,24 +11,53 @@ ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "a
 
 
 def at_clause_start(text: str, index: int) -> bool:
-    before = text[:index].rstrip()
-    if not before:
+    end = _before_spaces(text, index)
+    if end == 0:
         return True
-    if before[-1] in ";:":
+    if text[end - 1] in ";:":
         return True
-    return before[-1] in ".!?" and not ends_with_abbreviation(before)
+    return text[end - 1] in ".!?" and not ends_with_abbreviation(text, end)
 
 
-def ends_with_abbreviation(text: str) -> bool:
-    """``... et al.``, ``(Fig.``; a whole word, so ``survival.`` is no ``al.``."""
-    words = text.split()
-    return bool(words) and words[-1].lstrip("([").lower() in ABBREVIATIONS
+def after_list_comma(text: str, index: int) -> bool:
+    """Whether ``text[:index]`` ends a list item: a comma, or ``, and``/``; or`` (spaces after any)."""
+    end = _before_spaces(text, index)
+    if text[end - 1 : end] == ",":
+        return True
+    for word in ("and", "or"):
+        start = end - len(word)
+        if start > 0 and text[start:end] == word:
+            head = _before_spaces(text, start)
+            return head < start and text[head - 1 : head] in (",", ";")
+    return False
+
+
+def ends_with_abbreviation(text: str, end: int | None = None) -> bool:
+    """``... et al.``, ``(Fig.`` (``text`` up to ``end``); a whole word, so ``survival.`` is no ``al.``."""
+    return _last_word(text, len(text) if end is None else end).lstrip("([").lower() in ABBREVIATIONS
+
+
+def _last_word(text: str, end: int) -> str:
+    """The last whitespace-separated word of ``text[:end]``, read backwards from ``end`` (markers ask
+    this at every token, and a copy of the whole prefix each time made long captions quadratic)."""
+    stop = _before_spaces(text, end)
+    start = stop
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:stop]
+
+
+def _before_spaces(text: str, index: int) -> int:
+    """``index`` moved back over the whitespace right before it."""
+    while index > 0 and text[index - 1].isspace():
+        index -= 1
+    return index
 
 
 def sentence_start(text: str, index: int) -> int:
     """Offset of the start of the sentence holding ``index``."""
     for match in reversed(list(re.finditer(r"[.!?]\s+", text[:index]))):
-        if not ends_with_abbreviation(text[: match.start() + 1]):
+        if not ends_with_abbreviation(text, match.start() + 1):
             return match.end()
     return 0
 
@@ -36,7 +65,7 @@ def sentence_start(text: str, index: int) -> int:
 def sentence_end(text: str, index: int) -> int:
     """Offset just past the sentence that holds ``index`` (the start of the next one)."""
     for match in re.finditer(r"[.!?](\s+|$)", text[index:]):
-        if not ends_with_abbreviation(text[: index + match.start() + 1]):
+        if not ends_with_abbreviation(text, index + match.start() + 1):
             return index + match.end()
     return len(text)
 
@@ -46,7 +75,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z(*\[]|[a-z][\w.]{0,8}, [^;,.]+;)")
 
 
 def split_sentences(text: str) -> list[str]:
-    starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text) if not ends_with_abbreviation(text[: m.start() + 1])]
+    starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text) if not ends_with_abbreviation(text, m.start() + 1)]
     return [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)]) if text[a:b].strip()]
 
 

@@ -103,18 +103,14 @@ class _Splitter:
         """Runs (start, end) of background lines across ``box``; axis 0 = rows, 1 = columns."""
         x0, y0, x1, y1 = box
         region = self.grey[y0:y1, x0:x1]
-        empty = (region.min(axis=1 - axis) >= self.params.line_min_level) & (region.mean(axis=1 - axis) >= self.params.white_level)
-        runs = []
-        start = None
-        for index, value in enumerate(empty.tolist()):
-            if value and start is None:
-                start = index
-            elif not value and start is not None:
-                if index - start >= self.min_gap:
-                    runs.append((start, index))
-                start = None
+        across = 1 - axis
+        # the mean at least white_level, as an exact integer sum (half the time of a float mean)
+        light = region.sum(axis=across, dtype=np.uint32) >= self.params.white_level * region.shape[across]
+        empty = light & (region.min(axis=across) >= self.params.line_min_level)
+        # runs of empty lines closed by a line with ink (one reaching the far edge is margin, not gutter)
+        changes = np.flatnonzero(np.diff(empty, prepend=False)).tolist()
         offset = y0 if axis == 0 else x0
-        return [(a + offset, b + offset) for a, b in runs]
+        return [(a + offset, b + offset) for a, b in zip(changes[::2], changes[1::2]) if b - a >= self.min_gap]
 
     def pieces(self, box: Box, axis: int) -> list[Box]:
         x0, y0, x1, y1 = box

@@ -89,3 +89,18 @@ def test_generated_demo_figures_f1():
         singles_whole += (not plan.compound) and len(result.boxes) == 1
     assert tp / predicted > 0.95 and tp / true > 0.95
     assert singles_whole == 10
+
+
+def test_gutters_are_light_lines_closed_by_ink():
+    from stages.subfigures.split import _Splitter
+
+    grey = np.full((100, 80), 30, np.uint8)  # ink everywhere but:
+    grey[:6] = 255  # a top margin: a run from the edge that ink closes
+    grey[20:30] = 255  # a gutter
+    grey[50:60] = 250
+    grey[50:60, 40] = 100  # light on average, but a line darker than line_min_level runs through
+    grey[70:80] = 235  # no dark pixel, but grey on average
+    grey[90:] = 255  # a bottom margin reaching the far edge: no gutter
+    runs = _Splitter(grey, SplitParams()).gutters((0, 0, 80, 100), axis=0)
+    assert runs == [(0, 6), (20, 30)]
+    assert _Splitter(grey.T.copy(), SplitParams()).gutters((0, 0, 100, 80), axis=1) == runs
