@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 from stages.figure_type.lexicon import LEXICON, NEUTRAL
 from stages.figure_type.taxonomy import FIGURE_TYPES, OTHER
+from stages.runtime.nlp import BoundedNlp
 
 CONTEXT_WEIGHT = 0.5
 STRENGTH_SCALE = 3.0
@@ -51,9 +52,8 @@ class FigureLabel:
     abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (short, long) defined in the text
 
 
-@lru_cache(maxsize=1)
-def make_nlp() -> Any:
-    """The process's spaCy pipeline: blank English tokenizer (splitting "±"), sentencizer, abbreviations."""
+def build_nlp() -> Any:
+    """A spaCy pipeline for labelling: blank English tokenizer (splitting "±"), sentencizer, abbreviations."""
     import spacy
     from scispacy.abbreviation import AbbreviationDetector  # noqa: F401 - registers "abbreviation_detector"
     from spacy.util import compile_infix_regex
@@ -63,6 +63,10 @@ def make_nlp() -> Any:
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("abbreviation_detector")
     return nlp
+
+
+# the process's pipeline, built again when its vocabulary grows past its bound (stages/runtime/nlp.py)
+make_nlp = BoundedNlp(build_nlp)
 
 
 def token_keys(text: str) -> tuple[str, str]:
@@ -170,15 +174,15 @@ def _matches(keys: tuple[Key, ...], stream: Sequence[StreamToken], i: int) -> bo
     return True
 
 
-_indexes: dict[int, tuple[Any, TermIndex]] = {}
+_index: list[tuple[Any, TermIndex]] = []
 
 
 def term_index(nlp: Any) -> TermIndex:
-    """The lexicon compiled with ``nlp``'s tokenizer, once per pipeline."""
-    cached = _indexes.get(id(nlp))
-    if cached is None or cached[0] is not nlp:
-        cached = _indexes[id(nlp)] = (nlp, TermIndex(nlp))
-    return cached[1]
+    """The lexicon compiled with ``nlp``'s tokenizer, once per pipeline (the latest only: a pipeline
+    renewed for its vocabulary's size must not stay alive here)."""
+    if not _index or _index[0][0] is not nlp:
+        _index[:] = [(nlp, TermIndex(nlp))]
+    return _index[0][1]
 
 
 @lru_cache(maxsize=512)

@@ -35,7 +35,7 @@ class FigureType(Stage):
 
     def __init__(self, spec: FigureTypeSpec, context: StageContext):
         super().__init__(spec, context)
-        self.nlp = make_nlp()
+        make_nlp()  # built with the stage, not in its first batch
 
     def process(self, row: Row) -> Iterable[Row]:
         caption = row.get("caption") or ""
@@ -43,7 +43,7 @@ class FigureType(Stage):
         is_panel = row.get("panel_index") is not None and bool(subcaption.strip())
         text = subcaption if is_panel else caption
         context = (row.get("mentions") or []) if self.spec.use_mentions else []
-        label = label_figure(text, context, caption=caption if is_panel else None, nlp=self.nlp)
+        label = label_figure(text, context, caption=caption if is_panel else None, nlp=make_nlp())
         yield {
             **row,
             "figure_type": label.figure_type,

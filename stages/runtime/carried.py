@@ -45,27 +45,33 @@ def table_with_carried(rows: list[dict[str, Any]], schema: pa.Schema, column: pa
     """``pa.Table.from_pylist(rows, schema)``, the carried column taken from ``column`` wherever a
     row holds one of its ``views``.
 
-    Only new values (a panel's own pixels) are built from Python; the views never are: pyarrow's
-    conversion of a buffer-protocol object keeps the buffer it views alive for good (a whole
-    block's pixels, at every call, measured on pyarrow 23), so the column's values are taken in
-    Arrow from ``column`` and the new values side by side.
+    The views are never handed to pyarrow's conversion, which keeps the buffer a buffer-protocol
+    object views alive for good (a whole block's pixels, at every call, measured on pyarrow 23):
+    ``binary_array`` copies every value once into a buffer of its own.
     """
     values = [row.pop(CARRIED, None) for row in rows]
     if len(values) == len(views) and all(value is view for value, view in zip(values, views)):
         carried = column
     else:
-        position = {id(view): index for index, view in enumerate(views) if view is not None}
-        indices, own = [], []  # own: the new values, taken after the column's
-        for value in values:
-            if value is None:
-                indices.append(None)
-            elif id(value) in position:
-                indices.append(position[id(value)])
-            else:
-                indices.append(len(column) + len(own))
-                own.append(bytes(value) if isinstance(value, memoryview) else value)  # a view of something else
-        pool = pa.chunked_array([*column.chunks, pa.array(own, column.type)], column.type) if own else column
-        carried = pool.take(pa.array(indices, pa.int64()))
+        carried = binary_array(values, column.type)
     field_index = schema.get_field_index(CARRIED)
     table = pa.Table.from_pylist(rows, schema=schema.remove(field_index))
     return table.add_column(field_index, schema.field(CARRIED), carried)
+
+
+def binary_array(values: list[bytes | memoryview | None], type: pa.DataType) -> pa.Array:
+    """A binary array of ``values`` (bytes, or views of other buffers), each copied once into one new
+    buffer: a ``take`` from the batch's column beside the new values would first concatenate them
+    all (every input value copied, used or not) and then copy what it takes."""
+    lengths = np.fromiter((0 if value is None else len(value) for value in values), np.int64, len(values))
+    offset_type = np.int64 if pa.types.is_large_binary(type) else np.int32
+    offsets = np.zeros(len(values) + 1, offset_type)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), np.uint8)
+    for value, start, end in zip(values, offsets[:-1].tolist(), offsets[1:].tolist()):
+        if end > start:
+            data[start:end] = np.frombuffer(value, np.uint8)
+    validity = None
+    if any(value is None for value in values):
+        validity = pa.array([value is not None for value in values], pa.bool_()).buffers()[1]
+    return pa.Array.from_buffers(type, len(values), [validity, pa.py_buffer(offsets), pa.py_buffer(data)])

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
+from stages.runtime.nlp import BoundedNlp
 from stages.subcaptions.cited import cited_letters
 from stages.subcaptions.labels import parse_label_expression, position_label
 from stages.subcaptions.text import after_list_comma, at_clause_start
@@ -60,11 +60,13 @@ class Marker:
     after_colon: bool = False  # "Frontal view : A, internal view : B": starts at the colon, closes the item before it
 
 
-@lru_cache(maxsize=1)
-def tokenizer():
+def _blank_english():
     import spacy
 
     return spacy.blank("en")
+
+
+tokenizer = BoundedNlp(_blank_english)
 
 
 class Token(NamedTuple):

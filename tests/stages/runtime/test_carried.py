@@ -47,3 +47,17 @@ def test_a_batch_with_new_values_lets_go_of_its_input_buffer():
         assert result.column(CARRIED).to_pylist()[:2] == [b"\x00" * 200_000, b"panel"]
         del result
     assert pa.total_allocated_bytes() - before < 1_000_000  # five leaked batches would be 8 MB
+
+
+def test_a_binary_array_of_views_and_new_values_holds_copies_in_a_buffer_of_its_own():
+    from stages.runtime.carried import binary_array
+
+    source = pa.array([b"abc", b"", b"defg"], pa.binary())
+    views = binary_views(pa.chunked_array([source]))
+    for kind in (pa.binary(), pa.large_binary()):
+        values = [views[2], b"new", None, views[0], views[1]]
+        array = binary_array(values, kind)
+        assert array.type == kind and array.null_count == 1
+        assert array.to_pylist() == [b"defg", b"new", None, b"abc", b""]
+        assert array.buffers()[2].address != source.buffers()[2].address  # a copy: the views' buffer can go
+    assert binary_array([], pa.binary()).to_pylist() == []
