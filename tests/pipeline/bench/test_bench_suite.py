@@ -32,6 +32,7 @@ def test_cpu_path_bench_separates_the_steady_state_from_the_fixed_cost_and_break
     small, large = result["runs"]
     assert (small["articles"], large["articles"]) == (4, 12) and large["figures"] > small["figures"] > 0
     assert small["pipeline_s_tries"] == [small["pipeline_s"]]  # one round unless repeats asks for more
+    assert "peak_private_mb" not in small  # timed runs sample RSS only: private memory costs the run a share of a core
     assert len(result["rounds"]) == 1 and result["rounds"][0]["ratio_to_bare_loop"] == result["ratio_to_bare_loop"]
     assert result["figures"] == large["figures"] == result["bare_loop"]["images"] + result["bare_loop"]["undecodable"]  # the same images
     per_core = large["figures"] / large["pipeline_s"] / 2
