@@ -43,7 +43,7 @@ class FigureType(Stage):
         is_panel = row.get("panel_index") is not None and bool(subcaption.strip())
         text = subcaption if is_panel else caption
         context = (row.get("mentions") or []) if self.spec.use_mentions else []
-        label = label_figure(text, context, caption=caption if is_panel else None, nlp=make_nlp())
+        label = label_figure(text, context, caption=caption if is_panel else None)  # the process pipeline, make_nlp()
         yield {
             **row,
             "figure_type": label.figure_type,
