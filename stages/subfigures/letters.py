@@ -40,11 +40,17 @@ SAME_SIZE = 0.15  # labels of one figure differ in height by at most this share
 # A cut may cross this share of its length in ink (a thin connector line), no more.
 MAX_CUT_INK = 0.03
 LETTERS_CONFIDENCE = 0.9
+# A bracket beside a label, "(a)": a thin stroke (a bar's width, not solid) at most this much
+# taller than the letter, reaching its top and bottom within the slack, this close to it
+BRACKET_DENSITY = 0.7
+DARK_PICTURE_SHARE = 0.01  # of the figure's pixels dark enough to hold a light letter
+BRACKET_HEIGHT, BRACKET_SLACK, BRACKET_DISTANCE = 2.0, 0.15, 0.6
 
 
 @dataclass(frozen=True)
 class Glyph:
     box: Box
+    light: bool = False  # a light letter on a dark picture
 
     @property
     def height(self) -> int:
@@ -52,13 +58,23 @@ class Glyph:
 
 
 def find_glyphs(grey: np.ndarray) -> list[Glyph]:
-    """Dark, letter-shaped components of a grey array with white space around them."""
+    """Letter-shaped components with white space around them: dark letters on the page, and light
+    letters on dark pictures (the same search on the inverted figure). A label's brackets, "(a)"
+    or "a)", stand inside its margin and are taken as part of it."""
+    glyphs = _glyphs_of(grey, light=False)
+    # light letters need dark pictures to stand on; most charts and drawings have none
+    if np.count_nonzero(grey <= 255 - GLYPH_INK_LEVEL) >= DARK_PICTURE_SHARE * grey.size:
+        glyphs += _glyphs_of(255 - grey, light=True)
+    return glyphs
+
+
+def _glyphs_of(grey: np.ndarray, light: bool) -> list[Glyph]:
     from scipy import ndimage
 
     ink = grey < GLYPH_INK_LEVEL
     labels, _ = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
     height = ink.shape[0]
-    glyphs = []
+    letters, brackets = [], []
     for index, found in enumerate(ndimage.find_objects(labels), 1):
         rows, cols = found
         h, w = rows.stop - rows.start, cols.stop - cols.start
@@ -67,16 +83,35 @@ def find_glyphs(grey: np.ndarray) -> list[Glyph]:
         letter, bar = GLYPH_ASPECT[0] * h <= w <= GLYPH_ASPECT[1] * h, BAR_ASPECT[0] * h <= w < BAR_ASPECT[1] * h
         if not (letter or bar):
             continue
-        component = labels[found] == index
-        density = component.mean()
+        density = np.count_nonzero(labels[found] == index) / (h * w)
+        if bar and density <= BRACKET_DENSITY:
+            brackets.append((cols.start, rows.start, cols.stop, rows.stop))
         shaped = GLYPH_DENSITY[0] <= density <= GLYPH_DENSITY[1] if letter else density >= BAR_DENSITY
-        if not shaped or _percentile_above(grey[found][component], 30, DARK_LEVEL):
-            continue
+        if shaped and not _percentile_above(grey[found][labels[found] == index], 30, DARK_LEVEL):
+            letters.append((cols.start, rows.start, cols.stop, rows.stop))
+    glyphs = []
+    for box in letters:
+        x0, y0, x1, y1 = _with_brackets(box, brackets)
+        h = box[3] - box[1]
         mx, my = max(2, int(MARGIN_X * h)), max(2, int(MARGIN_Y * h))
-        around = ink[max(0, rows.start - my) : rows.stop + my, max(0, cols.start - mx) : cols.stop + mx]
-        if np.count_nonzero(around) - np.count_nonzero(ink[found]) <= MARGIN_INK * h * h:
-            glyphs.append(Glyph((cols.start, rows.start, cols.stop, rows.stop)))
+        around = ink[max(0, y0 - my) : y1 + my, max(0, x0 - mx) : x1 + mx]
+        if np.count_nonzero(around) - np.count_nonzero(ink[y0:y1, x0:x1]) <= MARGIN_INK * h * h:
+            glyphs.append(Glyph(box, light))
     return glyphs
+
+
+def _with_brackets(letter: Box, brackets: list[Box]) -> Box:
+    """The letter's box widened to the brackets standing close beside it, as tall as it or taller."""
+    x0, y0, x1, y1 = letter
+    h, slack = y1 - y0, BRACKET_SLACK * (y1 - y0)
+    token = list(letter)
+    for bracket in brackets:
+        bx0, by0, bx1, by1 = bracket
+        if by0 > y0 + slack or by1 < y1 - slack or by1 - by0 > BRACKET_HEIGHT * h:
+            continue
+        if 0 <= x0 - bx1 <= BRACKET_DISTANCE * h or 0 <= bx0 - x1 <= BRACKET_DISTANCE * h:
+            token = [min(token[0], bx0), min(token[1], by0), max(token[2], bx1), max(token[3], by1)]
+    return tuple(token)
 
 
 def _percentile_above(values: np.ndarray, q: float, level: int) -> bool:
@@ -101,10 +136,13 @@ def label_set(glyphs: list[Glyph], count: int) -> list[Glyph] | None:
     return list(max(exact)[1]) if exact else None
 
 
-def letter_layout(ink: np.ndarray, integral: np.ndarray, letters: list[Glyph], content: Box) -> tuple[list[Box], float] | None:
-    """One region per letter, in the letters' reading order, trimmed to its ink, and the most ink any
-    cut crossed (share of its length); None when the letters draw no layout."""
-    ordered = reading_order([g.box for g in letters])
+def letter_layout(
+    ink: np.ndarray, integral: np.ndarray, letters: list[Glyph], content: Box, in_given_order: bool = False
+) -> tuple[list[Box], float] | None:
+    """One region per letter, trimmed to its ink, and the most ink any cut crossed (share of its
+    length); None when the letters draw no layout. Regions come in the letters' reading order, or
+    in the order given (letters that were read: a, b, c)."""
+    ordered = [g.box for g in letters] if in_given_order else reading_order([g.box for g in letters])
     search = _LetterSearch(ink, integral, ordered)
     found = search.best(content, tuple(range(len(ordered))))
     if found is None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
 
 from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, shape_confidence
-from stages.subfigures.letters import find_glyphs, label_set, letter_layout, letters_confidence
+from stages.subfigures.letters import Glyph, find_glyphs, label_set, letter_layout, letters_confidence
+from stages.subfigures.reading import PrintedLabels, read_labels
 
 
 
@@ -39,6 +41,9 @@ class SplitParams:
     min_panel_frac: float = 0.05  # regions smaller than this share of a side are never cut
     dark_level: int = 90  # grey <= this is ink of a frame
     max_depth: int = 6
+
+
+SURE_FREE_SPLIT = 0.9  # a free split this sure outweighs fewer letters read
 
 
 @dataclass
@@ -184,11 +189,21 @@ class _Splitter:
         self.framed, self.merged = counts
         return (boxes, search.confidence) if boxes else None
 
-    def lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
-        """The layout the figure's printed panel letters draw (``letters.py``), when exactly
-        ``panels`` of them stand out, and its confidence."""
-        labels = label_set(find_glyphs(self.grey), panels)
-        found = letter_layout(self.ink, self.integral, labels, content) if labels else None
+    @cached_property
+    def glyphs(self) -> list[Glyph]:
+        return find_glyphs(self.grey)
+
+    def printed_labels(self) -> PrintedLabels | None:
+        return read_labels(self.grey, self.glyphs)
+
+    def lettered(self, content: Box, panels: int, printed: PrintedLabels | None = None) -> tuple[list[Box], float] | None:
+        """The layout the figure's printed panel letters draw (``letters.py``), and its confidence:
+        the letters read, in their order (a, b, c), where all ``panels`` of them were read, else
+        the one group of exactly ``panels`` glyphs of one size, in reading order."""
+        printed = printed or self.printed_labels()
+        read = printed is not None and printed.count == panels and len(printed.glyphs) == panels
+        labels = [printed.glyphs[place] for place in range(panels)] if read else label_set(self.glyphs, panels)
+        found = letter_layout(self.ink, self.integral, labels, content, in_given_order=read) if labels else None
         if not found:
             return None
         boxes, worst_cut_ink = found
@@ -213,12 +228,21 @@ def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: in
     if content is None or panels == 1:
         return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0 if content is None else 1.0)
     lettered = counted = None
-    if panels and panels > 1:
+    if panels is None:  # no caption to count them: the labels printed in the figure may
+        free = splitter.split(content)
+        free_confidence = _confidence(splitter, free, content)
+        printed = splitter.printed_labels()
+        # letters read are at least the panels there are: a sure free split into more stands
+        if printed and not (free_confidence >= SURE_FREE_SPLIT and len(free) > printed.count):
+            lettered = splitter.lettered(content, printed.count, printed)
+            counted = lettered or splitter.layout(content, printed.count)
+        counted = counted or (free, free_confidence)
+    elif panels > 1:
         lettered = splitter.lettered(content, panels)
         counted = lettered or splitter.layout(content, panels)
     if counted:
         boxes, confidence = counted
-    else:  # the free split, where no count was given or no layout has it
+    else:  # the free split, where no layout has the caption's count
         boxes = splitter.split(content)
         confidence = _confidence(splitter, boxes, content)
     letters = len(boxes) if lettered else 0

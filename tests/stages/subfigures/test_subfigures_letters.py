@@ -1,5 +1,6 @@
 """Panel letters printed in the figure draw its layout when the caption's count of them stands out."""
 
+import numpy as np
 import pytest
 from builders import blocks_figure
 from PIL import ImageDraw, ImageFont
@@ -52,7 +53,6 @@ def test_a_panel_is_the_region_its_letter_heads_and_panels_come_in_the_letters_o
 def test_a_count_the_letters_do_not_match_leaves_the_gutters_to_decide():
     image = lettered(430, 310, COLUMN_A + [B, C], LETTERS)
     assert split_image(image, panels=4).letters == 0
-    assert split_image(image).letters == 0  # no count: no letters are looked for
 
 
 def test_a_letter_not_at_its_panel_s_top_left_draws_no_layout():
@@ -91,6 +91,25 @@ def test_a_sans_serif_i_is_a_label_though_it_is_a_bar():
     result = split_image(image, panels=9)
     assert result.letters == 9
     assert all(iou(found, (16 + 150 * (k % 3), 6 + 110 * (k // 3), 160 + 150 * (k % 3), 120 + 110 * (k // 3))) > 0.8 for k, found in enumerate(result.boxes))
+
+
+def test_a_label_s_brackets_stand_in_its_margin_and_belong_to_it():
+    image = lettered(300, 200, [(60, 20, 290, 90), (60, 110, 290, 190)], [(6, 10, "(a)"), (6, 100, "b)")])
+    grey, _ = grey_array(image, 1024)
+    found = sorted(find_glyphs(grey), key=lambda glyph: glyph.box[1])
+    assert len(found) == 2 and found[0].box[0] > 8  # the letter itself, right of its bracket
+    plain = lettered(300, 200, [(60, 20, 290, 90), (20, 110, 290, 190)], [(6, 100, "b)")])  # the bracket touches a picture's margin
+    assert find_glyphs(np.asarray(plain.convert("L"))) == []
+
+
+def test_light_letters_on_dark_pictures_are_glyphs_too():
+    image = blocks_figure(300, 120, [])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 140, 110), fill=(10, 10, 10))
+    draw.text((16, 14), "a", font=ImageFont.load_default(size=20), fill=(255, 255, 255))
+    grey, _ = grey_array(image, 1024)
+    (glyph,) = find_glyphs(grey)
+    assert glyph.light and 14 <= glyph.box[0] <= 22
 
 
 def test_a_solid_block_is_no_letter_even_when_narrow_and_alone():

@@ -1,0 +1,150 @@
+"""Reading the printed panel labels: which letter a glyph is, and the run of labels a figure prints.
+
+A panel label is one glyph set alone (``letters.find_glyphs``), so it is read by matching its
+shape against the letters and digits of the fonts figures are set in (Helvetica and Times, plain
+and bold, which PyMuPDF carries inside its wheel: nothing is downloaded). The shape is the
+glyph's ink scaled to a small square, compared by correlation, with its width-to-height ratio
+beside it. Digits are read too, so that tick labels read as digits, not as the letters they
+resemble.
+
+The figure's labels are then the longest run of letters of one size and one case that starts at
+"a" (or "b", its "a" unread) and misses at most ``MAX_MISSING`` letters in a row: tick labels and
+single-letter words rarely spell a, b, c. Its last letter gives the count of panels.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from stages.subfigures.letters import BAR_ASPECT, BAR_DENSITY, GLYPH_INK_LEVEL, Glyph
+
+SIDE = 16  # glyphs are compared as SIDE x SIDE squares
+FONTS = ("helv", "hebo", "tiro", "tibo")  # PyMuPDF's Helvetica, Helvetica-Bold, Times-Roman, Times-Bold
+CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+ASPECT_WEIGHT = 0.5  # a log width-to-height ratio unlike the letter's costs this much correlation
+MIN_SCORE = 0.6  # a glyph matching no letter this well is not read
+MAX_MISSING = 2  # letters of a run left unread in a row
+MIN_READ_SHARE = 0.6  # of the run's letters a to its last
+# Lowercase letters of x-height stand this much lower than capitals and ascenders of one font;
+# the letters that look the same in both cases may be either.
+X_HEIGHT_LETTERS, X_HEIGHT = set("acemnorsuvwxz"), 1.4
+EITHER_CASE = set("cosuvwxz")
+SAME_SIZE = 0.2
+
+
+@dataclass(frozen=True)
+class Reading:
+    glyph: Glyph
+    character: str
+    score: float
+
+    @property
+    def ordinal(self) -> int:
+        return ord(self.character.lower()) - ord("a")
+
+    def sizes(self) -> set[float]:
+        """The glyph's height as a capital's: x-height letters stand taller, either-case letters may be both."""
+        lower = self.character.lower()
+        if lower in EITHER_CASE:
+            return {self.glyph.height, self.glyph.height * X_HEIGHT}
+        return {self.glyph.height * (X_HEIGHT if self.character in X_HEIGHT_LETTERS else 1.0)}
+
+    def same_kind(self, other: "Reading") -> bool:
+        """Set in one case and one size: labels of one figure are."""
+        cases_agree = (
+            self.character.isupper() == other.character.isupper() or {self.character.lower(), other.character.lower()} & EITHER_CASE
+        )
+        return bool(cases_agree) and any(abs(a - b) <= max(1.5, SAME_SIZE * b) for a in self.sizes() for b in other.sizes())
+
+
+@dataclass(frozen=True)
+class PrintedLabels:
+    count: int  # the last label's place in the alphabet: the figure's panels
+    glyphs: dict[int, Glyph]  # the labels read, by place (0 for "a"); some may be missing
+
+
+def read_labels(grey: np.ndarray, glyphs: list[Glyph]) -> PrintedLabels | None:
+    """The run of panel labels printed in the figure, or None where no such run stands out."""
+    letters = [reading for reading in (read_glyph(grey, glyph) for glyph in glyphs) if reading and reading.character.isalpha()]
+    best: tuple[tuple[int, int], PrintedLabels] | None = None
+    for first in letters:
+        by_place: dict[int, list[Reading]] = {}
+        for reading in letters:
+            if reading.same_kind(first):
+                by_place.setdefault(reading.ordinal, []).append(reading)
+        run = _run_from_a(sorted(by_place))
+        repeated = sum(len(by_place[place]) - 1 for place in run)
+        if not run or len(run) < max(2 if run[0] == 0 else 3, MIN_READ_SHARE * (run[-1] + 1)):
+            continue
+        if repeated * 3 > len(run):  # the same letters again and again: tick labels or words, not labels
+            continue
+        found = PrintedLabels(run[-1] + 1, {place: max(by_place[place], key=lambda r: r.score).glyph for place in run})
+        if best is None or (len(run), found.count) > best[0]:
+            best = ((len(run), found.count), found)
+    return best[1] if best else None
+
+
+def _run_from_a(places: list[int]) -> list[int]:
+    """The places from the first (a or b) on, up to the first gap of more than MAX_MISSING."""
+    if not places or places[0] > 1:
+        return []
+    run = [places[0]]
+    for place in places[1:]:
+        if place - run[-1] - 1 > MAX_MISSING:
+            break
+        run.append(place)
+    return run
+
+
+def read_glyph(grey: np.ndarray, glyph: Glyph) -> Reading | None:
+    """The letter or digit ``glyph`` matches best, at least ``MIN_SCORE`` well, or None."""
+    x0, y0, x1, y1 = glyph.box
+    crop = grey[y0:y1, x0:x1]
+    shape = _shape(255 - crop if glyph.light else crop)
+    if shape is None:
+        return None
+    vector, aspect = shape
+    if aspect < BAR_ASPECT[1] and np.mean(crop < GLYPH_INK_LEVEL if not glyph.light else crop > 255 - GLYPH_INK_LEVEL) >= BAR_DENSITY:
+        return Reading(glyph, "I", 1.0)  # a solid bar: of the letters, only a sans-serif "I" is one
+    vectors, aspects = _templates()
+    scores = vectors @ vector - ASPECT_WEIGHT * np.abs(np.log(aspects / aspect))
+    best = int(np.argmax(scores))
+    return Reading(glyph, CHARACTERS[best % len(CHARACTERS)], float(scores[best])) if scores[best] >= MIN_SCORE else None
+
+
+def _shape(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Dark ink on light, cropped to the ink, as a zero-mean unit vector of SIDE x SIDE; and width / height."""
+    ink = 255 - grey
+    rows, cols = np.nonzero(ink > 76)
+    if rows.size == 0:
+        return None
+    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    square = np.asarray(Image.fromarray(np.ascontiguousarray(ink)).resize((SIDE, SIDE), Image.Resampling.BILINEAR), dtype=np.float32).ravel()
+    square -= square.mean()
+    norm = np.linalg.norm(square)
+    return (square / norm if norm else square), ink.shape[1] / ink.shape[0]
+
+
+@lru_cache(maxsize=1)
+def _templates() -> tuple[np.ndarray, np.ndarray]:
+    """Every character of every font, drawn large and shaped as a glyph is: (vectors, aspects), font-major."""
+    import pymupdf
+
+    vectors, aspects = [], []
+    document = pymupdf.open()
+    for font in FONTS:
+        for character in CHARACTERS:
+            page = document.new_page(width=120, height=120)
+            page.insert_text((20, 90), character, fontname=font, fontsize=64)
+            pixmap = page.get_pixmap(colorspace=pymupdf.csGRAY)
+            drawn = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, : pixmap.width]
+            vector, aspect = _shape(drawn)
+            vectors.append(vector)
+            aspects.append(aspect)
+    document.close()
+    return np.array(vectors), np.array(aspects)

@@ -1,0 +1,72 @@
+"""The printed panel labels are read, and their run gives the panels where no caption counts them."""
+
+import numpy as np
+from builders import blocks_figure
+from PIL import Image, ImageDraw, ImageFont
+
+from stages.subfigures.letters import find_glyphs
+from stages.subfigures.reading import _run_from_a, read_glyph, read_labels
+from stages.subfigures.split import grey_array, iou, split_image
+
+
+def drawn(text: str, size: int = 20) -> np.ndarray:
+    """``text``'s characters set apart in a row, in Pillow's own font (none of the reader's templates)."""
+    image = Image.new("L", (60 * len(text), 120), 255)
+    draw = ImageDraw.Draw(image)
+    for i, character in enumerate(text):
+        draw.text((10 + 60 * i, 20), character, font=ImageFont.load_default(size=size), fill=0)
+    return np.asarray(image)
+
+
+def read_row(grey: np.ndarray) -> str:
+    glyphs = sorted(find_glyphs(grey), key=lambda glyph: glyph.box[0])
+    return "".join(reading.character if (reading := read_glyph(grey, glyph)) else "?" for glyph in glyphs)
+
+
+def test_capitals_of_a_font_it_was_not_given_are_read_and_digits_stay_digits():
+    for size in (14, 20):
+        assert read_row(drawn("ABCDEFGHIJKL", size)) == "ABCDEFGHIJKL"  # the "I" a solid bar
+        assert not any(character.isalpha() for character in read_row(drawn("023456789", size)))
+
+
+def test_the_labels_are_the_run_from_a_of_one_size():
+    grey = drawn("ABCD")
+    printed = read_labels(grey, find_glyphs(grey))
+    assert printed.count == 4 and sorted(printed.glyphs) == [0, 1, 2, 3]
+    grey = drawn("ABD")  # C unread: a gap of one letter is allowed
+    assert read_labels(grey, find_glyphs(grey)).count == 4
+
+
+def test_letters_that_spell_no_run_from_a_are_no_labels():
+    for text in ("CDEF", "NPNPNP", "A", "AT"):
+        grey = drawn(text)
+        assert read_labels(grey, find_glyphs(grey)) is None, text
+
+
+def test_a_run_stops_at_a_gap_of_more_than_two_letters():
+    assert _run_from_a([0, 1, 2, 6, 7]) == [0, 1, 2]
+    assert _run_from_a([1, 2, 4]) == [1, 2, 4]  # its "a" unread
+    assert _run_from_a([2, 3]) == []
+
+
+def test_without_a_caption_the_printed_letters_count_the_panels_and_name_them():
+    # A heads the left column, B the row below it, C the right column: panels come A, B, C,
+    # the letters' order, not the reading order (A, C, B)
+    blocks = [(40, 40, 200, 150), (40, 200, 200, 300), (250, 40, 420, 300), (40, 152, 200, 156)]
+    image = blocks_figure(430, 310, blocks)
+    draw = ImageDraw.Draw(image)
+    for x, y, letter in [(10, 14, "A"), (10, 172, "B"), (222, 14, "C")]:
+        draw.text((x, y), letter, font=ImageFont.load_default(size=20), fill=(0, 0, 0))
+    result = split_image(image)
+    assert result.letters == 3 and len(result.boxes) == 3
+    a, b, c = result.boxes
+    assert a[1] <= 20 and a[3] < 170 and b[1] > 150 and c[0] > 210
+    assert iou(c, (222, 14, 420, 300)) > 0.9
+
+
+def test_without_letters_the_free_split_decides_as_before():
+    image = blocks_figure(430, 310, [(10, 10, 200, 300), (230, 10, 420, 300)])
+    result = split_image(image)
+    assert result.letters == 0 and len(result.boxes) == 2
+    grey, _ = grey_array(image, 1024)
+    assert read_labels(grey, find_glyphs(grey)) is None
