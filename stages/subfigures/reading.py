@@ -28,6 +28,7 @@ FONTS = ("helv", "hebo", "tiro", "tibo")  # PyMuPDF's Helvetica, Helvetica-Bold,
 CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 ASPECT_WEIGHT = 0.5  # a log width-to-height ratio unlike the letter's costs this much correlation
 MIN_SCORE = 0.6  # a glyph matching no letter this well is not read
+CLOSE = 0.1  # a glyph may be any character it matches this nearly as well as its best
 MAX_MISSING = 2  # letters of a run left unread in a row
 MIN_READ_SHARE = 0.6  # of the run's letters a to its last
 # Lowercase letters of x-height stand this much lower than capitals and ascenders of one font;
@@ -69,24 +70,46 @@ class PrintedLabels:
 
 
 def read_labels(grey: np.ndarray, glyphs: list[Glyph]) -> PrintedLabels | None:
-    """The run of panel labels printed in the figure, or None where no such run stands out."""
-    letters = [reading for reading in (read_glyph(grey, glyph) for glyph in glyphs) if reading and reading.character.isalpha()]
+    """The run of panel labels printed in the figure, or None where no such run stands out.
+
+    A glyph may be read as any letter it matches nearly as well as its best (a light "F" much
+    like an "r"); each kind of label (one case, one size) takes the reading of each glyph that
+    makes its run longest, one glyph a letter."""
+    candidates = [found for found in (readings(grey, glyph) for glyph in glyphs) if found]
     best: tuple[tuple[int, int], PrintedLabels] | None = None
-    for first in letters:
+    for seed in (found[0] for found in candidates if found[0].character.isalpha()):
         by_place: dict[int, list[Reading]] = {}
-        for reading in letters:
-            if reading.same_kind(first):
-                by_place.setdefault(reading.ordinal, []).append(reading)
-        run = _run_from_a(sorted(by_place))
-        repeated = sum(len(by_place[place]) - 1 for place in run)
+        for found in candidates:
+            for reading in found:
+                if reading.character.isalpha() and reading.same_kind(seed):
+                    by_place.setdefault(reading.ordinal, []).append(reading)
+        chosen = _assign(by_place)
+        run = _run_from_a(sorted(chosen))
         if not run or len(run) < max(2 if run[0] == 0 else 3, MIN_READ_SHARE * (run[-1] + 1)):
             continue
-        if repeated * 3 > len(run):  # the same letters again and again: tick labels or words, not labels
+        # the same letters again and again (best read so, and left over): tick labels or words, not labels
+        used = {chosen[place] for place in run}
+        repeated = sum(1 for place in run for reading in by_place[place] if reading.glyph not in used and _is_best(reading, candidates))
+        if repeated * 3 > len(run):
             continue
-        found = PrintedLabels(run[-1] + 1, {place: max(by_place[place], key=lambda r: r.score).glyph for place in run})
+        found = PrintedLabels(run[-1] + 1, {place: chosen[place] for place in run})
         if best is None or (len(run), found.count) > best[0]:
             best = ((len(run), found.count), found)
     return best[1] if best else None
+
+
+def _assign(by_place: dict[int, list[Reading]]) -> dict[int, Glyph]:
+    """One glyph a place and one place a glyph, from "a" on: each place takes its best-read glyph not taken yet."""
+    chosen: dict[int, Glyph] = {}
+    for place in sorted(by_place):
+        free = [reading for reading in by_place[place] if reading.glyph not in chosen.values()]
+        if free:
+            chosen[place] = max(free, key=lambda reading: reading.score).glyph
+    return chosen
+
+
+def _is_best(reading: Reading, candidates: list[list[Reading]]) -> bool:
+    return any(found[0] is reading for found in candidates)
 
 
 def _run_from_a(places: list[int]) -> list[int]:
@@ -103,18 +126,31 @@ def _run_from_a(places: list[int]) -> list[int]:
 
 def read_glyph(grey: np.ndarray, glyph: Glyph) -> Reading | None:
     """The letter or digit ``glyph`` matches best, at least ``MIN_SCORE`` well, or None."""
+    found = readings(grey, glyph)
+    return found[0] if found else None
+
+
+def readings(grey: np.ndarray, glyph: Glyph) -> list[Reading]:
+    """The characters ``glyph`` matches within ``CLOSE`` of its best, best first; none where the
+    best is below ``MIN_SCORE``."""
     x0, y0, x1, y1 = glyph.box
     crop = grey[y0:y1, x0:x1]
     shape = _shape(255 - crop if glyph.light else crop)
     if shape is None:
-        return None
+        return []
     vector, aspect = shape
     if aspect < BAR_ASPECT[1] and np.mean(crop < GLYPH_INK_LEVEL if not glyph.light else crop > 255 - GLYPH_INK_LEVEL) >= BAR_DENSITY:
-        return Reading(glyph, "I", 1.0)  # a solid bar: of the letters, only a sans-serif "I" is one
+        return [Reading(glyph, "I", 1.0), Reading(glyph, "l", 1.0)]  # a solid bar: of the letters, a sans-serif "I" or "l"
     vectors, aspects = _templates()
     scores = vectors @ vector - ASPECT_WEIGHT * np.abs(np.log(aspects / aspect))
-    best = int(np.argmax(scores))
-    return Reading(glyph, CHARACTERS[best % len(CHARACTERS)], float(scores[best])) if scores[best] >= MIN_SCORE else None
+    top = float(scores.max())
+    if top < MIN_SCORE:
+        return []
+    found: dict[str, float] = {}
+    for index in np.flatnonzero(scores >= top - CLOSE):
+        character = CHARACTERS[index % len(CHARACTERS)]
+        found[character] = max(found.get(character, -1.0), float(scores[index]))
+    return [Reading(glyph, character, score) for character, score in sorted(found.items(), key=lambda item: -item[1])]
 
 
 def _shape(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
