@@ -44,6 +44,7 @@ class SplitParams:
 
 
 SURE_FREE_SPLIT = 0.9  # a free split this sure outweighs fewer letters read
+MIN_FREE_SHAPE = 0.5  # without letters, a free split with a panel this far below its share is one picture
 
 
 @dataclass
@@ -220,37 +221,44 @@ def _longest_false_run(values: np.ndarray) -> int:
 
 def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: int | None = None) -> SplitResult:
     """Panels of a grey array, in its own pixels; ``panels``, the count the caption names, picks the
-    layout of that count: the one its printed panel letters draw where exactly that many stand out,
-    else the best of those the gutters allow (the free split where none has it; one panel is the
-    whole figure)."""
+    layout of that count: the one its printed panel letters draw where they stand out, else the
+    best of those the gutters allow (the free split where none has it; one panel is the whole
+    figure). Without a count, the run of letters printed in the figure gives it (``reading.py``)."""
     splitter = _Splitter(grey, params)
     content = splitter.trim((0, 0, splitter.width, splitter.height))
     if content is None or panels == 1:
         return SplitResult([(0, 0, splitter.width, splitter.height)], 0.0 if content is None else 1.0)
-    lettered = counted = None
-    if panels is None:  # no caption to count them: the labels printed in the figure may
-        free = splitter.split(content)
-        free_confidence = _confidence(splitter, free, content)
-        printed = splitter.printed_labels()
-        # letters read are at least the panels there are: a sure free split into more stands
-        if printed and not (free_confidence >= SURE_FREE_SPLIT and len(free) > printed.count):
-            lettered = splitter.lettered(content, printed.count, printed)
-            counted = lettered or splitter.layout(content, printed.count)
-        counted = counted or (free, free_confidence)
-    elif panels > 1:
-        lettered = splitter.lettered(content, panels)
-        counted = lettered or splitter.layout(content, panels)
-    if counted:
-        boxes, confidence = counted
-    else:  # the free split, where no layout has the caption's count
-        boxes = splitter.split(content)
-        confidence = _confidence(splitter, boxes, content)
-    letters = len(boxes) if lettered else 0
+    boxes, confidence, lettered = _uncounted(splitter, content) if panels is None else _counted(splitter, content, panels)
     if len(boxes) == 1:
         # One picture is the figure itself, white margins included: it stays whole, as the
         # pipeline emits it (panels are cut only from compound figures).
         boxes = [(0, 0, splitter.width, splitter.height)]
-    return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps, letters)
+    return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps, len(boxes) if lettered else 0)
+
+
+def _counted(splitter: _Splitter, content: Box, panels: int, printed: PrintedLabels | None = None) -> tuple[list[Box], float, bool]:
+    """The layout of ``panels`` boxes: the letters', else the gutters', else the free split. (boxes, confidence, lettered)"""
+    lettered = splitter.lettered(content, panels, printed)
+    found = lettered or splitter.layout(content, panels)
+    if found:
+        return *found, lettered is not None
+    boxes = splitter.split(content)
+    return boxes, _confidence(splitter, boxes, content), False
+
+
+def _uncounted(splitter: _Splitter, content: Box) -> tuple[list[Box], float, bool]:
+    """No caption counts the panels: the letters printed in the figure may; where none are read,
+    the free split stands, unless its pieces are far from equal shares (a chart cut from its
+    legend, a drawing cut at its own white space), which are one picture rather than panels."""
+    free = splitter.split(content)
+    free_confidence = _confidence(splitter, free, content)
+    printed = splitter.printed_labels()
+    # letters read are at least the panels there are: a sure free split into more stands
+    if printed and not (free_confidence >= SURE_FREE_SPLIT and len(free) > printed.count):
+        return _counted(splitter, content, printed.count, printed)
+    if not printed and shape_confidence(free, area(content) / len(free)) < MIN_FREE_SHAPE:
+        return [content], _confidence(splitter, [content], content), False
+    return free, free_confidence, False
 
 
 def _confidence(splitter: _Splitter, boxes: list[Box], content: Box) -> float:

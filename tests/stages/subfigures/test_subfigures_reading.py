@@ -70,3 +70,10 @@ def test_without_letters_the_free_split_decides_as_before():
     assert result.letters == 0 and len(result.boxes) == 2
     grey, _ = grey_array(image, 1024)
     assert read_labels(grey, find_glyphs(grey)) is None
+
+
+def test_without_letters_pieces_far_from_equal_shares_are_one_picture():
+    # a chart and its narrow legend beside it, a wide gutter between: no panels without a count
+    image = blocks_figure(430, 310, [(10, 10, 330, 300), (370, 120, 420, 190)])
+    assert split_image(image).boxes == [(0, 0, 430, 310)]
+    assert len(split_image(image, panels=2).boxes) == 2  # a caption naming two still has them
