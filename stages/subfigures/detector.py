@@ -58,4 +58,4 @@ class YoloSplitter:
 def build_splitter(spec) -> PanelSplitter:
     if spec.backend == "yolo":
         return YoloSplitter(spec.checkpoint, spec.detector_confidence)
-    return XYCutSplitter(SplitParams(work_side=spec.work_side))
+    return XYCutSplitter(SplitParams(work_side=spec.work_side, read_letters=False))

@@ -17,6 +17,7 @@ thin line of ink, is not one the labels draw, and the gutter search decides inst
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,8 @@ LETTERS_CONFIDENCE = 0.9
 # taller than the letter, reaching its top and bottom within the slack, this close to it
 BRACKET_DENSITY = 0.7
 DARK_PICTURE_SHARE = 0.01  # of the figure's pixels dark enough to hold a light letter
+CANDIDATE_WIDTH = 4  # a label with its brackets is at most this many times as wide as high
+DARK_BLOCK, DARK_BLOCK_SHARE = 16, 0.25  # a dark picture is made of blocks this big, this much of them dark
 BRACKET_HEIGHT, BRACKET_SLACK, BRACKET_DISTANCE = 2.0, 0.15, 0.6
 
 
@@ -57,38 +60,55 @@ class Glyph:
         return self.box[3] - self.box[1]
 
 
-def find_glyphs(grey: np.ndarray) -> list[Glyph]:
-    """Letter-shaped components with white space around them: dark letters on the page, and light
-    letters on dark pictures (the same search on the inverted figure). A label's brackets, "(a)"
-    or "a)", stand inside its margin and are taken as part of it."""
-    glyphs = _glyphs_of(grey, light=False)
-    # light letters need dark pictures to stand on; most charts and drawings have none
-    if np.count_nonzero(grey <= 255 - GLYPH_INK_LEVEL) >= DARK_PICTURE_SHARE * grey.size:
-        glyphs += _glyphs_of(255 - grey, light=True)
-    return glyphs
+def find_glyphs(grey: np.ndarray, light: bool = False) -> list[Glyph]:
+    """Letter-shaped components with white space around them: dark letters on the page, or (``light``)
+    light letters on dark pictures, the same search on the inverted pictures. A label's brackets,
+    "(a)" or "a)", stand inside its margin and are taken as part of it."""
+    if not light:
+        return _glyphs_of(grey, light=False, figure_height=grey.shape[0])
+    found = set()
+    for x0, y0, x1, y1 in dark_pictures(grey):
+        for glyph in _glyphs_of(255 - grey[y0:y1, x0:x1], light=True, figure_height=grey.shape[0]):
+            gx0, gy0, gx1, gy1 = glyph.box
+            found.add(Glyph((gx0 + x0, gy0 + y0, gx1 + x0, gy1 + y0), light=True))
+    return sorted(found, key=lambda glyph: (glyph.box[1], glyph.box[0]))
 
 
-def _glyphs_of(grey: np.ndarray, light: bool) -> list[Glyph]:
+def dark_pictures(grey: np.ndarray) -> list[Box]:
+    """The boxes of the figure's dark areas, where light letters could stand (in blocks of
+    ``DARK_BLOCK`` pixels, one block around): most charts and drawings have none."""
     from scipy import ndimage
 
+    dark = grey <= 255 - GLYPH_INK_LEVEL
+    if np.count_nonzero(dark) < DARK_PICTURE_SHARE * grey.size:
+        return []
+    height, width = grey.shape
+    rows, cols = -(-height // DARK_BLOCK), -(-width // DARK_BLOCK)
+    padded = np.zeros((rows * DARK_BLOCK, cols * DARK_BLOCK), bool)
+    padded[:height, :width] = dark
+    blocks = padded.reshape(rows, DARK_BLOCK, cols, DARK_BLOCK).sum(axis=(1, 3), dtype=np.uint16) >= DARK_BLOCK_SHARE * DARK_BLOCK**2
+    labels, _ = ndimage.label(blocks, structure=np.ones((3, 3), dtype=bool))
+    return [
+        (max(0, (c.start - 1) * DARK_BLOCK), max(0, (r.start - 1) * DARK_BLOCK), min(width, (c.stop + 1) * DARK_BLOCK), min(height, (r.stop + 1) * DARK_BLOCK))
+        for r, c in ndimage.find_objects(labels)
+    ]
+
+
+def _glyphs_of(grey: np.ndarray, light: bool, figure_height: int) -> list[Glyph]:
     ink = grey < GLYPH_INK_LEVEL
-    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
-    height = ink.shape[0]
     letters, brackets = [], []
-    for index, found in enumerate(ndimage.find_objects(labels), 1):
-        rows, cols = found
-        h, w = rows.stop - rows.start, cols.stop - cols.start
-        if not (MIN_GLYPH_HEIGHT <= h <= MAX_GLYPH_HEIGHT_SHARE * height):
-            continue
+    for box, component in _small_components(ink, MIN_GLYPH_HEIGHT, MAX_GLYPH_HEIGHT_SHARE * figure_height):
+        x0, y0, x1, y1 = box
+        h, w = y1 - y0, x1 - x0
         letter, bar = GLYPH_ASPECT[0] * h <= w <= GLYPH_ASPECT[1] * h, BAR_ASPECT[0] * h <= w < BAR_ASPECT[1] * h
         if not (letter or bar):
             continue
-        density = np.count_nonzero(labels[found] == index) / (h * w)
+        density = np.count_nonzero(component) / (h * w)
         if bar and density <= BRACKET_DENSITY:
-            brackets.append((cols.start, rows.start, cols.stop, rows.stop))
+            brackets.append(box)
         shaped = GLYPH_DENSITY[0] <= density <= GLYPH_DENSITY[1] if letter else density >= BAR_DENSITY
-        if shaped and not _percentile_above(grey[found][labels[found] == index], 30, DARK_LEVEL):
-            letters.append((cols.start, rows.start, cols.stop, rows.stop))
+        if shaped and not _percentile_above(grey[y0:y1, x0:x1][component], 30, DARK_LEVEL):
+            letters.append(box)
     glyphs = []
     for box in letters:
         x0, y0, x1, y1 = _with_brackets(box, brackets)
@@ -98,6 +118,36 @@ def _glyphs_of(grey: np.ndarray, light: bool) -> list[Glyph]:
         if np.count_nonzero(around) - np.count_nonzero(ink[y0:y1, x0:x1]) <= MARGIN_INK * h * h:
             glyphs.append(Glyph(box, light))
     return glyphs
+
+
+def _small_components(ink: np.ndarray, min_height: int, max_height: float) -> Iterator[tuple[Box, np.ndarray]]:
+    """The connected components of ``ink`` from ``min_height`` to ``max_height`` tall (8-connected): box and mask.
+
+    Labelling the whole figure at full size is most of a glyph search's cost, and nearly all its
+    pixels belong to pictures, far too big for a letter. The components are looked for at half
+    size first (ink where any of four pixels is), which keeps every component whole and apart
+    from the rest; only the small ones, and the space they take, are labelled at full size."""
+    from scipy import ndimage
+
+    height, width = ink.shape
+    half = np.zeros(((height + 1) // 2, (width + 1) // 2), bool)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            part = ink[dy::2, dx::2]
+            half[: part.shape[0], : part.shape[1]] |= part
+    structure = np.ones((3, 3), dtype=bool)
+    coarse, _ = ndimage.label(half, structure=structure)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(coarse), 1):
+        h, w = 2 * (rows.stop - rows.start), 2 * (cols.stop - cols.start)
+        if h < min_height or h > max_height + 2 or w > CANDIDATE_WIDTH * h:
+            continue  # a speck; a picture, a word or a line of text: no letter stands alone in it
+        y0, x0 = 2 * rows.start, 2 * cols.start
+        mine = np.repeat(np.repeat(coarse[rows, cols] == index, 2, axis=0), 2, axis=1)[: height - y0, : width - x0]
+        window = ink[y0 : y0 + mine.shape[0], x0 : x0 + mine.shape[1]] & mine
+        fine, _ = ndimage.label(window, structure=structure)
+        for sub, (r, c) in enumerate(ndimage.find_objects(fine), 1):
+            if min_height <= r.stop - r.start <= max_height:
+                yield (x0 + c.start, y0 + r.start, x0 + c.stop, y0 + r.stop), fine[r, c] == sub
 
 
 def _with_brackets(letter: Box, brackets: list[Box]) -> Box:

@@ -169,18 +169,18 @@ def _shape(grey: np.ndarray) -> tuple[np.ndarray, float] | None:
 @lru_cache(maxsize=1)
 def _templates() -> tuple[np.ndarray, np.ndarray]:
     """Every character of every font, drawn large and shaped as a glyph is: (vectors, aspects), font-major."""
+    import io
+
     import pymupdf
+    from PIL import ImageDraw, ImageFont
 
     vectors, aspects = [], []
-    document = pymupdf.open()
-    for font in FONTS:
+    for name in FONTS:
+        font = ImageFont.truetype(io.BytesIO(pymupdf.Font(name).buffer), 64)
         for character in CHARACTERS:
-            page = document.new_page(width=120, height=120)
-            page.insert_text((20, 90), character, fontname=font, fontsize=64)
-            pixmap = page.get_pixmap(colorspace=pymupdf.csGRAY)
-            drawn = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, : pixmap.width]
-            vector, aspect = _shape(drawn)
+            canvas = Image.new("L", (120, 120), 255)
+            ImageDraw.Draw(canvas).text((20, 10), character, font=font, fill=0)
+            vector, aspect = _shape(np.asarray(canvas))
             vectors.append(vector)
             aspects.append(aspect)
-    document.close()
     return np.array(vectors), np.array(aspects)

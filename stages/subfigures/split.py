@@ -12,7 +12,7 @@ trimmed to their ink, and a figure that is one picture comes back as the whole i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -41,6 +41,9 @@ class SplitParams:
     min_panel_frac: float = 0.05  # regions smaller than this share of a side are never cut
     dark_level: int = 90  # grey <= this is ink of a frame
     max_depth: int = 6
+    # Without the caption's count, read the letters printed in the figure for one. The pipeline
+    # does not: a figure whose caption names no panels stays one sample, whatever is printed in it.
+    read_letters: bool = True
 
 
 SURE_FREE_SPLIT = 0.9  # a free split this sure outweighs fewer letters read
@@ -194,16 +197,41 @@ class _Splitter:
     def glyphs(self) -> list[Glyph]:
         return find_glyphs(self.grey)
 
-    def printed_labels(self) -> PrintedLabels | None:
-        return read_labels(self.grey, self.glyphs)
+    def glyph_sets(self) -> Iterator[list[Glyph]]:
+        """The dark letters, then (where the figure has dark pictures) the light ones with them: the
+        second search is made only where the first gave no labels."""
+        yield self.glyphs
+        if self.light_glyphs:
+            yield self.glyphs + self.light_glyphs
 
-    def lettered(self, content: Box, panels: int, printed: PrintedLabels | None = None) -> tuple[list[Box], float] | None:
+    @cached_property
+    def light_glyphs(self) -> list[Glyph]:
+        return find_glyphs(self.grey, light=True)
+
+    @cached_property
+    def printed(self) -> PrintedLabels | None:
+        """The run of letters read, from the dark letters where they read it whole, else from all."""
+        found = None
+        for glyphs in self.glyph_sets():
+            found = read_labels(self.grey, glyphs) or found
+            if found and len(found.glyphs) == found.count:
+                break
+        return found
+
+    def lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
         """The layout the figure's printed panel letters draw (``letters.py``), and its confidence:
         the letters read, in their order (a, b, c), where all ``panels`` of them were read, else
-        the one group of exactly ``panels`` glyphs of one size, in reading order."""
-        printed = printed or self.printed_labels()
-        read = printed is not None and printed.count == panels and len(printed.glyphs) == panels
-        labels = [printed.glyphs[place] for place in range(panels)] if read else label_set(self.glyphs, panels)
+        the one group of exactly ``panels`` glyphs of one size, in reading order. The light
+        letters are looked for only where the dark ones give neither."""
+        labels, read = None, False
+        for glyphs in self.glyph_sets():
+            found = read_labels(self.grey, glyphs)
+            if found and found.count == panels and len(found.glyphs) == panels:
+                labels, read = [found.glyphs[place] for place in range(panels)], True
+            else:
+                labels = label_set(glyphs, panels)
+            if labels:
+                break
         found = letter_layout(self.ink, self.integral, labels, content, in_given_order=read) if labels else None
         if not found:
             return None
@@ -236,9 +264,9 @@ def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: in
     return SplitResult(boxes, confidence, splitter.framed, splitter.merged, splitter.gaps, len(boxes) if lettered else 0)
 
 
-def _counted(splitter: _Splitter, content: Box, panels: int, printed: PrintedLabels | None = None) -> tuple[list[Box], float, bool]:
+def _counted(splitter: _Splitter, content: Box, panels: int) -> tuple[list[Box], float, bool]:
     """The layout of ``panels`` boxes: the letters', else the gutters', else the free split. (boxes, confidence, lettered)"""
-    lettered = splitter.lettered(content, panels, printed)
+    lettered = splitter.lettered(content, panels)
     found = lettered or splitter.layout(content, panels)
     if found:
         return *found, lettered is not None
@@ -252,10 +280,10 @@ def _uncounted(splitter: _Splitter, content: Box) -> tuple[list[Box], float, boo
     legend, a drawing cut at its own white space), which are one picture rather than panels."""
     free = splitter.split(content)
     free_confidence = _confidence(splitter, free, content)
-    printed = splitter.printed_labels()
+    printed = splitter.printed if splitter.params.read_letters else None
     # letters read are at least the panels there are: a sure free split into more stands
     if printed and not (free_confidence >= SURE_FREE_SPLIT and len(free) > printed.count):
-        return _counted(splitter, content, printed.count, printed)
+        return _counted(splitter, content, printed.count)
     if not printed and shape_confidence(free, area(content) / len(free)) < MIN_FREE_SHAPE:
         return [content], _confidence(splitter, [content], content), False
     return free, free_confidence, False

@@ -108,8 +108,10 @@ def test_light_letters_on_dark_pictures_are_glyphs_too():
     draw.rectangle((10, 10, 140, 110), fill=(10, 10, 10))
     draw.text((16, 14), "a", font=ImageFont.load_default(size=20), fill=(255, 255, 255))
     grey, _ = grey_array(image, 1024)
-    (glyph,) = find_glyphs(grey)
+    assert find_glyphs(grey) == []  # no dark letter on the page
+    (glyph,) = find_glyphs(grey, light=True)
     assert glyph.light and 14 <= glyph.box[0] <= 22
+    assert find_glyphs(np.asarray(blocks_figure(300, 120, []).convert("L")), light=True) == []  # no dark picture to stand on
 
 
 def test_a_solid_block_is_no_letter_even_when_narrow_and_alone():
