@@ -1,29 +1,21 @@
-"""Panel letters printed in the figure, and the layout they draw.
+"""Panel letters printed in the figure: where they stand.
 
-A printed panel label (A, B, a, b) is a single glyph standing alone: dark ink, letter-shaped, with
-white space around it, and every label of a figure is set in one size. When the caption names
-``count`` panels, the figure's labels are the one group of exactly ``count`` such glyphs of equal
-height (``label_set``). No OCR: which letter a glyph is does not matter, only where it stands; the
-labels' reading order is the caption's order.
-
-The labels then draw the layout (``letter_layout``): a panel begins at its label, so the figure
-is cut, rows or columns, between groups of labels (in the whitest line before the next group),
-recursively, until every region holds one label standing at its top-left. The cuts follow the
-labels, not the widest gutters: a heading or legend over two charts stays with the label above it,
-a panel that is a whole column beside two rows stays whole, and a gutter inside a panel is not
-cut. A layout where a label is not at its region's top-left, or a cut runs through more than a
-thin line of ink, is not one the labels draw, and the gutter search decides instead.
+A printed panel label (A, B, a, b) is a single glyph standing alone: letter-shaped, with white
+space around it (dark on the page, or light on a dark picture; its brackets, "(a)", beside it),
+and every label of a figure is set in one size (``find_glyphs``). Which letter a glyph is, is read
+in ``reading.py``; where the letters were not all read, the figure's labels are the one group of
+exactly as many glyphs of equal height as the caption names (``label_set``), in reading order.
+The layout they draw is ``letter_layout.py``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from stages.subfigures.layout import Box, ink_bounds, ink_sum, reading_order
+from stages.subfigures.layout import Box
 
 GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
 DARK_LEVEL = 120  # ... most of them darker than this
@@ -38,9 +30,6 @@ MAX_GLYPH_HEIGHT_SHARE = 0.2  # of the figure's height
 # of ink there (JPEG noise) are allowed.
 MARGIN_X, MARGIN_Y, MARGIN_INK = 0.5, 0.3, 0.02
 SAME_SIZE = 0.15  # labels of one figure differ in height by at most this share
-# A cut may cross this share of its length in ink (a thin connector line), no more.
-MAX_CUT_INK = 0.03
-LETTERS_CONFIDENCE = 0.9
 # A bracket beside a label, "(a)": a thin stroke (a bar's width, not solid) at most this much
 # taller than the letter, reaching its top and bottom within the slack, this close to it
 BRACKET_DENSITY = 0.7
@@ -184,74 +173,3 @@ def label_set(glyphs: list[Glyph], count: int) -> list[Glyph] | None:
         groups[members] = glyph.height
     exact = [(height, members) for members, height in groups.items() if len(members) == count]
     return list(max(exact)[1]) if exact else None
-
-
-def letter_layout(
-    ink: np.ndarray, integral: np.ndarray, letters: list[Glyph], content: Box, in_given_order: bool = False
-) -> tuple[list[Box], float] | None:
-    """One region per letter, trimmed to its ink, and the most ink any cut crossed (share of its
-    length); None when the letters draw no layout. Regions come in the letters' reading order, or
-    in the order given (letters that were read: a, b, c)."""
-    ordered = [g.box for g in letters] if in_given_order else reading_order([g.box for g in letters])
-    search = _LetterSearch(ink, integral, ordered)
-    found = search.best(content, tuple(range(len(ordered))))
-    if found is None:
-        return None
-    regions = dict(found[1])  # letter index -> region
-    return [search.trim(regions[i]) or regions[i] for i in range(len(ordered))], found[0]
-
-
-def letters_confidence(boxes: list[Box], worst_cut_ink: float, shape_confidence: float) -> float:
-    """High where every cut ran through white space, lower as a cut crossed ink, and never above
-    the layout's shape confidence (a strip is no panel, whatever its letter says)."""
-    return round(min(shape_confidence, LETTERS_CONFIDENCE * (1.0 - worst_cut_ink / MAX_CUT_INK / 2)), 3)
-
-
-class _LetterSearch:
-    def __init__(self, ink: np.ndarray, integral: np.ndarray, letters: list[Box]):
-        self.ink, self.integral, self.letters = ink, integral, letters
-        self.best = lru_cache(maxsize=None)(self._best)
-
-    def trim(self, box: Box) -> Box | None:
-        return ink_bounds(self.ink, box)
-
-    def at_top_left(self, letter: Box, region: Box) -> bool:
-        """The letter is where a label stands: near the left and the top of its region's ink."""
-        trimmed = self.trim(region)
-        if trimmed is None:
-            return False
-        h = letter[3] - letter[1]
-        return (letter[0] - trimmed[0] <= max(2 * h, 0.12 * (trimmed[2] - trimmed[0]))
-                and letter[1] - trimmed[1] <= max(1.5 * h, 0.12 * (trimmed[3] - trimmed[1])))  # fmt: skip
-
-    def line_ink(self, region: Box, axis: int, position: int) -> float:
-        x0, y0, x1, y1 = region
-        line = (x0, position, x1, position + 1) if axis == 0 else (position, y0, position + 1, y1)
-        return ink_sum(self.integral, line) / max(1, (x1 - x0) if axis == 0 else (y1 - y0))
-
-    def _best(self, region: Box, members: tuple[int, ...]) -> tuple[float, tuple[tuple[int, Box], ...]] | None:
-        """(worst cut ink, ((letter, region), ...)) of the layout with the least ink cut, or None."""
-        if len(members) == 1:
-            return (0.0, ((members[0], region),)) if self.at_top_left(self.letters[members[0]], region) else None
-        choices = []
-        for axis in (0, 1):
-            lo, hi = (1, 3) if axis == 0 else (0, 2)
-            order = sorted(members, key=lambda i: self.letters[i][lo])
-            for split in range(1, len(order)):
-                first, second = order[:split], order[split:]
-                end, start = max(self.letters[i][hi] for i in first), min(self.letters[i][lo] for i in second)
-                if start <= end:
-                    continue  # the groups overlap along this axis: no line between them
-                # the whitest line in the half of the space before the second group's labels (the first
-                # group's pictures begin right after its labels), the nearest to them
-                position = min(range(end + (start - end) // 2, start), key=lambda p: (round(self.line_ink(region, axis, p), 3), -p))
-                cut_ink = self.line_ink(region, axis, position)
-                if cut_ink > MAX_CUT_INK:
-                    continue
-                x0, y0, x1, y1 = region
-                a, b = ((x0, y0, x1, position), (x0, position, x1, y1)) if axis == 0 else ((x0, y0, position, y1), (position, y0, x1, y1))
-                one = self.best(a, tuple(sorted(first)))
-                other = self.best(b, tuple(sorted(second))) if one else None
-                if other:
-                    choices.append((max(cut_ink, one[0], other[0]), one[1] + other[1]))
-        return min(choices, key=lambda choice: choice[0]) if choices else None

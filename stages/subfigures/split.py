@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, shape_confidence
-from stages.subfigures.letters import Glyph, find_glyphs, label_set, letter_layout, letters_confidence
+from stages.subfigures.letter_layout import letter_layout, letters_confidence
+from stages.subfigures.letters import Glyph, find_glyphs, label_set
 from stages.subfigures.reading import PrintedLabels, read_labels
 
 
@@ -46,6 +47,10 @@ class SplitParams:
     read_letters: bool = True
 
 
+# A layout drawn with letters not read is taken only this sure of its shapes, and is at most
+# PARTIAL_CONFIDENCE sure itself (below the pipeline's default threshold: the panel of a letter
+# not read is a guess, emitted only where an operator lowers min_split_confidence)
+MIN_PARTIAL_SHAPE, PARTIAL_CONFIDENCE = 0.5, 0.45
 SURE_FREE_SPLIT = 0.9  # a free split this sure outweighs fewer letters read
 MIN_FREE_SHAPE = 0.5  # without letters, a free split with a panel this far below its share is one picture
 
@@ -219,23 +224,40 @@ class _Splitter:
         return found
 
     def lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
-        """The layout the figure's printed panel letters draw (``letters.py``), and its confidence:
-        the letters read, in their order (a, b, c), where all ``panels`` of them were read, else
-        the one group of exactly ``panels`` glyphs of one size, in reading order. The light
-        letters are looked for only where the dark ones give neither."""
-        labels, read = None, False
+        """The layout the figure's printed panel letters draw (``letter_layout.py``), and its
+        confidence: the letters read, in their order (a, b, c), where all ``panels`` of them were
+        read, else the one group of exactly ``panels`` glyphs of one size, in reading order. The
+        light letters are looked for only where the dark ones give neither."""
         for glyphs in self.glyph_sets():
-            found = read_labels(self.grey, glyphs)
-            if found and found.count == panels and len(found.glyphs) == panels:
-                labels, read = [found.glyphs[place] for place in range(panels)], True
-            else:
-                labels = label_set(glyphs, panels)
+            read = self._read(glyphs, panels)
+            if len(read) == panels:
+                return self._drawn(content, panels, read)
+            labels = label_set(glyphs, panels)
             if labels:
-                break
-        found = letter_layout(self.ink, self.integral, labels, content, in_given_order=read) if labels else None
-        if not found:
-            return None
-        boxes, worst_cut_ink = found
+                found = letter_layout(self.ink, self.integral, labels, content)
+                return found and self._confident(content, panels, *found)
+        return None
+
+    def partly_lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
+        """The layout the letters read draw where one or two of the ``panels`` were not read, their
+        panels found at gutters where their places are; at most ``PARTIAL_CONFIDENCE`` sure."""
+        read = self._read(list(self.glyph_sets())[-1], panels)
+        found = self._drawn(content, panels, read) if len(read) >= 2 else None
+        if not found or found[1] < MIN_PARTIAL_SHAPE:
+            return None  # a letterless "panel" that is a strip: an axis title or a legend, not the panel of a letter not read
+        return found[0], min(found[1], PARTIAL_CONFIDENCE)
+
+    def _read(self, glyphs: list[Glyph], panels: int) -> dict[int, Glyph]:
+        found = read_labels(self.grey, glyphs)
+        return {place: glyph for place, glyph in found.glyphs.items() if place < panels} if found else {}
+
+    def _drawn(self, content: Box, panels: int, read: dict[int, Glyph]) -> tuple[list[Box], float] | None:
+        """The layout the letters read draw, in their order, with the panels of the letters not read."""
+        places = sorted(read)
+        found = letter_layout(self.ink, self.integral, [read[p] for p in places], content, places, panels)
+        return found and self._confident(content, panels, *found)
+
+    def _confident(self, content: Box, panels: int, boxes: list[Box], worst_cut_ink: float) -> tuple[list[Box], float]:
         return boxes, letters_confidence(boxes, worst_cut_ink, shape_confidence(boxes, area(content) / panels))
 
     def _record_gaps(self, parts: list[Box], axis: int) -> None:
@@ -265,11 +287,20 @@ def split_grey(grey: np.ndarray, params: SplitParams = SplitParams(), panels: in
 
 
 def _counted(splitter: _Splitter, content: Box, panels: int) -> tuple[list[Box], float, bool]:
-    """The layout of ``panels`` boxes: the letters', else the gutters', else the free split. (boxes, confidence, lettered)"""
+    """The layout of ``panels`` boxes (boxes, confidence, drawn by letters): the letters', where every
+    one was read or stands out; else the gutters', where they are sure enough to be emitted; else
+    the letters', where a letter or two were not read; else the gutters' all the same; else the
+    free split."""
     lettered = splitter.lettered(content, panels)
-    found = lettered or splitter.layout(content, panels)
-    if found:
-        return *found, lettered is not None
+    if lettered:
+        return *lettered, True
+    gutters = splitter.layout(content, panels)
+    if not gutters or gutters[1] < PARTIAL_CONFIDENCE:
+        partly = splitter.partly_lettered(content, panels)
+        if partly:
+            return *partly, True
+    if gutters:
+        return *gutters, False
     boxes = splitter.split(content)
     return boxes, _confidence(splitter, boxes, content), False
 

@@ -5,7 +5,8 @@ import pytest
 from builders import blocks_figure
 from PIL import ImageDraw, ImageFont
 
-from stages.subfigures.letters import Glyph, find_glyphs, label_set, letter_layout
+from stages.subfigures.letter_layout import letter_layout
+from stages.subfigures.letters import Glyph, find_glyphs, label_set
 from stages.subfigures.split import _Splitter, SplitParams, grey_array, iou, split_image
 
 

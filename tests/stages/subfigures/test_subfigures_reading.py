@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stages.subfigures.letters import find_glyphs
 from stages.subfigures.reading import _run_from_a, read_glyph, read_labels
-from stages.subfigures.split import grey_array, iou, split_image
+from stages.subfigures.split import SplitParams, _Splitter, grey_array, iou, split_image
 
 
 def drawn(text: str, size: int = 20) -> np.ndarray:
@@ -77,3 +77,32 @@ def test_without_letters_pieces_far_from_equal_shares_are_one_picture():
     image = blocks_figure(430, 310, [(10, 10, 330, 300), (370, 120, 420, 190)])
     assert split_image(image).boxes == [(0, 0, 430, 310)]
     assert len(split_image(image, panels=2).boxes) == 2  # a caption naming two still has them
+
+
+def test_a_letter_not_read_leaves_its_panel_where_its_place_is():
+    # A's picture is two blocks with a gutter between them, wider than C's; C's letter is not
+    # printed. The panel of C is found after B, not inside A, and the layout is no more than
+    # PARTIAL_CONFIDENCE sure.
+    from stages.subfigures.split import PARTIAL_CONFIDENCE
+
+    blocks = [(30, 40, 150, 250), (170, 40, 330, 250), (380, 40, 520, 250), (570, 40, 690, 250)]
+    image = blocks_figure(700, 260, blocks)
+    draw = ImageDraw.Draw(image)
+    for x, letter in [(8, "A"), (358, "B")]:
+        draw.text((x, 8), letter, font=ImageFont.load_default(size=20), fill=(0, 0, 0))
+    grey, _ = grey_array(image, 1024)
+    splitter = _Splitter(grey, SplitParams())
+    (a, b, c), confidence = splitter.partly_lettered(splitter.trim((0, 0, 700, 260)), 3)
+    assert confidence == PARTIAL_CONFIDENCE
+    assert a[0] <= 10 and a[2] >= 328 and 350 <= b[0] <= 362 and b[2] <= 522 and iou(c, (570, 40, 690, 250)) > 0.95
+    # where the gutters are sure of a layout of three, a guess at an unread letter's panel does not outweigh them
+    assert split_image(image, panels=3).letters == 0
+
+
+def test_more_letters_not_read_than_two_draw_nothing():
+    blocks = [(30 + 120 * k, 40, 130 + 120 * k, 250) for k in range(5)]
+    image = blocks_figure(630, 260, blocks)
+    draw = ImageDraw.Draw(image)
+    for x, letter in [(8, "A"), (128, "B")]:
+        draw.text((x, 8), letter, font=ImageFont.load_default(size=20), fill=(0, 0, 0))
+    assert split_image(image, panels=5).letters == 0  # three unread: the gutters decide
