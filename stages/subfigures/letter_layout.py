@@ -28,6 +28,9 @@ MAX_CUT_INK = 0.03
 LETTERS_CONFIDENCE = 0.9
 MAX_MISSING = 2  # letters not read that the layout may still be drawn without
 SEARCH_BUDGET = 20_000  # regions weighed before a search gives up
+BLOB_GAP = 2  # pixels of white a picture's parts may have between them and still be one blob
+MAX_OVERLAP = 0.1  # of the smaller of two anchored panels
+ROW_WEIGHT = 2  # a letter a row higher is farther than one as far to the left: a blob joins its own row's panel
 
 # (worst cut ink, -smallest letterless area), ((letter index or None, region), ...)
 Found = tuple[tuple[float, float], tuple[tuple[int | None, Box], ...]]
@@ -56,6 +59,37 @@ def letter_layout(
     regions = {places[i]: region for i, region in found[1] if i is not None}
     regions.update(zip(missing, reading_order([region for i, region in found[1] if i is None])))
     return [search.trim(regions[place]) or regions[place] for place in range(panels)], found[0][0]
+
+
+def anchored_layout(ink: np.ndarray, letters: list[Glyph]) -> list[Box] | None:
+    """Panels that are no guillotine layout (panels that touch, or a panel that wraps round
+    another) from letters that were all read, in their order: each blob of the figure's ink
+    (its pictures, with gaps of up to ``BLOB_GAP`` pixels closed) joins the nearest letter
+    above and to the left of its top-left corner. None where a letter gets no picture, or two
+    panels overlap."""
+    from scipy import ndimage
+
+    blobs, _ = ndimage.label(ndimage.binary_dilation(ink, iterations=BLOB_GAP), structure=np.ones((3, 3), dtype=bool))
+    boxes = [list(g.box) for g in letters]
+    for rows, cols in ndimage.find_objects(blobs):
+        blob = (cols.start, rows.start, cols.stop, rows.stop)
+        near = [
+            (blob[0] - g.box[0] + ROW_WEIGHT * (blob[1] - g.box[1]), i)
+            for i, g in enumerate(letters)
+            if g.box[0] <= blob[0] + 2 * g.height and g.box[1] <= blob[1] + 2 * g.height
+        ]
+        if near:
+            box = boxes[min(near)[1]]
+            box[:] = [min(box[0], blob[0]), min(box[1], blob[1]), max(box[2], blob[2]), max(box[3], blob[3])]
+    boxes = [tuple(box) for box in boxes]
+    if any(box[3] - box[1] < 2 * g.height or box[2] - box[0] < 2 * (g.box[2] - g.box[0]) for box, g in zip(boxes, letters)):
+        return None  # a letter with no picture of its own
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            overlap = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+            if overlap > MAX_OVERLAP * min(area(a), area(b)):
+                return None
+    return boxes
 
 
 def letters_confidence(boxes: list[Box], worst_cut_ink: float, shape_confidence: float) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, shape_confidence
-from stages.subfigures.letter_layout import letter_layout, letters_confidence
+from stages.subfigures.letter_layout import anchored_layout, letter_layout, letters_confidence
 from stages.subfigures.letters import Glyph, find_glyphs, label_set
 from stages.subfigures.reading import PrintedLabels, read_labels
 
@@ -239,12 +239,18 @@ class _Splitter:
         return None
 
     def partly_lettered(self, content: Box, panels: int) -> tuple[list[Box], float] | None:
-        """The layout the letters read draw where one or two of the ``panels`` were not read, their
-        panels found at gutters where their places are; at most ``PARTIAL_CONFIDENCE`` sure."""
+        """What the letters read say where they draw no layout whole, at most ``PARTIAL_CONFIDENCE``
+        sure: where all ``panels`` were read, the panels their pictures' blobs make (no guillotine
+        layout); where one or two were not, the layout the others draw, the panels of those not
+        read found at gutters where their places are."""
         read = self._read(list(self.glyph_sets())[-1], panels)
-        found = self._drawn(content, panels, read) if len(read) >= 2 else None
+        if len(read) == panels:
+            boxes = anchored_layout(self.ink, [read[place] for place in range(panels)])
+            found = boxes and (boxes, shape_confidence(boxes, area(content) / panels))
+        else:
+            found = self._drawn(content, panels, read) if len(read) >= 2 else None
         if not found or found[1] < MIN_PARTIAL_SHAPE:
-            return None  # a letterless "panel" that is a strip: an axis title or a legend, not the panel of a letter not read
+            return None  # a "panel" that is a strip: an axis title or a legend, not a letter's panel
         return found[0], min(found[1], PARTIAL_CONFIDENCE)
 
     def _read(self, glyphs: list[Glyph], panels: int) -> dict[int, Glyph]:

@@ -106,3 +106,20 @@ def test_more_letters_not_read_than_two_draw_nothing():
     for x, letter in [(8, "A"), (128, "B")]:
         draw.text((x, 8), letter, font=ImageFont.load_default(size=20), fill=(0, 0, 0))
     assert split_image(image, panels=5).letters == 0  # three unread: the gutters decide
+
+
+def test_letters_all_read_find_panels_no_straight_cut_separates():
+    # a pinwheel: no white line crosses the figure, so neither the letters nor the gutters draw a
+    # guillotine layout; each picture joins the nearest letter above and to its left
+    from stages.subfigures.split import PARTIAL_CONFIDENCE
+
+    blocks = {"A": (30, 30, 330, 150), "B": (370, 30, 490, 330), "C": (30, 190, 150, 490), "E": (190, 190, 330, 330), "D": (190, 370, 490, 490)}
+    image = blocks_figure(500, 500, list(blocks.values()))
+    draw = ImageDraw.Draw(image)
+    for letter, (x, y, _, _) in blocks.items():
+        draw.text((x, y - 24), letter, font=ImageFont.load_default(size=20), fill=(0, 0, 0))
+    result = split_image(image, panels=5)
+    assert result.letters == 5 and result.confidence == PARTIAL_CONFIDENCE
+    for found, letter in zip(result.boxes, "ABCDE"):
+        x0, y0, x1, y1 = blocks[letter]
+        assert iou(found, (x0, y0 - 20, x1, y1)) > 0.9, letter
