@@ -8,8 +8,10 @@ beside it. Digits are read too, so that tick labels read as digits, not as the l
 resemble.
 
 The figure's labels are then the longest run of letters of one size and one case that starts at
-"a" (or "b", its "a" unread) and misses at most ``MAX_MISSING`` letters in a row: tick labels and
-single-letter words rarely spell a, b, c. Its last letter gives the count of panels.
+"a" (or at "b", its "a" unread, with three or more read) and misses at most ``MAX_MISSING``
+letters in a row: tick labels and single-letter words rarely spell a, b, c. A glyph may be read
+as any letter it matches nearly as well as its best (``CLOSE``), and each run takes the readings
+that make it longest. Its last letter gives the count of panels.
 """
 
 from __future__ import annotations
