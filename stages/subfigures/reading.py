@@ -78,8 +78,14 @@ def read_labels(grey: np.ndarray, glyphs: list[Glyph]) -> PrintedLabels | None:
     like an "r"); each kind of label (one case, one size) takes the reading of each glyph that
     makes its run longest, one glyph a letter."""
     candidates = [found for found in (readings(grey, glyph) for glyph in glyphs) if found]
+    best_read = {id(found[0]) for found in candidates}
     best: tuple[tuple[int, int], PrintedLabels] | None = None
+    kinds = set()
     for seed in (found[0] for found in candidates if found[0].character.isalpha()):
+        kind = (seed.character.isupper(), seed.character.lower() in EITHER_CASE, frozenset(seed.sizes()))
+        if kind in kinds:
+            continue  # the same group as a seed before
+        kinds.add(kind)
         by_place: dict[int, list[Reading]] = {}
         for found in candidates:
             for reading in found:
@@ -91,7 +97,7 @@ def read_labels(grey: np.ndarray, glyphs: list[Glyph]) -> PrintedLabels | None:
             continue
         # the same letters again and again (best read so, and left over): tick labels or words, not labels
         used = {chosen[place] for place in run}
-        repeated = sum(1 for place in run for reading in by_place[place] if reading.glyph not in used and _is_best(reading, candidates))
+        repeated = sum(1 for place in run for reading in by_place[place] if reading.glyph not in used and id(reading) in best_read)
         if repeated * 3 > len(run):
             continue
         found = PrintedLabels(run[-1] + 1, {place: chosen[place] for place in run})
@@ -108,10 +114,6 @@ def _assign(by_place: dict[int, list[Reading]]) -> dict[int, Glyph]:
         if free:
             chosen[place] = max(free, key=lambda reading: reading.score).glyph
     return chosen
-
-
-def _is_best(reading: Reading, candidates: list[list[Reading]]) -> bool:
-    return any(found[0] is reading for found in candidates)
 
 
 def _run_from_a(places: list[int]) -> list[int]:
