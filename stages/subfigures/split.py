@@ -8,6 +8,10 @@ pixels) are merged into the nearest sibling, so a single plot with white space i
 whole. A region whose border is a dark frame is one panel and is not cut further. Boxes are
 returned in reading order in the coordinates of the image given, x1/y1 exclusive; panels are
 trimmed to their ink, and a figure that is one picture comes back as the whole image.
+
+That is the free split. With a count of panels (the caption's, or the run of letters printed in
+the figure, ``reading.py``) the layout of that count is chosen: the one the letters draw
+(``letter_layout.py``, panels in the letters' order), else the gutters' (``layout.py``).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class SplitResult:
     framed: int = 0
     merged_fragments: int = 0
     gaps: list[int] = field(default_factory=list)  # gutter widths used, in work pixels
-    letters: int = 0  # panel letters the layout was drawn from (0: the gutters decided)
+    letters: int = 0  # panels the printed letters placed (0: the gutters decided)
 
 
 def grey_array(image: Image.Image, work_side: int) -> tuple[np.ndarray, float]:
