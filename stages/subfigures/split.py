@@ -95,6 +95,8 @@ class _Splitter:
         self.gaps: list[int] = []
         # Prefix sums let every row/column count of any sub-rectangle be read in O(length).
         self.integral = ink_integral(self.ink)
+        self._runs: list[PrintedLabels | None] = []  # label_runs', one a glyph set
+        self._free: dict[Box, tuple[list[Box], float]] = {}
 
     def _sum(self, box: Box) -> int:
         return ink_sum(self.integral, box)
@@ -217,12 +219,19 @@ class _Splitter:
     def light_glyphs(self) -> list[Glyph]:
         return find_glyphs(self.grey, light=True)
 
+    def label_runs(self) -> Iterator[tuple[list[Glyph], PrintedLabels | None]]:
+        """Each glyph set (``glyph_sets``) with the run of letters read in it, each read once."""
+        for index, glyphs in enumerate(self.glyph_sets()):
+            if index == len(self._runs):
+                self._runs.append(read_labels(self.grey, glyphs))
+            yield glyphs, self._runs[index]
+
     @cached_property
     def printed(self) -> PrintedLabels | None:
         """The run of letters read, from the dark letters where they read it whole, else from all."""
         found = None
-        for glyphs in self.glyph_sets():
-            found = read_labels(self.grey, glyphs) or found
+        for _, run in self.label_runs():
+            found = run or found
             if found and len(found.glyphs) == found.count:
                 break
         return found
@@ -232,8 +241,8 @@ class _Splitter:
         confidence: the letters read, in their order (a, b, c), where all ``panels`` of them were
         read, else the one group of exactly ``panels`` glyphs of one size, in reading order. The
         light letters are looked for only where the dark ones give neither."""
-        for glyphs in self.glyph_sets():
-            read = self._read(glyphs, panels)
+        for glyphs, run in self.label_runs():
+            read = _places(run, panels)
             if len(read) == panels:
                 return self._drawn(content, panels, read)
             labels = label_set(glyphs, panels)
@@ -247,7 +256,7 @@ class _Splitter:
         sure: where all ``panels`` were read, the panels their pictures' blobs make (no guillotine
         layout); where one or two were not, the layout the others draw, the panels of those not
         read found at gutters where their places are."""
-        read = self._read(list(self.glyph_sets())[-1], panels)
+        read = _places(list(self.label_runs())[-1][1], panels)
         if len(read) == panels:
             boxes = anchored_layout(self.ink, [read[place] for place in range(panels)])
             found = boxes and (boxes, shape_confidence(boxes, area(content) / panels))
@@ -257,9 +266,13 @@ class _Splitter:
             return None  # a "panel" that is a strip: an axis title or a legend, not a letter's panel
         return found[0], min(found[1], PARTIAL_CONFIDENCE)
 
-    def _read(self, glyphs: list[Glyph], panels: int) -> dict[int, Glyph]:
-        found = read_labels(self.grey, glyphs)
-        return {place: glyph for place, glyph in found.glyphs.items() if place < panels} if found else {}
+    def free_split(self, content: Box) -> tuple[list[Box], float]:
+        """The free split of ``content`` and its confidence, made once: it counts the fragments it
+        merges and the frames it meets, which a second split would count again."""
+        if content not in self._free:
+            boxes = self.split(content)
+            self._free[content] = boxes, _confidence(self, boxes, content)
+        return self._free[content]
 
     def _drawn(self, content: Box, panels: int, read: dict[int, Glyph]) -> tuple[list[Box], float] | None:
         """The layout the letters read draw, in their order, with the panels of the letters not read."""
@@ -272,6 +285,11 @@ class _Splitter:
 
     def _record_gaps(self, parts: list[Box], axis: int) -> None:
         self.gaps += gaps_between(parts, axis)
+
+
+def _places(run: PrintedLabels | None, panels: int) -> dict[int, Glyph]:
+    """The letters of ``run`` among the first ``panels``, by place."""
+    return {place: glyph for place, glyph in run.glyphs.items() if place < panels} if run else {}
 
 
 def _longest_false_run(values: np.ndarray) -> int:
@@ -311,16 +329,14 @@ def _counted(splitter: _Splitter, content: Box, panels: int) -> tuple[list[Box],
             return *partly, True
     if gutters:
         return *gutters, False
-    boxes = splitter.split(content)
-    return boxes, _confidence(splitter, boxes, content), False
+    return *splitter.free_split(content), False
 
 
 def _uncounted(splitter: _Splitter, content: Box) -> tuple[list[Box], float, bool]:
     """No caption counts the panels: the letters printed in the figure may; where none are read,
     the free split stands, unless its pieces are far from equal shares (a chart cut from its
     legend, a drawing cut at its own white space), which are one picture rather than panels."""
-    free = splitter.split(content)
-    free_confidence = _confidence(splitter, free, content)
+    free, free_confidence = splitter.free_split(content)
     printed = splitter.printed if splitter.params.read_letters else None
     # letters read are at least the panels there are: a sure free split into more stands
     if printed and not (free_confidence >= SURE_FREE_SPLIT and len(free) > printed.count):

@@ -104,3 +104,16 @@ def test_gutters_are_light_lines_closed_by_ink():
     runs = _Splitter(grey, SplitParams()).gutters((0, 0, 80, 100), axis=0)
     assert runs == [(0, 6), (20, 30)]
     assert _Splitter(grey.T.copy(), SplitParams()).gutters((0, 0, 100, 80), axis=1) == runs
+
+
+def test_the_free_split_is_made_once_and_counts_its_merges_once():
+    from stages.subfigures.split import _Splitter, grey_array
+
+    image = draw_figure(_plan([(0, 0, 500, 400), (530, 0, 1030, 400)], ["bar_chart", "bar_chart"], labels=False))
+    grey, _ = grey_array(image, 1024)
+    splitter = _Splitter(grey, SplitParams())
+    content = splitter.trim((0, 0, splitter.width, splitter.height))
+    first = splitter.free_split(content)
+    merged = splitter.merged
+    assert merged >= 1  # tick-label columns cut off, then merged back
+    assert splitter.free_split(content) == first and splitter.merged == merged
