@@ -25,6 +25,7 @@ from stages.subcaptions.align import caption_panels
 from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.llm_split import routed
 from stages.subcaptions.split import split_caption
+from stages.subfigures.layout import area, intersection
 from stages.subfigures.split import Box, SplitParams, match_boxes, split_image
 
 # Real ground truth lives beside the repository (shared/realdata), never inside it.
@@ -39,10 +40,8 @@ REALDATA_PMC = REALDATA_ROOT / "pmc"
 
 def coverage(predicted: Box, true: Box) -> float:
     """Share of the true box's area that the predicted box covers."""
-    ix = max(0, min(predicted[2], true[2]) - max(predicted[0], true[0]))
-    iy = max(0, min(predicted[3], true[3]) - max(predicted[1], true[1]))
-    area = (true[2] - true[0]) * (true[3] - true[1])
-    return ix * iy / area if area else 0.0
+    true_area = area(true)
+    return intersection(predicted, true) / true_area if true_area else 0.0
 
 
 def imageclef_accuracy(predicted: list[Box], truth: list[Box], share: float = 2 / 3) -> float:

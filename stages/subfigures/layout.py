@@ -41,6 +41,11 @@ def union(boxes: list[Box] | tuple[Box, ...]) -> Box:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+def intersection(a: Box, b: Box) -> int:
+    """The area two boxes share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def area(box: Box) -> int:
     return (box[2] - box[0]) * (box[3] - box[1])
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from stages.subfigures.layout import Box, area, ink_bounds, ink_sum, reading_order
+from stages.subfigures.layout import Box, area, ink_bounds, ink_sum, intersection, reading_order, union
 from stages.subfigures.letters import Glyph
 
 # A cut may cross this share of its length in ink (a thin connector line), no more.
@@ -70,7 +70,7 @@ def anchored_layout(ink: np.ndarray, letters: list[Glyph]) -> list[Box] | None:
     from scipy import ndimage
 
     blobs, _ = ndimage.label(ndimage.binary_dilation(ink, iterations=BLOB_GAP), structure=np.ones((3, 3), dtype=bool))
-    boxes = [list(g.box) for g in letters]
+    boxes = [g.box for g in letters]
     for rows, cols in ndimage.find_objects(blobs):
         blob = (cols.start, rows.start, cols.stop, rows.stop)
         near = [
@@ -79,15 +79,13 @@ def anchored_layout(ink: np.ndarray, letters: list[Glyph]) -> list[Box] | None:
             if g.box[0] <= blob[0] + 2 * g.height and g.box[1] <= blob[1] + 2 * g.height
         ]
         if near:
-            box = boxes[min(near)[1]]
-            box[:] = [min(box[0], blob[0]), min(box[1], blob[1]), max(box[2], blob[2]), max(box[3], blob[3])]
-    boxes = [tuple(box) for box in boxes]
+            nearest = min(near)[1]
+            boxes[nearest] = union((boxes[nearest], blob))
     if any(box[3] - box[1] < 2 * g.height or box[2] - box[0] < 2 * (g.box[2] - g.box[0]) for box, g in zip(boxes, letters)):
         return None  # a letter with no picture of its own
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
-            overlap = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
-            if overlap > MAX_OVERLAP * min(area(a), area(b)):
+            if intersection(a, b) > MAX_OVERLAP * min(area(a), area(b)):
                 return None
     return boxes
 

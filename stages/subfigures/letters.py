@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.subfigures.layout import Box
+from stages.subfigures.layout import Box, union
 
 GLYPH_INK_LEVEL = 200  # a glyph is a component of pixels darker than this (anti-aliasing included) ...
 DARK_LEVEL = 120  # ... most of them darker than this
@@ -143,14 +143,13 @@ def _with_brackets(letter: Box, brackets: list[Box]) -> Box:
     """The letter's box widened to the brackets standing close beside it, as tall as it or taller."""
     x0, y0, x1, y1 = letter
     h, slack = y1 - y0, BRACKET_SLACK * (y1 - y0)
-    token = list(letter)
-    for bracket in brackets:
-        bx0, by0, bx1, by1 = bracket
-        if by0 > y0 + slack or by1 < y1 - slack or by1 - by0 > BRACKET_HEIGHT * h:
-            continue
-        if 0 <= x0 - bx1 <= BRACKET_DISTANCE * h or 0 <= bx0 - x1 <= BRACKET_DISTANCE * h:
-            token = [min(token[0], bx0), min(token[1], by0), max(token[2], bx1), max(token[3], by1)]
-    return tuple(token)
+    beside = [
+        (bx0, by0, bx1, by1)
+        for bx0, by0, bx1, by1 in brackets
+        if by0 <= y0 + slack and by1 >= y1 - slack and by1 - by0 <= BRACKET_HEIGHT * h
+        and (0 <= x0 - bx1 <= BRACKET_DISTANCE * h or 0 <= bx0 - x1 <= BRACKET_DISTANCE * h)
+    ]  # fmt: skip
+    return union([letter, *beside])
 
 
 def _percentile_above(values: np.ndarray, q: float, level: int) -> bool:

@@ -139,11 +139,12 @@ def readings(grey: np.ndarray, glyph: Glyph) -> list[Reading]:
     best is below ``MIN_SCORE``."""
     x0, y0, x1, y1 = glyph.box
     crop = grey[y0:y1, x0:x1]
-    shape = _shape(255 - crop if glyph.light else crop)
+    dark = 255 - crop if glyph.light else crop  # the glyph as dark ink on light
+    shape = _shape(dark)
     if shape is None:
         return []
     vector, aspect = shape
-    if aspect < BAR_ASPECT[1] and np.mean(crop < GLYPH_INK_LEVEL if not glyph.light else crop > 255 - GLYPH_INK_LEVEL) >= BAR_DENSITY:
+    if aspect < BAR_ASPECT[1] and np.mean(dark < GLYPH_INK_LEVEL) >= BAR_DENSITY:
         return [Reading(glyph, "I", 1.0), Reading(glyph, "l", 1.0)]  # a solid bar: of the letters, a sans-serif "I" or "l"
     vectors, aspects = _templates()
     scores = vectors @ vector - ASPECT_WEIGHT * np.abs(np.log(aspects / aspect))

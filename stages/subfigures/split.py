@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 from PIL import Image
 
-from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, shape_confidence
+from stages.subfigures.layout import Box, LayoutSearch, area, gaps_between, ink_bounds, ink_integral, ink_sum, intersection, shape_confidence
 from stages.subfigures.letter_layout import anchored_layout, letter_layout, letters_confidence
 from stages.subfigures.letters import Glyph, find_glyphs, label_set
 from stages.subfigures.reading import PrintedLabels, read_labels
@@ -381,10 +381,8 @@ def scale_box(box: Box, scale: float, size: tuple[int, int]) -> Box:
 
 
 def iou(a: Box, b: Box) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    inter = intersection(a, b)
+    union = area(a) + area(b) - inter
     return inter / union if union else 0.0
 
 
