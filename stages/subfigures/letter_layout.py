@@ -26,7 +26,7 @@ from stages.subfigures.letters import Glyph
 # A cut may cross this share of its length in ink (a thin connector line), no more.
 MAX_CUT_INK = 0.03
 LETTERS_CONFIDENCE = 0.9
-MAX_MISSING = 2  # letters not read that the layout may still be drawn without
+MAX_UNREAD = 2  # letters not read that the layout may still be drawn without
 SEARCH_BUDGET = 20_000  # regions weighed before a search gives up
 BLOB_GAP = 2  # pixels of white a picture's parts may have between them and still be one blob
 MAX_OVERLAP = 0.1  # of the smaller of two anchored panels
@@ -47,7 +47,7 @@ def letter_layout(
     if places is None:
         boxes, places, panels = reading_order(boxes), list(range(len(boxes))), len(boxes)
     missing = [place for place in range(panels) if place not in places]
-    if len(missing) > MAX_MISSING:
+    if len(missing) > MAX_UNREAD:
         return None
     search = _LetterSearch(ink, integral, boxes, places, missing)
     try:
