@@ -222,7 +222,9 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
     if nxt.text == ":" and not clause:  # "(neurons and microglia) B: Colon mucosa"
         return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
-    if not clause:
+    # "Skull in A, dorsal; B, ventral; and C, lateral views": a list of views after "in"
+    listed_after_relation = i > 0 and tokens[i - 1].text.lower() in RELATION_WORDS and i + 2 < len(tokens) and nxt.text == "," and tokens[i + 2].text.islower()
+    if not clause and not listed_after_relation:
         return None
     for width in (3, 1):  # "A and B, Radial ...", "A–B, humerus", "a, cranial"
         if i + width < len(tokens) and tokens[i + width].text in (",", ";"):
@@ -235,6 +237,8 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
                 start = token.idx if colon is None else colon
                 closes = colon is not None
                 return Marker(start, tokens[i + width].idx + 1, tuple(labels), False, closes, weak=True, after_colon=closes), i + width + 1
+    if not clause:
+        return None
     lone = nxt.text.lower() not in _NOT_LABEL_WORDS and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
     lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
@@ -269,7 +273,10 @@ def find_inline_run(text: str) -> list[Marker]:
         run.append((match, tuple(labels)))
         last += len(labels) == 1
     following = [match["word"].lower() for match, _ in run]
-    if len(run) < 3 or len(set(following)) == 1:
+    # Letters before the same word name things (``hepatitis A virus, B virus``) inside a sentence;
+    # a run opening its sentence is a plate however alike its items (``China. A Xus yus B Xus zus``).
+    names_things = len(set(following)) == 1 and not (run and at_clause_start(text, run[0][0].start()))
+    if len(run) < 3 or names_things:
         return []
     return [Marker(match.start(), match.end("label"), labels, False, False) for match, labels in run]
 
@@ -283,6 +290,19 @@ _NOT_LABELLED = {
     *_NOT_LABEL_WORDS, "mm", "cm", "m", "nm", "µm", "μm", "um", "kb", "bp", "kda", "h", "hr", "hrs", "min", "s", "days",
     "weeks", "months", "years", "x",
 }  # fmt: skip
+
+
+def prefer_inline_run(text: str, markers: list[Marker]) -> list[Marker]:
+    """A plate's inline labels, where the only other markers come after the run and name its
+    panels again (``A aedeagus B paramere C sternite. Scale bars: 0.5 mm (A, B), 0.2 mm (C)``):
+    those cite the panels in a closing note, and read as labels they would make the caption one
+    written label-after-text. Otherwise ``markers``, or the run where there are none."""
+    inline = find_inline_run(text)
+    if not inline:
+        return markers
+    run = {label.lower() for marker in inline for label in marker.labels}
+    cites_run = all({label.lower() for label in m.labels} <= run and m.start > inline[-1].start for m in markers)
+    return inline if cites_run else markers
 
 
 def paren_depth(text: str, index: int) -> int:

@@ -23,12 +23,12 @@ from stages.subcaptions.markers import (
     drop_parts_of_named_panels,
     drop_outliers,
     drop_positions_among_letters,
-    find_inline_run,
     find_markers,
     keep_colon_lists,
     keep_weak_in_runs,
     merge_adjacent,
     paren_depth,
+    prefer_inline_run,
 )
 from stages.subcaptions.text import (
     at_clause_start,
@@ -144,7 +144,7 @@ def split_caption(caption: str) -> CaptionSplit:
     markers = keep_weak_in_runs(text, keep_colon_lists(text, find_markers(text)))
     markers = drop_outliers(text, drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
-    markers = merge_adjacent(text, markers or find_inline_run(text))
+    markers = merge_adjacent(text, prefer_inline_run(text, markers))
     if not markers:
         return CaptionSplit(text, text, (), "", "none")
     split = _postfix(text, markers) if _labels_after_text(text, markers) else _prefix(text, markers)

@@ -524,6 +524,38 @@ def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
 
+def test_a_plate_opening_its_sentence_is_split_however_alike_its_items():
+    split = split_caption("Distribution of species in China. A Xus yus B Xus zus C Xus wus.")
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("B") == "Distribution of species in China. Xus zus"
+
+
+def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
+    # read as labels, "(A, B)" and "(C, D)" made this caption one written label-after-text
+    split = split_caption("Male genitalia. A aedeagus, dorsal view B same, lateral view C paramere D sternite IX. Scale bars: 0.5 mm (A, B), 0.2 mm (C, D).")
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.style == "prefix"
+    assert split.subcaption("C") == "Male genitalia. paramere. Scale bars: 0.5 mm (A, B), 0.2 mm (C, D)."
+
+
+def test_views_listed_after_in_are_labels():
+    split = split_caption("Skull of Ausaurus (NHMUK R1234) in A, dorsal; B, ventral; C, left lateral; and D, occipital views. Scale bar equals 5 cm.")
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("B") == "Skull of Ausaurus (NHMUK R1234) in ventral. Scale bar equals 5 cm."
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Staining in A, B, and C cells of the islets.",
+        "CD19 expression in B, T and NK cells from patients.",
+        "Growth curves of strains A, B and C in rich medium.",
+    ],
+)
+def test_letters_listed_after_in_without_their_own_words_are_no_labels(caption):
+    assert labels(caption) == []
+
+
 def test_primed_labels_name_second_views_of_a_panel():
     split = split_caption("Tissues. Muscle cells (A and A'), fat cells (B and B'), and nerve cells (C and C').")
     assert split.labels() == ["A", "A'", "B", "B'", "C", "C'"]
