@@ -8,7 +8,9 @@ when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in`
 ... (``staining of (A) liver; (B) kidney``) unless another marker names the same panel (``as in
 (A)``), a label with a description (``(C, arrows)``), a label and a comma at a clause start (``A,
 anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
-Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, and ``Panel A shows
+Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, ``A.`` before a lowercase
+word that is no species epithet (``A. composite of cranium; B. right maxilla``, not ``A.
+thaliana``), a label listed after ``in`` (``in A, dorsal; B, ventral views``), and ``Panel A shows
 ...`` (kept in the text). Filters then drop markers that are no labels: position words among
 lettered panels, a letter with a number where the plain letter names a panel, single letters in the caption's minority case (or in the case whose letters start
 again inside each panel of the other), letters far outside the run.
@@ -39,6 +41,8 @@ _FIGURE_NUMBER_END = re.compile(r"\b(?:fig|figs|figure|figures)\.?\s*\d+[a-z]?\s
 # A lowercase word after "B." that is a name, not a species epithet: "p63", "apo-hIRE1", "siRNA";
 # matched on the caption's text, as the tokenizer splits "apo-hIRE1" at its hyphen.
 _NAMED_THING = re.compile(r"[a-z][\w\-]*(?:\d|[A-Z])|[α-ω]")  # "B. αENaC", "C. β-catenin": no epithet starts in Greek
+# How a species epithet ends (``A. thaliana``, ``E. coli``, ``B. subtilis``): after ``A.`` such a word names a species, not a panel.
+_EPITHET = re.compile(r"(?:us|is|ii|ae|um|ensis|oides|ans|ens|ica|ata|ina|ana|ella|ula|ia|eri|i)$")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 # Words after which a letter is no label but a word or a name: "vitamin A and", "group B is".
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
@@ -178,6 +182,10 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     after = tokens[last + 2] if last + 2 < len(tokens) else None
     closes = colon is not None and (following is None or (following.text in (",", ";") and after is not None and after.text.islower()))
     if punct == "." and not closes and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
+        if following is not None and following.text[:1].islower() and len(label) == 1 and label.isalpha() and not _EPITHET.search(following.text):
+            # "A. composite of cranium; B. right maxilla ...": a label only inside a run
+            end = tokens[last].idx + len(tokens[last].text)
+            return Marker(token.idx, end, (label,), False, False, weak=True), last + 1
         return None  # "A. thaliana", an initial inside a name, or the caption's last word
     if punct == "." and label.isalpha() and len(label) == 1 and label.isupper() and following is not None and following.text.endswith("."):
         return None  # initials: "J. R. Smith"

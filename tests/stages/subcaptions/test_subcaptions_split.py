@@ -538,6 +538,24 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
     assert split.subcaption("C") == "Male genitalia. paramere. Scale bars: 0.5 mm (A, B), 0.2 mm (C, D)."
 
 
+def test_a_label_with_a_full_stop_before_a_lowercase_word_counts_inside_a_run():
+    split = split_caption("Skull of Waharoa. A. composite of cranium; B. right maxilla in ventral view; C. right maxilla in lateral view.")
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("B") == "Skull of Waharoa. right maxilla in ventral view"
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A. thaliana seedlings grown on agar. B. napus seedlings grown on soil.",
+        "A. fumigatus hyphae. B. dermatitidis yeast cells. C. albicans pseudohyphae.",
+        "Structure of the complex. A. thaliana protein in green; human protein in blue.",
+    ],
+)
+def test_species_abbreviations_in_order_are_no_labels(caption):
+    assert labels(caption) == []
+
+
 def test_views_listed_after_in_are_labels():
     split = split_caption("Skull of Ausaurus (NHMUK R1234) in A, dorsal; B, ventral; C, left lateral; and D, occipital views. Scale bar equals 5 cm.")
     assert split.labels() == ["A", "B", "C", "D"]
