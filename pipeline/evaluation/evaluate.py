@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.evaluation.gold_parts import PARTS, part_of
+from pipeline.evaluation.marker_forms import marker_form_consistency
 from stages.subcaptions.align import caption_panels
 from stages.subcaptions.confidence import caption_confidence
 from stages.subcaptions.llm_split import routed
@@ -391,12 +392,15 @@ def load_gold(path: Path, gold_format: str | None = None) -> tuple[str, list[str
 
 
 def score_gold(path: Path, worst: int = 5, gold_format: str | None = None, llm: LlmRoute | None = None) -> dict:
-    """The whole set's scores, and under ``parts`` those of its development and check parts (``gold_parts``)."""
+    """The whole set's scores, and under ``parts`` those of its development and check parts
+    (``gold_parts``), each with how its captions split when their labels are written another way
+    (``marker_forms``)."""
     kind, keys, items = load_gold(path, gold_format)
     parts = {}
     for part in PARTS:
         chosen = [n for n, key in enumerate(keys) if part_of(key) == part]
         parts[part] = score_captions([items[n] for n in chosen], [keys[n] for n in chosen], 0, **GOLD_FORMATS[kind], llm=llm)
+        parts[part]["marker_forms"] = marker_form_consistency([items[n][0] for n in chosen], lambda a, b: similarity(_norm(a), _norm(b)))
     return {"format": kind, **score_captions(items, keys, worst, **GOLD_FORMATS[kind], llm=llm), "parts": parts}
 
 

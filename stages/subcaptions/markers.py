@@ -182,8 +182,8 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     after = tokens[last + 2] if last + 2 < len(tokens) else None
     closes = colon is not None and (following is None or (following.text in (",", ";") and after is not None and after.text.islower()))
     if punct == "." and not closes and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
-        if following is not None and following.text[:1].islower() and len(label) == 1 and label.isalpha() and not _EPITHET.search(following.text):
-            # "A. composite of cranium; B. right maxilla ...": a label only inside a run
+        if following is not None and (following.text[:1].islower() or following.text[:1].isdigit()) and len(label) == 1 and label.isalpha() and not _EPITHET.search(following.text):
+            # "A. composite of cranium; B. right maxilla ...", "B. 24 h later": a label only inside a run
             end = tokens[last].idx + len(tokens[last].text)
             return Marker(token.idx, end, (label,), False, False, weak=True), last + 1
         return None  # "A. thaliana", an initial inside a name, or the caption's last word
@@ -314,8 +314,15 @@ def prefer_inline_run(text: str, markers: list[Marker]) -> list[Marker]:
 
 
 def paren_depth(text: str, index: int) -> int:
-    before = text[:index]
-    return before.count("(") - before.count(")")
+    """How many parentheses are open at ``index``. A closing one with none open (the ``)`` of a
+    label ``A)``) closes nothing, so ``A) ... (bar B)`` has ``B`` inside parentheses."""
+    depth = 0
+    for match in _PARENTHESIS.finditer(text, 0, index):
+        depth = depth + 1 if match[0] == "(" else max(0, depth - 1)
+    return depth
+
+
+_PARENTHESIS = re.compile(r"[()]")
 
 
 def _trailing(text: str, end: int) -> bool:

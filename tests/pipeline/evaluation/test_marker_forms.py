@@ -1,0 +1,21 @@
+from pipeline.evaluation.evaluate import similarity
+from pipeline.evaluation.marker_forms import FORMS, marker_form_consistency, rewritable, rewrite
+
+
+def test_only_captions_whose_labels_all_open_clauses_are_rewritten():
+    assert rewritable("Scans. (A) Axial CT. (B) Coronal CT.")
+    assert not rewritable("Scans. Low signal on T1WI (A) and T2WI (B).")  # inside a sentence: no "A." form
+    assert not rewritable("Scans. (A) Axial CT.")
+    assert rewrite("Scans. (A) Axial CT. (B) Coronal CT.", "A.") == "Scans. A. Axial CT. B. Coronal CT."
+    assert rewrite("Scans. (a) axial. (b) coronal.", "Panel A:") == "Scans. Panel a: axial. Panel b: coronal."
+
+
+def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
+    report = marker_form_consistency(["Scans of the chest. (A) Axial CT of the nodule. (B) Coronal CT of the nodule. (C) Sagittal CT."], similarity)
+    assert report["captions"] == 1
+    assert report["A)"] == {"labels_same": 1.0, "subcaption_similarity": 1.0}
+    assert set(report) == {"captions", *FORMS}
+    # a bare letter before a number is no label ("B 24 h later"): that form loses the run
+    counted = marker_form_consistency(["Memory. (A) On day 15 the mice were trained. (B) 24 h later, memory was tested."], similarity)
+    assert counted["A"]["labels_same"] == 0.0 and counted["A"]["subcaption_similarity"] is None
+    assert counted["A."]["labels_same"] == 1.0
