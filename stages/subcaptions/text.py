@@ -70,8 +70,10 @@ def sentence_end(text: str, index: int) -> int:
     return len(text)
 
 
-# A full stop before a capital, or before a list of abbreviations: "... views. bo, basioccipital; bs, ..."
-_SENTENCE_BREAK = re.compile(r"[.!?]\s+(?=[A-Z(*\[]|[a-z][\w.]{0,8}, [^;,.]+;)")
+# A full stop before a capital, before a list of abbreviations ("... views. bo, basioccipital; bs,
+# ...") or before a count or test written in lower case ("... test. n = 8 per group", "p < 0.05").
+_LOWERCASE_NOTE = r"[np] ?[=<>≤≥]"
+_SENTENCE_BREAK = re.compile(rf"[.!?]\s+(?=[A-Z(*\[]|[a-z][\w.]{{0,8}}, [^;,.]+;|{_LOWERCASE_NOTE})")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -89,10 +91,11 @@ def join(*parts: str) -> str:
 
 def join_sentences(*parts: str) -> str:
     """Pieces joined as sentences: a piece that ends mid-sentence before one that opens a new
-    sentence (a capital) gets a full stop, so ``Lung`` + ``Expression is ...`` reads ``Lung. Expression is ...``."""
+    sentence (a capital, or a count such as ``n = 8``) gets a full stop, so ``Lung`` + ``Expression is ...`` reads ``Lung. Expression is ...``."""
     pieces = [p.strip() for p in parts if p and p.strip()]
     out = []
     for piece, following in zip(pieces, pieces[1:] + [""]):
         ends_open = (piece[-1].isalnum() or piece[-1] in ")]%") and not _CONTINUES.search(piece)
-        out.append(piece + "." if ends_open and following.lstrip("[")[:1].isupper() else piece)
+        opens = following.lstrip("[")[:1].isupper() or re.match(_LOWERCASE_NOTE, following)
+        out.append(piece + "." if ends_open and opens else piece)
     return " ".join(out)

@@ -568,6 +568,12 @@ def test_species_abbreviations_in_order_are_no_labels(caption):
     assert labels(caption) == []
 
 
+def test_a_count_in_lower_case_after_the_last_panel_is_shared():
+    split = split_caption("Mice. a) Body weight; b) food intake; c) glucose tolerance test. n = 8 per group.")
+    assert split.closing == "n = 8 per group."
+    assert split.subcaption("a") == "Mice. Body weight. n = 8 per group."
+
+
 def test_views_listed_after_in_are_labels():
     split = split_caption("Skull of Ausaurus (NHMUK R1234) in A, dorsal; B, ventral; C, left lateral; and D, occipital views. Scale bar equals 5 cm.")
     assert split.labels() == ["A", "B", "C", "D"]

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from stages.subcaptions.markers import tokenizer, tokens_of
-from stages.subcaptions.text import ABBREVIATIONS, after_list_comma, at_clause_start, ends_with_abbreviation
+from stages.subcaptions.text import ABBREVIATIONS, after_list_comma, at_clause_start, ends_with_abbreviation, join_sentences, split_sentences
 
 # the definitions on the whole prefix, as the marker search once spelled them
 LIST_COMMA = re.compile(r"(?:,|[,;]\s+(?:and|or))\s*$")
@@ -59,3 +59,10 @@ def test_backward_reading_agrees_with_the_prefix_definitions():
 def test_tokens_are_spacys_texts_and_offsets():
     caption = "Expression of p63 (A, B) and αENaC in C57BL/6 mice. C) Quantified; see Fig. 2D–F."
     assert [(token.text, token.idx) for token in tokens_of(caption)] == [(token.text, token.idx) for token in tokenizer()(caption)]
+
+
+def test_a_count_or_test_in_lower_case_opens_a_sentence():
+    assert split_sentences("Glucose tolerance test. n = 8 per group. p < 0.05 by t-test.") == ["Glucose tolerance test.", "n = 8 per group.", "p < 0.05 by t-test."]
+    assert split_sentences("Cells of the islets. bo, basioccipital; bs, basisphenoid.") == ["Cells of the islets.", "bo, basioccipital; bs, basisphenoid."]
+    assert split_sentences("Cells were grown. and then fixed.") == ["Cells were grown. and then fixed."]
+    assert join_sentences("Body weight", "n = 8 per group.") == "Body weight. n = 8 per group."
