@@ -250,7 +250,9 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     lone = nxt.text.lower() not in _NOT_LABEL_WORDS and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
     lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
-    if lone and token.text.isalpha() and (nxt.text[:1].isalpha() or nxt.text[:1] in "*×") and nxt.idx == token.idx + 2:
+    # ... and "b 2D representation", "B 24 h later" (not "a 2-cm nodule": the article)
+    opens_text = nxt.text[:1].isalpha() or nxt.text[:1] in "*×" or (nxt.text[:1].isdigit() and token.text not in "aA")
+    if lone and token.text.isalpha() and opens_text and nxt.idx == token.idx + 2:
         return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
     return None
 

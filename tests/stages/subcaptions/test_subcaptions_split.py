@@ -550,6 +550,12 @@ def test_a_label_with_a_full_stop_before_a_number_counts_inside_a_run():
     assert split.subcaption("B") == "Memory test. 24 h later, memory was tested."
 
 
+def test_a_bare_letter_before_a_number_counts_inside_a_run():
+    split = split_caption("Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.")
+    assert split.labels() == ["A", "B"]
+    assert split.subcaption("B") == "Memory test. 24 h later, memory was tested."
+
+
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
     # the ")" of "A)" closes no parenthesis, so "(bar A)" ... "(bar C)" are still inside one
     split = split_caption("Ang II. A) Parasites were grown with Ang II. B) The culture was treated without (bar A) or with (bar B) Ang II and kept 11 days without it (bar C).")
