@@ -2,9 +2,9 @@
 
 The gold sets hold the marker forms of the journals they came from, and the rules were written
 against them; unseen captions write the same panels as ``A.``, ``A)``, ``A:`` or a bare ``A``.
-Each gold caption whose single-letter labels are all written ``(A)`` at the start of a clause is
-rewritten in every form of ``FORMS`` and split again: the labels found should be the same, and
-each subcaption the same text apart from its marker. No gold text is needed, so both parts of
+Each gold caption whose labels are single letters written ``(A)``, ``A.``, ``A)`` or ``A:`` at the
+start of a clause is rewritten in every form of ``FORMS`` and split again: the labels found should
+be the same, and each subcaption the same text apart from its marker. No gold text is needed, so both parts of
 every set can be read this way; the share kept per form shows where the rules lean on the forms
 they were tuned on.
 """
@@ -18,9 +18,11 @@ import numpy as np
 from stages.subcaptions.split import split_caption
 from stages.subcaptions.text import at_clause_start
 
-# "(A) Axial CT": a single-letter label in parentheses before its words.
-_PARENTHESISED = re.compile(r"\(([A-Za-z])\)(?=\s+\S)")
+# A single-letter label before its words, as a caption writes it: "(A) Axial CT", "A. Axial CT",
+# "A) Axial CT", "A: Axial CT".
+_WRITTEN = re.compile(r"(?<![\w(])(?:\((?P<inner>[A-Za-z])\)|(?P<bare>[A-Za-z])[.):])(?=\s+\S)")
 FORMS = {
+    "(A)": lambda letter: f"({letter})",
     "A.": lambda letter: f"{letter}.",
     "A)": lambda letter: f"{letter})",
     "A:": lambda letter: f"{letter}:",
@@ -30,15 +32,21 @@ FORMS = {
 }
 
 
+def _written_labels(caption: str) -> list[re.Match]:
+    return [m for m in _WRITTEN.finditer(caption) if at_clause_start(caption, m.start())]
+
+
 def rewritable(caption: str) -> bool:
-    """Two or more ``(A)`` labels, every one of them opening a clause (a label inside a sentence,
-    ``T1WI (A) and T2WI (B)``, has no natural ``A.`` form)."""
-    found = list(_PARENTHESISED.finditer(caption))
-    return len(found) >= 2 and all(at_clause_start(caption, m.start()) for m in found)
+    """Two or more labels written in one of those forms, each opening a clause, that are the
+    labels the rules find, in order (a label inside a sentence, ``T1WI (A) and T2WI (B)``, has no
+    natural ``A.`` form; ``A. thaliana`` is no label to rewrite)."""
+    found = [(m["inner"] or m["bare"]) for m in _written_labels(caption)]
+    return len(found) >= 2 and found == split_caption(caption).labels()
 
 
 def rewrite(caption: str, form: str) -> str:
-    return _PARENTHESISED.sub(lambda m: FORMS[form](m[1]), caption)
+    written = {m.start(): m for m in _written_labels(caption)}
+    return _WRITTEN.sub(lambda m: FORMS[form](m["inner"] or m["bare"]) if m.start() in written else m[0], caption)
 
 
 def _own_texts(caption: str) -> dict[str, str]:
@@ -48,9 +56,9 @@ def _own_texts(caption: str) -> dict[str, str]:
 
 def marker_form_consistency(captions: list[str], similarity) -> dict:
     """Per form: how many captions were rewritten, the share whose labels stay the same, and the
-    mean similarity of their subcaptions to the ``(A)`` caption's (``similarity(a, b)``, 1 for the
+    mean similarity of their subcaptions to those of the caption as written (``similarity(a, b)``, 1 for the
     same text), over the captions whose labels stayed."""
-    chosen = [caption for caption in captions if rewritable(caption) and len(split_caption(caption).labels()) >= 2]
+    chosen = [caption for caption in captions if rewritable(caption)]
     originals = [_own_texts(caption) for caption in chosen]
     report = {"captions": len(chosen)}
     for form in FORMS:

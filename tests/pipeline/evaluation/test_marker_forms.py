@@ -8,6 +8,8 @@ def test_only_captions_whose_labels_all_open_clauses_are_rewritten():
     assert not rewritable("Scans. (A) Axial CT.")
     assert rewrite("Scans. (A) Axial CT. (B) Coronal CT.", "A.") == "Scans. A. Axial CT. B. Coronal CT."
     assert rewrite("Scans. (a) axial. (b) coronal.", "Panel A:") == "Scans. Panel a: axial. Panel b: coronal."
+    assert rewrite("Scans. A. Axial CT. B. Coronal CT.", "(A)") == "Scans. (A) Axial CT. (B) Coronal CT."
+    assert not rewritable("Plants. A. thaliana seedlings. B. napus seedlings.")  # no labels the rules find
 
 
 def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
@@ -15,7 +17,7 @@ def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
     assert report["captions"] == 1
     assert report["A)"] == {"labels_same": 1.0, "subcaption_similarity": 1.0}
     assert set(report) == {"captions", *FORMS}
-    # a bare letter before a number is no label ("B 24 h later"): that form loses the run
-    counted = marker_form_consistency(["Memory. (A) On day 15 the mice were trained. (B) 24 h later, memory was tested."], similarity)
+    # a bare capital A before a lowercase word reads as the article ("A represents"): that form loses the run
+    counted = marker_form_consistency(["Burden profiles. (A) represents a drug-sensitive area; (B) represents a resistant area."], similarity)
     assert counted["A"]["labels_same"] == 0.0 and counted["A"]["subcaption_similarity"] is None
     assert counted["A."]["labels_same"] == 1.0
