@@ -53,8 +53,8 @@ _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-
 _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
-# "tissues.A Representative", "spots.A) lung", "mice.a) H&E": a sentence glued to the next label.
-_GLUED_SENTENCE = re.compile(r"(?<=[a-z0-9)\]])\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR": a sentence glued to the next label.
+_GLUED_SENTENCE = re.compile(r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
 # "mPGES-1 (d);EP1 (e)": a semicolon glued to the next item.
 _GLUED_SEMICOLON = re.compile(r"(?<=\));(?=\S)")
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.

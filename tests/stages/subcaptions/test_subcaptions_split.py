@@ -550,6 +550,13 @@ def test_a_label_with_a_full_stop_before_a_number_counts_inside_a_run():
     assert split.subcaption("B") == "Memory test. 24 h later, memory was tested."
 
 
+def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
+    split = split_caption("AR expression is not modulated by AKT.A. AR staining in the prostate. B. AR staining after 7 days.")
+    assert split.labels() == ["A", "B"]
+    assert split.subcaption("A") == "AR expression is not modulated by AKT. AR staining in the prostate."
+    assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
+
+
 def test_a_bare_letter_before_a_number_counts_inside_a_run():
     split = split_caption("Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.")
     assert split.labels() == ["A", "B"]
