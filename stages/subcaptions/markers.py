@@ -342,23 +342,27 @@ def _rank(label: str) -> tuple[str, int] | None:
 
 def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
     """Keep a weak marker only where it continues a run (``_continues_run``) and the run reaches
-    at least two labels."""
+    at least two labels. One naming only panels already named on their own cites them; panels
+    named only in a group (``Panels A-D show ...``, ``(A and B)``) may still be labelled one by one."""
     markers = _drop_citations(text, markers)
     ranks = [[_rank(l) for l in m.labels] for m in markers]
     cited = {_rank(letter) for letter in cited_letters(text)}
     seen: set[tuple[str, int]] = set()
+    told: set[tuple[str, int]] = set()  # panels named on their own, not only in a group ("Panels A-D show")
     kept: list[Marker] = []
     for marker, marker_ranks in zip(markers, ranks):
         if not marker.weak:
             kept.append(marker)
             seen.update(r for r in marker_ranks if r)
+            told.update(r for r in marker_ranks if r and len(marker_ranks) == 1)
             continue
         # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
         again = marker.described and bool(kept) and kept[-1].labels == marker.labels
-        if not again and (not _continues_run(marker_ranks[0], _bridged(seen, cited)) or (all(marker_ranks) and set(marker_ranks) <= seen)):
+        if not again and (not _continues_run(marker_ranks[0], _bridged(seen, cited)) or (all(marker_ranks) and set(marker_ranks) <= told)):
             continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
+        told.update(r for r in marker_ranks if r and len(marker_ranks) == 1)
     # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
     return [marker for marker in kept if not (marker.weak and len(kept) < 2)]
 

@@ -557,6 +557,12 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
 
 
+def test_panels_named_first_in_a_group_are_labelled_one_by_one_after():
+    split = split_caption("Clavicle. Panels A-C show the clavicle before and after the operation. A, X-ray after the accident. B, 3D reconstruction. C, X-ray after the operation.")
+    assert split.labels() == ["A", "B", "C"]
+    assert split.subcaption("B") == "Clavicle. Panels A-C show the clavicle before and after the operation. 3D reconstruction."
+
+
 def test_a_bare_letter_before_a_number_counts_inside_a_run():
     split = split_caption("Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.")
     assert split.labels() == ["A", "B"]
