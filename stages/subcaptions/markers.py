@@ -401,9 +401,10 @@ def _continues_run(rank: tuple[str, int] | None, seen: set[tuple[str, int]]) -> 
 
 def _named_elsewhere(marker: Marker, markers: list[Marker]) -> bool:
     """``(A) ... the same cells as in (A)``: an earlier marker already names the panel this one cites
-    (``Left scapula in (A) ... (A) and (B) photographed`` introduces A first)."""
+    (``Left scapula in (A) ... (A) and (B) photographed`` introduces A first), on its own: after
+    ``(C and D) CT: on (C) end-expiration and (D) end-inspiration`` C and D are each labelled."""
     own = {l.lower() for l in marker.labels}
-    return any(own & {l.lower() for l in other.labels} for other in markers if other.start < marker.start)
+    return any(own & {l.lower() for l in other.labels} for other in markers if other.start < marker.start and len(other.labels) == 1)
 
 
 def merge_adjacent(text: str, markers: list[Marker]) -> list[Marker]:

@@ -563,6 +563,12 @@ def test_panels_named_first_in_a_group_are_labelled_one_by_one_after():
     assert split.subcaption("B") == "Clavicle. Panels A-C show the clavicle before and after the operation. 3D reconstruction."
 
 
+def test_panels_named_in_a_group_are_not_cited_by_their_own_markers_after_it():
+    split = split_caption("CT of the trachea. (A) Volume rendering. (B) Axial CT. (C and D) Sagittal MPR: on (C) end-expiration and (D) end-inspiration the trachea collapses.")
+    assert split.labels() == ["A", "B", "C", "D"]
+    assert split.subcaption("D") == "CT of the trachea. Sagittal MPR: on end-inspiration the trachea collapses."
+
+
 def test_a_bare_letter_before_a_number_counts_inside_a_run():
     split = split_caption("Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.")
     assert split.labels() == ["A", "B"]
