@@ -49,14 +49,10 @@ CLOSERS = re.compile(
 )
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
 _GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
-# "(J)Sd-133 competed", "(B)(×320)": a label glued to the next word or note.
-_GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Z0-9(])")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR": a sentence glued to the next label.
 _GLUED_SENTENCE = re.compile(r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
-# "mPGES-1 (d);EP1 (e)": a semicolon glued to the next item.
-_GLUED_SEMICOLON = re.compile(r"(?<=\));(?=\S)")
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.
 _STOP_AFTER_LABEL = re.compile(r"(?<![\w(])([A-Za-z]\d?\))\.(?=\s)")
 # "In (A) and (B), blue histograms ...", "In panels C and D, ...": a sentence about the panels it opens with.
@@ -135,8 +131,6 @@ def split_caption(caption: str) -> CaptionSplit:
     (for the count) and ``subcaptions`` split the same caption in turn. The result is frozen."""
     text = _PUBLISHER_NOTE.sub("", re.sub(r"\s+", " ", caption or "")).strip()
     text = _GLUED_LABEL.sub(" (", text)
-    text = _GLUED_NEXT.sub(r"\1 ", text)
-    text = _GLUED_SEMICOLON.sub("; ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)

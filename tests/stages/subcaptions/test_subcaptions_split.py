@@ -326,15 +326,6 @@ SUBCAPTION_RULES = [
         id="label-opening-a-sentence-that-lists-later-labels",
     ),
     pytest.param(
-        "Binding. (A) EC1 interface. (B)Sd-133 competed with CDH11.", ["A", "B"], "B", False, "Binding. Sd-133 competed with CDH11.",
-        id="label-glued-to-the-next-word",
-    ),
-    pytest.param(
-        "Rabbit ears. Swelling of controls (A). The photograph under microscope (B)(×320).",
-        ["A", "B"], "B", False, "Rabbit ears. The photograph under microscope (×320).",
-        id="label-glued-to-the-next-note",
-    ),
-    pytest.param(
         "Invasion. (A) Slice cocultures. (E1 and E2) Astrocytes express CXCR4.",
         ["A", "E1", "E2"], "E", False, "Invasion. Astrocytes express CXCR4.",
         id="panel-labelled-only-through-its-parts",
@@ -451,11 +442,6 @@ SUBCAPTION_RULES = [
         "Negative control (B) normal ovarian tissue, (C) Benign tumor.",
         ["A", "B", "C"], "B", False, "Controls of IHC analysis. Negative control normal ovarian tissue",
         id="a-later-sentences-opening-before-the-first-label-is-no-preamble",
-    ),
-    pytest.param(
-        "Ovarian tumours. Staining with antibodies against CK8 (a); COX-1 (b); mPGES-1 (c);EP1 (d); EP2 (e).",
-        ["a", "b", "c", "d", "e"], "c", False, "Ovarian tumours. Staining with antibodies against mPGES-1",
-        id="a-semicolon-glued-to-the-next-item",
     ),
     pytest.param(
         "CD8+ T cells are cytotoxic in vivo A,B. Staining was done on splenocytes. (A) IFN-γ profiles. (B) Tetramer gate. "
