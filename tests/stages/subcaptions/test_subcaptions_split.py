@@ -105,6 +105,14 @@ def test_weak_label_forms_inside_a_run(caption, expected):
         "A, B and C show the same trend in all experiments.",
         "Signal at day 30, a decrease of 50% after treatment.",
         "Values for Fig. 2 (B) are in the table.",
+        # species abbreviated in letter order: the word after "A." ends as an epithet
+        "A. thaliana seedlings grown on agar. B. napus seedlings grown on soil.",
+        "A. fumigatus hyphae. B. dermatitidis yeast cells. C. albicans pseudohyphae.",
+        "Structure of the complex. A. thaliana protein in green; human protein in blue.",
+        # letters listed after "in" without words of their own
+        "Staining in A, B, and C cells of the islets.",
+        "CD19 expression in B, T and NK cells from patients.",
+        "Growth curves of strains A, B and C in rich medium.",
     ],
 )
 def test_weak_forms_alone_are_not_labels(caption):
@@ -510,12 +518,6 @@ def test_letters_naming_things_are_not_an_inline_plate():
     assert labels("Titres of hepatitis A virus, hepatitis B virus and hepatitis C virus in sera.") == []
 
 
-def test_a_plate_opening_its_sentence_is_split_however_alike_its_items():
-    split = split_caption("Distribution of species in China. A Xus yus B Xus zus C Xus wus.")
-    assert split.labels() == ["A", "B", "C"]
-    assert split.subcaption("B") == "Distribution of species in China. Xus zus"
-
-
 def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
     # read as labels, "(A, B)" and "(C, D)" made this caption one written label-after-text
     split = split_caption("Male genitalia. A aedeagus, dorsal view B same, lateral view C paramere D sternite IX. Scale bars: 0.5 mm (A, B), 0.2 mm (C, D).")
@@ -524,16 +526,50 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
     assert split.subcaption("C") == "Male genitalia. paramere. Scale bars: 0.5 mm (A, B), 0.2 mm (C, D)."
 
 
-def test_a_label_with_a_full_stop_before_a_lowercase_word_counts_inside_a_run():
-    split = split_caption("Skull of Waharoa. A. composite of cranium; B. right maxilla in ventral view; C. right maxilla in lateral view.")
-    assert split.labels() == ["A", "B", "C"]
-    assert split.subcaption("B") == "Skull of Waharoa. right maxilla in ventral view"
-
-
-def test_a_label_with_a_full_stop_before_a_number_counts_inside_a_run():
-    split = split_caption("Memory test. A. On day 15 the mice were trained. B. 24 h later, memory was tested.")
-    assert split.labels() == ["A", "B"]
-    assert split.subcaption("B") == "Memory test. 24 h later, memory was tested."
+@pytest.mark.parametrize(
+    "caption, expected, label, subcaption",
+    [
+        pytest.param(
+            "Skull of Waharoa. A. composite of cranium; B. right maxilla in ventral view; C. right maxilla in lateral view.",
+            ["A", "B", "C"], "B", "Skull of Waharoa. right maxilla in ventral view",
+            id="a-full-stop-before-a-lowercase-word",
+        ),
+        pytest.param(
+            "Memory test. A. On day 15 the mice were trained. B. 24 h later, memory was tested.",
+            ["A", "B"], "B", "Memory test. 24 h later, memory was tested.",
+            id="a-full-stop-before-a-number",
+        ),
+        pytest.param(
+            "Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.",
+            ["A", "B"], "B", "Memory test. 24 h later, memory was tested.",
+            id="a-bare-letter-before-a-number",
+        ),
+        pytest.param(
+            "Clavicle. Panels A-C show the clavicle before and after the operation. A, X-ray after the accident. B, 3D reconstruction. C, X-ray after the operation.",
+            ["A", "B", "C"], "B", "Clavicle. Panels A-C show the clavicle before and after the operation. 3D reconstruction.",
+            id="panels-named-first-in-a-group-then-one-by-one",
+        ),
+        pytest.param(
+            "CT of the trachea. (A) Volume rendering. (B) Axial CT. (C and D) Sagittal MPR: on (C) end-expiration and (D) end-inspiration the trachea collapses.",
+            ["A", "B", "C", "D"], "D", "CT of the trachea. Sagittal MPR: on end-inspiration the trachea collapses.",
+            id="a-group-does-not-make-its-panels-own-markers-citations",
+        ),
+        pytest.param(
+            "Distribution of species in China. A Xus yus B Xus zus C Xus wus.",
+            ["A", "B", "C"], "B", "Distribution of species in China. Xus zus",
+            id="a-plate-opening-its-sentence-however-alike-its-items",
+        ),
+        pytest.param(
+            "Skull of Ausaurus (NHMUK R1234) in A, dorsal; B, ventral; C, left lateral; and D, occipital views. Scale bar equals 5 cm.",
+            ["A", "B", "C", "D"], "B", "Skull of Ausaurus (NHMUK R1234) in ventral. Scale bar equals 5 cm.",
+            id="views-listed-after-in",
+        ),
+    ],
+)
+def test_label_forms_inside_a_run(caption, expected, label, subcaption):
+    split = split_caption(caption)
+    assert split.labels() == expected
+    assert split.subcaption(label) == subcaption
 
 
 def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
@@ -543,40 +579,10 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
 
 
-def test_panels_named_first_in_a_group_are_labelled_one_by_one_after():
-    split = split_caption("Clavicle. Panels A-C show the clavicle before and after the operation. A, X-ray after the accident. B, 3D reconstruction. C, X-ray after the operation.")
-    assert split.labels() == ["A", "B", "C"]
-    assert split.subcaption("B") == "Clavicle. Panels A-C show the clavicle before and after the operation. 3D reconstruction."
-
-
-def test_panels_named_in_a_group_are_not_cited_by_their_own_markers_after_it():
-    split = split_caption("CT of the trachea. (A) Volume rendering. (B) Axial CT. (C and D) Sagittal MPR: on (C) end-expiration and (D) end-inspiration the trachea collapses.")
-    assert split.labels() == ["A", "B", "C", "D"]
-    assert split.subcaption("D") == "CT of the trachea. Sagittal MPR: on end-inspiration the trachea collapses."
-
-
-def test_a_bare_letter_before_a_number_counts_inside_a_run():
-    split = split_caption("Memory test. A On day 15 the mice were trained. B 24 h later, memory was tested.")
-    assert split.labels() == ["A", "B"]
-    assert split.subcaption("B") == "Memory test. 24 h later, memory was tested."
-
-
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
     # the ")" of "A)" closes no parenthesis, so "(bar A)" ... "(bar C)" are still inside one
     split = split_caption("Ang II. A) Parasites were grown with Ang II. B) The culture was treated without (bar A) or with (bar B) Ang II and kept 11 days without it (bar C).")
     assert split.labels() == ["A", "B"]
-
-
-@pytest.mark.parametrize(
-    "caption",
-    [
-        "A. thaliana seedlings grown on agar. B. napus seedlings grown on soil.",
-        "A. fumigatus hyphae. B. dermatitidis yeast cells. C. albicans pseudohyphae.",
-        "Structure of the complex. A. thaliana protein in green; human protein in blue.",
-    ],
-)
-def test_species_abbreviations_in_order_are_no_labels(caption):
-    assert labels(caption) == []
 
 
 def test_a_count_in_lower_case_after_the_last_panel_is_shared():
@@ -585,22 +591,6 @@ def test_a_count_in_lower_case_after_the_last_panel_is_shared():
     assert split.subcaption("a") == "Mice. Body weight. n = 8 per group."
 
 
-def test_views_listed_after_in_are_labels():
-    split = split_caption("Skull of Ausaurus (NHMUK R1234) in A, dorsal; B, ventral; C, left lateral; and D, occipital views. Scale bar equals 5 cm.")
-    assert split.labels() == ["A", "B", "C", "D"]
-    assert split.subcaption("B") == "Skull of Ausaurus (NHMUK R1234) in ventral. Scale bar equals 5 cm."
-
-
-@pytest.mark.parametrize(
-    "caption",
-    [
-        "Staining in A, B, and C cells of the islets.",
-        "CD19 expression in B, T and NK cells from patients.",
-        "Growth curves of strains A, B and C in rich medium.",
-    ],
-)
-def test_letters_listed_after_in_without_their_own_words_are_no_labels(caption):
-    assert labels(caption) == []
 
 
 def test_primed_labels_name_second_views_of_a_panel():
