@@ -5,8 +5,8 @@ A marker is a parenthesised label expression (``(A)``, ``(a-c)``, ``(C and D)``,
 or ``:`` (``A)``, ``B.``, ``Top:``, ``Panel B:``). A marker right after a figure reference or a word
 such as ``see``, ``as`` or ``panel`` cites a panel and is not a split point. Weaker forms count only
 when they continue a run of labels (``a``, then ``b`` ...): a marker after ``in``, ``of``, ``with``
-... (``staining of (A) liver; (B) kidney``) unless another marker names the same panel (``as in
-(A)``), a label with a description (``(C, arrows)``), a label and a comma at a clause start (``A,
+... (``staining of (A) liver; (B) kidney``) unless another marker names the same panel on its own
+(``as in (A)``), a label with a description (``(C, arrows)``), a label and a comma at a clause start (``A,
 anterior; B, posterior``), a lone label before a word (``a Parasagittal CT ... b Coronal CT``, ``a
 Gleason grade 2, b Gleason grade 3``), ``B)`` or ``B:`` inside a sentence, ``A.`` before a lowercase
 word that is no species epithet (``A. composite of cranium; B. right maxilla``, not ``A.
@@ -315,6 +315,9 @@ def prefer_inline_run(text: str, markers: list[Marker]) -> list[Marker]:
     return inline if cites_run else markers
 
 
+_PARENTHESIS = re.compile(r"[()]")
+
+
 def paren_depth(text: str, index: int) -> int:
     """How many parentheses are open at ``index``. A closing one with none open (the ``)`` of a
     label ``A)``) closes nothing, so ``A) ... (bar B)`` has ``B`` inside parentheses."""
@@ -322,9 +325,6 @@ def paren_depth(text: str, index: int) -> int:
     for match in _PARENTHESIS.finditer(text, 0, index):
         depth = depth + 1 if match[0] == "(" else max(0, depth - 1)
     return depth
-
-
-_PARENTHESIS = re.compile(r"[()]")
 
 
 def _trailing(text: str, end: int) -> bool:
