@@ -258,8 +258,9 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
 
 
 def find_inline_run(text: str) -> list[Marker]:
-    """For a caption with no other markers: labels inside sentences, each before its own words,
-    that run in order from the first (at least three), as taxonomic plates write them: letters
+    """For a caption with no other markers, or none but citations after it (``prefer_inline_run``):
+    labels inside sentences, each before its own words, that run in order from the first (at
+    least three), as taxonomic plates write them: letters
     (``female: A left caudal ramus, ventral view B copulatory pore ...``), letters after the figure
     number (``Holotype 7A Body, dorsal. Paratype 7B Head ...``), or numbers with ranges naming the
     numbers after them (``1–2 Salganea sp. n., male: 1 holotype 2 same, ventral view 3–4 ...``).
@@ -351,15 +352,11 @@ def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
     told: set[tuple[str, int]] = set()  # panels named on their own, not only in a group ("Panels A-D show")
     kept: list[Marker] = []
     for marker, marker_ranks in zip(markers, ranks):
-        if not marker.weak:
-            kept.append(marker)
-            seen.update(r for r in marker_ranks if r)
-            told.update(r for r in marker_ranks if r and len(marker_ranks) == 1)
-            continue
-        # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
-        again = marker.described and bool(kept) and kept[-1].labels == marker.labels
-        if not again and (not _continues_run(marker_ranks[0], _bridged(seen, cited)) or (all(marker_ranks) and set(marker_ranks) <= told)):
-            continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
+        if marker.weak:
+            # the same panel again, described: "(D, upper graph) ... (D, middle graph)"
+            again = marker.described and bool(kept) and kept[-1].labels == marker.labels
+            if not again and (not _continues_run(marker_ranks[0], _bridged(seen, cited)) or (all(marker_ranks) and set(marker_ranks) <= told)):
+                continue  # out of the run, or naming only panels already named: "(white arrow, b)" in d's text
         kept.append(marker)
         seen.update(r for r in marker_ranks if r)
         told.update(r for r in marker_ranks if r and len(marker_ranks) == 1)
