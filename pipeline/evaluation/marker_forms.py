@@ -3,10 +3,11 @@
 The gold sets hold the marker forms of the journals they came from, and the rules were written
 against them; unseen captions write the same panels as ``A.``, ``A)``, ``A:`` or a bare ``A``.
 Each gold caption whose labels are single letters written ``(A)``, ``A.``, ``A)`` or ``A:`` at the
-start of a clause is rewritten in every form of ``FORMS`` and split again: the labels found should
-be the same, and each subcaption the same text apart from its marker. No gold text is needed, so both parts of
-every set can be read this way; the share kept per form shows where the rules lean on the forms
-they were tuned on.
+start of a clause is rewritten in every form of ``FORMS`` (in the letters' own case, and three in
+lower case) and split again: the labels found should be the same whatever their case, and each
+subcaption the same text apart from its marker. No gold text is needed, so both parts of every set
+can be read this way; the share kept per form shows where the rules lean on the forms they were
+tuned on.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ FORMS = {
     "A,": lambda letter: f"{letter},",
     "A": lambda letter: letter,
     "Panel A:": lambda letter: f"Panel {letter}:",
+    # the same in lower case, as many journals write them: "(a)", "a.", "a Axial CT"
+    "(a)": lambda letter: f"({letter.lower()})",
+    "a.": lambda letter: f"{letter.lower()}.",
+    "a": lambda letter: letter.lower(),
 }
 
 

@@ -1,4 +1,4 @@
-"""Panel label expressions: ``A``, ``a``, ``A1``, ``A′``, ``3``, ``iv``, ranges ``A-C``/``A–C`` and lists ``A and B``, ``D&E``."""
+"""Panel label expressions: ``A``, ``a``, ``A1``, ``A′``, ``3``, ``iv``, ranges ``A-C``/``A–C``/``A to C`` and lists ``A and B``, ``D&E``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from itertools import pairwise
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
 _ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}['′]?|\d{1,2}|[ivxIVX]{1,5})$")  # A′: a second view of panel A
-_RANGE_SEP = re.compile(r"\s*[-–—‐]\s*")
-_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\band\b|\bor\b)\s*")  # "c, d, and e" too
+_RANGE_SEP = re.compile(r"\s*[-–—‐]\s*|\s+(?:to|through|thru)\s+")  # "A-C", "A to C", "A through C"
+# What joins the labels of a range or list as a caption writes them: "A-C", "A–C", "A to C", "A, B", "A and B".
+LABEL_JOINER = r"(?:\s*[-–—,&]\s*|\s+(?:and|to|through)\s+)"
+_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\+|\band\b|\bor\b)\s*")  # "c, d, and e" too
 POSITION_WORDS = {"left": (None, 0), "right": (None, 2), "top": (0, None), "bottom": (2, None), "upper": (0, None),
                   "lower": (2, None), "middle": (1, 1), "center": (1, 1), "centre": (1, 1), "inset": None}
 

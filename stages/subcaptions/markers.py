@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from stages.runtime.nlp import BoundedNlp
 from stages.subcaptions.cited import cited_letters
-from stages.subcaptions.labels import parse_label_expression, position_label
+from stages.subcaptions.labels import LABEL_JOINER, parse_label_expression, position_label
 from stages.subcaptions.text import after_list_comma, at_clause_start
 
 # A marker right after one of these cites a panel: "see (B)", "Fig. 2 (C)", "as (A)".
@@ -48,7 +48,7 @@ _WORD = re.compile(r"^[A-Za-z][A-Za-z\-]*$")
 _NOT_LABEL_WORDS = ("and", "or", "to", "is", "was")
 _COLON = re.compile(r":\s*")
 _LISTED_WITH = re.compile(r"\s*(?:,|&|and|or|,\s*and)\s*")
-_LISTED_LABELS = re.compile(r"(?P<labels>[A-Za-z]\d?(?:\s*(?:,|&|and|[-–])\s*[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
+_LISTED_LABELS = re.compile(rf"(?P<labels>[A-Za-z]\d?(?:{LABEL_JOINER}[A-Za-z]\d?)+)\.\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)

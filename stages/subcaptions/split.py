@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from stages.subcaptions.cited import cited_panels
+from stages.subcaptions.labels import LABEL_JOINER
 from stages.subcaptions.markers import (
     CITING_WORDS,
     RELATION_WORDS,
@@ -48,11 +49,16 @@ CLOSERS = re.compile(
     re.IGNORECASE,
 )
 # "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E": a label glued to the previous word.
-_GLUED_LABEL = re.compile(r"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:\s*[-–,&]\s*[A-Za-z]\d?)*\)|[ivx]{1,4}\))")
+_GLUED_LABEL = re.compile(rf"(?<=[A-Za-z.,;])\((?=[A-Za-z]\d?(?:{LABEL_JOINER}[A-Za-z]\d?)*\)|[ivx]{{1,4}}\))")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
-# "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR": a sentence glued to the next label.
-_GLUED_SENTENCE = re.compile(r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)")
+# "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR", "gland.a. P44": a
+# sentence glued to the next label (a lower-case one only after a word of two or more letters, so
+# "e.g. The" stays whole).
+_GLUED_SENTENCE = re.compile(
+    r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)"
+    r"|(?:(?<=[a-z0-9]{2})|(?<=[)\]])|(?<=[A-Z]{3}))\.(?=[a-z][.:,]?\s+[A-Z0-9])"
+)
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.
 _STOP_AFTER_LABEL = re.compile(r"(?<![\w(])([A-Za-z]\d?\))\.(?=\s)")
 # "In (A) and (B), blue histograms ...", "In panels C and D, ...": a sentence about the panels it opens with.

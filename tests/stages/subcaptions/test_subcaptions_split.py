@@ -564,6 +564,36 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B", "C", "D"], "B", "Skull of Ausaurus (NHMUK R1234) in ventral. Scale bar equals 5 cm.",
             id="views-listed-after-in",
         ),
+        pytest.param(
+            "Loss of CD166 in the gland.a. The gross anatomy of the prostate. b. Sphere formation of prostate cells.",
+            ["a", "b"], "a", "Loss of CD166 in the gland. The gross anatomy of the prostate.",
+            id="a-lower-case-label-glued-to-the-sentence-before",
+        ),
+        pytest.param(
+            "Lesions (magnification 200*).a: A mouse lesion. b: A human lesion.",
+            ["a", "b"], "b", "Lesions (magnification 200*). A human lesion.",
+            id="a-lower-case-label-glued-after-a-bracket",
+        ),
+        pytest.param(
+            "Scans. (A to C) Axial CT at three levels. (D) Coronal CT.",
+            ["A", "B", "C", "D"], "B", "Scans. Axial CT at three levels.",
+            id="a-range-written-with-to",
+        ),
+        pytest.param(
+            "Blots. A through C. Western blots of lysates. D. Quantification of the blots.",
+            ["A", "B", "C", "D"], "C", "Blots. Western blots of lysates.",
+            id="a-range-written-with-through-opening-a-sentence",
+        ),
+        pytest.param(
+            "Nkx3.1 in lesions.(A to D) Low power view. (E to H) High power view.",
+            ["A", "B", "C", "D", "E", "F", "G", "H"], "F", "Nkx3.1 in lesions. High power view.",
+            id="a-range-with-to-glued-to-the-sentence-before",
+        ),
+        pytest.param(
+            "Histology. (A+B) Benign hyperplasia. (C+D) Cancer.",
+            ["A", "B", "C", "D"], "D", "Histology. Cancer.",
+            id="labels-joined-with-plus",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
@@ -577,6 +607,7 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert split.labels() == ["A", "B"]
     assert split.subcaption("A") == "AR expression is not modulated by AKT. AR staining in the prostate."
     assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
+    assert labels("Stains, e.g. The Ki-67 stain, mark cycling cells; i.e. A subset of cells.") == []
 
 
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
