@@ -21,19 +21,20 @@ from stages.subcaptions.text import at_clause_start
 
 # A single-letter label before its words, as a caption writes it: "(A) Axial CT", "A. Axial CT",
 # "A) Axial CT", "A: Axial CT".
-_WRITTEN = re.compile(r"(?<![\w(])(?:\((?P<inner>[A-Za-z])\)|(?P<bare>[A-Za-z])[.):])(?=\s+\S)")
-FORMS = {
-    "(A)": lambda letter: f"({letter})",
-    "A.": lambda letter: f"{letter}.",
-    "A)": lambda letter: f"{letter})",
-    "A:": lambda letter: f"{letter}:",
-    "A,": lambda letter: f"{letter},",
-    "A": lambda letter: letter,
-    "Panel A:": lambda letter: f"Panel {letter}:",
+_WRITTEN = re.compile(r"(?<![\w(])(?:\((?P<inner>[A-Za-z])\)|(?P<bare>[A-Za-z])[.):])\s+(?=\S)")
+FORMS = {  # each with the space after it, but where a caption's text runs the label into its first word
+    "(A)": lambda letter: f"({letter}) ",
+    "A.": lambda letter: f"{letter}. ",
+    "A)": lambda letter: f"{letter}) ",
+    "A:": lambda letter: f"{letter}: ",
+    "A,": lambda letter: f"{letter}, ",
+    "A": lambda letter: f"{letter} ",
+    "Panel A:": lambda letter: f"Panel {letter}: ",
+    "(A)Axial": lambda letter: f"({letter})",  # "<bold>(A)</bold>Axial CT" taken out of the XML with no space
     # the same in lower case, as many journals write them: "(a)", "a.", "a Axial CT"
-    "(a)": lambda letter: f"({letter.lower()})",
-    "a.": lambda letter: f"{letter.lower()}.",
-    "a": lambda letter: letter.lower(),
+    "(a)": lambda letter: f"({letter.lower()}) ",
+    "a.": lambda letter: f"{letter.lower()}. ",
+    "a": lambda letter: f"{letter.lower()} ",
 }
 
 

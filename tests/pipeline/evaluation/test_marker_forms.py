@@ -25,5 +25,6 @@ def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
 
 def test_lower_case_forms_compare_labels_whatever_their_case():
     assert rewrite("Scans. (A) Axial CT. (B) Coronal CT.", "a.") == "Scans. a. Axial CT. b. Coronal CT."
+    assert rewrite("Scans. A. Axial CT. B. Coronal CT.", "(A)Axial") == "Scans. (A)Axial CT. (B)Coronal CT."
     report = marker_form_consistency(["Scans of the chest. (A) Axial CT of the nodule. (B) Coronal CT of the nodule."], similarity)
     assert report["(a)"] == {"labels_same": 1.0, "subcaption_similarity": 1.0}

@@ -594,6 +594,16 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B", "C", "D"], "D", "Histology. Cancer.",
             id="labels-joined-with-plus",
         ),
+        pytest.param(
+            "Chest scans.(panel a) Axial CT of the chest. (panel b) Coronal CT.",
+            ["a", "b"], "a", "Chest scans. Axial CT of the chest.",
+            id="a-panel-word-and-label-glued-to-the-sentence-before",
+        ),
+        pytest.param(
+            "Chest scans. (A)Axial CT of the chest. (B)Coronal CT.",
+            ["A", "B"], "B", "Chest scans. Coronal CT.",
+            id="a-label-run-into-its-first-word",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
