@@ -11,7 +11,8 @@ _ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}['′]?|\d{1,2}|[ivxIVX]{1,5})$")  # 
 _RANGE_SEP = re.compile(r"\s*[-–—‐]\s*|\s+(?:to|through|thru)\s+")  # "A-C", "A to C", "A through C"
 # What joins the labels of a range or list as a caption writes them: "A-C", "A–C", "A to C", "A, B", "A and B".
 LABEL_JOINER = r"(?:\s*[-–—,&]\s*|\s+(?:and|to|through)\s+)"
-_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\+|\band\b|\bor\b)\s*")  # "c, d, and e" too
+_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\band\b|\bor\b)\s*")  # "c, d, and e" too
+_LETTERS_PLUS = re.compile(r"[A-Za-z](?:\s*\+\s*[A-Za-z])+")
 POSITION_WORDS = {"left": (None, 0), "right": (None, 2), "top": (0, None), "bottom": (2, None), "upper": (0, None),
                   "lower": (2, None), "middle": (1, 1), "center": (1, 1), "centre": (1, 1), "inset": None}
 
@@ -66,6 +67,10 @@ def parse_label_expression(text: str) -> list[str] | None:
     text = text.strip().strip(".")
     if not text or len(text) > 24:
         return None
+    if "+" in text:  # "A+B" joins panels; "3+4" is a Gleason score
+        if not _LETTERS_PLUS.fullmatch(text):
+            return None
+        text = text.replace("+", ",")
     labels: list[str] = []
     for part in _LIST_SEP.split(text):
         if not part:

@@ -16,6 +16,7 @@ from stages.subcaptions.labels import parse_label_expression
         ("A1-A3", ["A1", "A2", "A3"]),
         ("H and E", None),  # a stain: panel lists run forwards
         ("G+C", None),
+        ("3+4", None),  # a Gleason score
         ("C to A", None),
         ("A to Z", None),  # no figure has 26 panels in one range
         ("sites to see", None),
