@@ -4,7 +4,7 @@ The gold sets hold the marker forms of the journals they came from, and the rule
 against them; unseen captions write the same panels as ``A.``, ``A)``, ``A:`` or a bare ``A``.
 Each gold caption whose labels are single letters written ``(A)``, ``A.``, ``A)`` or ``A:`` at the
 start of a clause is rewritten in every form of ``FORMS`` (in the letters' own case, and three in
-lower case) and split again: the labels found should be the same whatever their case, and each
+lower case), and with its items run on with commas (``JOINED_BY_COMMA``), and split again: the labels found should be the same whatever their case, and each
 subcaption the same text apart from its marker. No gold text is needed, so both parts of every set
 can be read this way; the share kept per form shows where the rules lean on the forms they were
 tuned on.
@@ -36,6 +36,9 @@ FORMS = {  # each with the space after it, but where a caption's text runs the l
     "a.": lambda letter: f"{letter.lower()}. ",
     "a": lambda letter: f"{letter.lower()} ",
 }
+# Items run on with commas instead of full stops: "A: Echocardiography of the fistula, B: Color Doppler ..."
+JOINED_BY_COMMA = {"A., B.": "A.", "A:, B:": "A:", "A), B)": "A)", "a, b": "a"}
+ALL_FORMS = [*FORMS, *JOINED_BY_COMMA]
 
 
 def _written_labels(caption: str) -> list[re.Match]:
@@ -51,8 +54,16 @@ def rewritable(caption: str) -> bool:
 
 
 def rewrite(caption: str, form: str) -> str:
-    written = {m.start(): m for m in _written_labels(caption)}
-    return _WRITTEN.sub(lambda m: FORMS[form](m["inner"] or m["bare"]) if m.start() in written else m[0], caption)
+    written = [m.start() for m in _written_labels(caption)]
+    marker = FORMS[JOINED_BY_COMMA.get(form, form)]
+    out = _WRITTEN.sub(lambda m: marker(m["inner"] or m["bare"]) if m.start() in written else m[0], caption)
+    if form in JOINED_BY_COMMA:  # the full stop closing each item before the next label becomes a comma
+        starts = [m.start() for m in _written_labels(out)][1:]
+        for start in reversed(starts):
+            before = out[:start].rstrip()
+            if before.endswith("."):
+                out = before[:-1] + ", " + out[start:]
+    return out
 
 
 def _own_texts(caption: str) -> dict[str, str]:
@@ -67,7 +78,7 @@ def marker_form_consistency(captions: list[str], similarity) -> dict:
     chosen = [caption for caption in captions if rewritable(caption)]
     originals = [_own_texts(caption) for caption in chosen]
     report = {"captions": len(chosen)}
-    for form in FORMS:
+    for form in ALL_FORMS:
         same, similar = 0, []
         for caption, original in zip(chosen, originals):
             rewritten = _own_texts(rewrite(caption, form))

@@ -182,8 +182,8 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     after = tokens[last + 2] if last + 2 < len(tokens) else None
     closes = colon is not None and (following is None or (following.text in (",", ";") and after is not None and after.text.islower()))
     if punct == "." and not closes and (following is None or not (following.text[:1].isupper() or following.text[:1] in "(\"'" or _NAMED_THING.match(text, following.idx))):
-        if following is not None and (following.text[:1].islower() or following.text[:1].isdigit()) and len(label) == 1 and label.isalpha() and not _EPITHET.search(following.text):
-            # "A. composite of cranium; B. right maxilla ...", "B. 24 h later": a label only inside a run
+        if following is not None and (following.text[:1].islower() or following.text[:1].isdigit()) and (label.isdigit() or (len(label) == 1 and label.isalpha() and not _EPITHET.search(following.text))):
+            # "A. composite of cranium; B. right maxilla ...", "B. 24 h later", "2. intraoperative view": a label only inside a run
             end = tokens[last].idx + len(tokens[last].text)
             return Marker(token.idx, end, (label,), False, False, weak=True), last + 1
         return None  # "A. thaliana", an initial inside a name, or the caption's last word
@@ -217,6 +217,14 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             if labels and _WORD.match(after.text) and after.text.islower():
                 return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
         return None
+    # "A. Normal prostate, B. Prostate cancer, C. ...": a label and full stop after a list comma
+    stop_label = re.fullmatch(r"([A-Za-z])\.", token.text) or (re.fullmatch(r"[A-Za-z]", token.text) and nxt.text == ".")
+    if stop_label and after_list_comma(text, token.idx):
+        last = i if token.text.endswith(".") else i + 1
+        following = tokens[last + 1] if last + 1 < len(tokens) else None
+        names = following is not None and (following.text[:1].isupper() or _NAMED_THING.match(text, following.idx))
+        if names or (following is not None and (following.text[:1].isdigit() or following.text[:1].islower() and not _EPITHET.search(following.text))):
+            return Marker(token.idx, tokens[last].idx + len(tokens[last].text), (token.text[0],), False, False, weak=True), last + 1
     if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
         return None
     # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
@@ -228,7 +236,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if token.text.isdigit() and nxt.text == "." and after is not None and after.text[:1].isupper() and not clause:
         # a numbered list run together: "1. Positioning of the loop 2. After placement ..."
         return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
-    if nxt.text == ":" and not clause:  # "(neurons and microglia) B: Colon mucosa"
+    if nxt.text == ":" and not at_clause_start(text, token.idx):  # "(neurons and microglia) B: Colon mucosa", "RV, B: Color Doppler"
         return Marker(token.idx, nxt.idx + 1, (token.text,), False, False, weak=True), i + 2
     # "Skull in A, dorsal; B, ventral; and C, lateral views": a list of views after "in"
     listed_after_relation = i > 0 and tokens[i - 1].text.lower() in RELATION_WORDS and i + 2 < len(tokens) and nxt.text == "," and tokens[i + 2].text.islower()

@@ -32,6 +32,7 @@ from stages.subcaptions.markers import (
     prefer_inline_run,
 )
 from stages.subcaptions.text import (
+    after_list_comma,
     at_clause_start,
     clean,
     join,
@@ -397,7 +398,11 @@ def _sentence_heads(text: str, markers: list[Marker]) -> tuple[list[str], list[i
         # after it like a heading with a colon
         opens = k == 0 and start > 0 and bool(before) and not marker.trailing and bool(re.match(r"\s*[A-Z]", text[marker.end :]))
         headed = not inside and ((k > 0 and (before.endswith(":") or listed)) or opens)
-        if (inside or headed) and start < marker.start and start >= previous_end and (start > 0 or _reports(text[: marker.start])):
+        # "B. Cancer with glands, C. 24 h later", "B: Doppler. In this example, ..., C: Map": a sentence
+        # opened by the previous label's full stop, or ending in a bare label after its comma, is the
+        # previous label's text
+        opened_by_previous = k > 0 and (not text[previous_end:start].strip() or (text[marker.start] != "(" and after_list_comma(text, marker.start)))
+        if (inside or headed) and not opened_by_previous and start < marker.start and start >= previous_end and (start > 0 or _reports(text[: marker.start])):
             heads.append(_clean_end(clean(text[start : marker.start])))
             cuts.append(start)
             heading = heads[-1] if headed else ""

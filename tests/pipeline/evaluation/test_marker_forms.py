@@ -1,5 +1,5 @@
 from pipeline.evaluation.evaluate import similarity
-from pipeline.evaluation.marker_forms import FORMS, marker_form_consistency, rewritable, rewrite
+from pipeline.evaluation.marker_forms import ALL_FORMS, marker_form_consistency, rewritable, rewrite
 
 
 def test_only_captions_whose_labels_all_open_clauses_are_rewritten():
@@ -16,7 +16,7 @@ def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
     report = marker_form_consistency(["Scans of the chest. (A) Axial CT of the nodule. (B) Coronal CT of the nodule. (C) Sagittal CT."], similarity)
     assert report["captions"] == 1
     assert report["A)"] == {"labels_same": 1.0, "subcaption_similarity": 1.0}
-    assert set(report) == {"captions", *FORMS}
+    assert set(report) == {"captions", *ALL_FORMS}
     # a bare capital A before a lowercase word reads as the article ("A represents"): that form loses the run
     counted = marker_form_consistency(["Burden profiles. (A) represents a drug-sensitive area; (B) represents a resistant area."], similarity)
     assert counted["A"]["labels_same"] == 0.0 and counted["A"]["subcaption_similarity"] is None
@@ -26,5 +26,6 @@ def test_a_form_the_rules_read_keeps_its_labels_and_one_they_miss_does_not():
 def test_lower_case_forms_compare_labels_whatever_their_case():
     assert rewrite("Scans. (A) Axial CT. (B) Coronal CT.", "a.") == "Scans. a. Axial CT. b. Coronal CT."
     assert rewrite("Scans. A. Axial CT. B. Coronal CT.", "(A)Axial") == "Scans. (A)Axial CT. (B)Coronal CT."
+    assert rewrite("Scans. (A) Axial CT. (B) Coronal CT. (C) Sagittal CT.", "A:, B:") == "Scans. A: Axial CT, B: Coronal CT, C: Sagittal CT."
     report = marker_form_consistency(["Scans of the chest. (A) Axial CT of the nodule. (B) Coronal CT of the nodule."], similarity)
     assert report["(a)"] == {"labels_same": 1.0, "subcaption_similarity": 1.0}

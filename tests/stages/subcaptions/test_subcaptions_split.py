@@ -604,6 +604,21 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B"], "B", "Chest scans. Coronal CT.",
             id="a-label-run-into-its-first-word",
         ),
+        pytest.param(
+            "A: Echocardiography showing the fistula, B: Color Doppler showing a shunt, C: Echocardiography after closure.",
+            ["A", "B", "C"], "B", "Color Doppler showing a shunt",
+            id="labels-with-colons-run-on-with-commas",
+        ),
+        pytest.param(
+            "Prostate tissue. A. Normal prostate with basal cells, B. Cancer with glands, C. 24 h after castration.",
+            ["A", "B", "C"], "C", "Prostate tissue. 24 h after castration.",
+            id="labels-with-full-stops-run-on-with-commas",
+        ),
+        pytest.param(
+            "Survival. 1. Overall survival of all patients. 2. disease-free survival of the same patients.",
+            ["1", "2"], "2", "Survival. disease-free survival of the same patients.",
+            id="a-number-and-full-stop-before-a-lowercase-word",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
@@ -618,6 +633,7 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert split.subcaption("A") == "AR expression is not modulated by AKT. AR staining in the prostate."
     assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
     assert labels("Stains, e.g. The Ki-67 stain, mark cycling cells; i.e. A subset of cells.") == []
+    assert labels("Hyphae of fungi, A. fumigatus and A. flavus, grew; cultures, B. subtilis, did not.") == []
 
 
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
