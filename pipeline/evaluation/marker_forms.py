@@ -3,11 +3,12 @@
 The gold sets hold the marker forms of the journals they came from, and the rules were written
 against them; unseen captions write the same panels as ``A.``, ``A)``, ``A:`` or a bare ``A``.
 Each gold caption whose labels are single letters written ``(A)``, ``A.``, ``A)`` or ``A:`` at the
-start of a clause is rewritten in every form of ``FORMS`` (in the letters' own case, and three in
-lower case), and with its items run on with commas (``JOINED_BY_COMMA``), and split again: the labels found should be the same whatever their case, and each
-subcaption the same text apart from its marker. No gold text is needed, so both parts of every set
-can be read this way; the share kept per form shows where the rules lean on the forms they were
-tuned on.
+start of a clause is rewritten in every form of ``FORMS`` (in the letters' own case, three in lower
+case, and a bare letter before a lower-case word, ``LOWER_CASE_AFTER``), with its items run on with
+commas (``JOINED_BY_COMMA``), and split again: the labels found should be the same whatever their
+case, and each subcaption the same text apart from its marker. No gold text is needed, so both
+parts of every set can be read this way; the share kept per form shows where the rules lean on the
+forms they were tuned on.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ FORMS = {  # each with the space after it, but where a caption's text runs the l
     "(a)": lambda letter: f"({letter.lower()}) ",
     "a.": lambda letter: f"{letter.lower()}. ",
     "a": lambda letter: f"{letter.lower()} ",
+    "A axial": lambda letter: f"{letter} ",  # and the word after it in lower case: "A axial CT ... B coronal CT"
 }
 # Items run on with commas instead of full stops: "A: Echocardiography of the fistula, B: Color Doppler ..."
 JOINED_BY_COMMA = {"A., B.": "A.", "A:, B:": "A:", "A), B)": "A)", "a, b": "a"}
+LOWER_CASE_AFTER = {"A axial"}
 ALL_FORMS = [*FORMS, *JOINED_BY_COMMA]
 
 
@@ -54,6 +57,8 @@ def rewritable(caption: str) -> bool:
 
 
 def rewrite(caption: str, form: str) -> str:
+    if form in LOWER_CASE_AFTER:
+        caption = _lower_case_after_labels(caption)
     written = [m.start() for m in _written_labels(caption)]
     marker = FORMS[JOINED_BY_COMMA.get(form, form)]
     out = _WRITTEN.sub(lambda m: marker(m["inner"] or m["bare"]) if m.start() in written else m[0], caption)
@@ -64,6 +69,15 @@ def rewrite(caption: str, form: str) -> str:
             if before.endswith("."):
                 out = before[:-1] + ", " + out[start:]
     return out
+
+
+def _lower_case_after_labels(caption: str) -> str:
+    """``(A) Axial CT`` -> ``(A) axial CT``; an acronym (``CT``) stays as it is."""
+    chars = list(caption)
+    for m in _written_labels(caption):
+        if re.match(r"[A-Z][a-z]+\b", caption[m.end() :]):
+            chars[m.end()] = chars[m.end()].lower()
+    return "".join(chars)
 
 
 def _own_texts(caption: str) -> dict[str, str]:

@@ -62,6 +62,7 @@ class Marker:
     related: bool = False  # after "in", "of", "with" ...: a citation when another marker names its panel
     described: bool = False  # a parenthesis with a description beside its labels: "(C, arrows)"
     after_colon: bool = False  # "Frontal view : A, internal view : B": starts at the colon, closes the item before it
+    article: bool = False  # "a"/"A" before a lower-case word: a label only when a lone "b" follows it
 
 
 def _blank_english():
@@ -256,12 +257,13 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     if not clause:
         return None
     lone = nxt.text.lower() not in _NOT_LABEL_WORDS and not (i + 2 < len(tokens) and tokens[i + 2].text == ",")
-    lone = lone and not (token.text in "aA" and nxt.text.islower())  # the article: "HID28, a microscopic pattern"
     # "a Parasagittal CT", "a T2W MRI", "a *10 magnification"
     # ... and "b 2D representation", "B 24 h later" (not "a 2-cm nodule": the article)
     opens_text = nxt.text[:1].isalpha() or nxt.text[:1] in "*×" or (nxt.text[:1].isdigit() and token.text not in "aA")
     if lone and token.text.isalpha() and opens_text and nxt.idx == token.idx + 2:
-        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True), i + 1
+        # "A protein expression of GPER-1 ... B disease-free survival": "a" before a lower-case word reads as the article unless "b" follows as a label
+        article = token.text in "aA" and nxt.text.islower()
+        return Marker(token.idx, token.idx + 1, (token.text,), False, False, weak=True, article=article), i + 1
     return None
 
 
@@ -370,6 +372,20 @@ def keep_weak_in_runs(text: str, markers: list[Marker]) -> list[Marker]:
         told.update(r for r in marker_ranks if r and len(marker_ranks) == 1)
     # A run that never gets past its first label ("A, B and C show ...", "A Western blot") is no run.
     return [marker for marker in kept if not (marker.weak and len(kept) < 2)]
+
+
+def drop_articles(markers: list[Marker]) -> list[Marker]:
+    """``A represents ...`` opens a run only where the next lone label is ``B`` of the same case
+    (``A protein expression ... B disease-free survival``), and only the first such ``A`` before
+    that ``B``; elsewhere it is the article."""
+    lone = [k for k, m in enumerate(markers) if m.weak and m.end - m.start == 1 and not m.article]
+    opening, claimed = set(), set()
+    for k, marker in enumerate(markers):
+        following = next((j for j in lone if j > k), None) if marker.article else None
+        if following is not None and following not in claimed and markers[following].labels == (chr(ord(marker.labels[0]) + 1),):
+            opening.add(k)
+            claimed.add(following)
+    return [m for k, m in enumerate(markers) if not m.article or k in opening]
 
 
 def _drop_citations(text: str, markers: list[Marker]) -> list[Marker]:

@@ -18,6 +18,7 @@ from stages.subcaptions.labels import LABEL_JOINER
 from stages.subcaptions.markers import (
     CITING_WORDS,
     RELATION_WORDS,
+    drop_articles,
     Marker,
     drop_numbers_among_letters,
     drop_other_case,
@@ -146,7 +147,7 @@ def split_caption(caption: str) -> CaptionSplit:
     text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)
     text = _GLUED_TITLE_LABEL.sub(" ", text)
     text = _title_before_first_label(text)
-    markers = keep_weak_in_runs(text, keep_colon_lists(text, find_markers(text)))
+    markers = keep_weak_in_runs(text, keep_colon_lists(text, drop_articles(find_markers(text))))
     markers = drop_outliers(text, drop_other_case(drop_numbers_among_letters(drop_positions_among_letters(markers))))
     markers = drop_parts_of_named_panels(markers)
     markers = merge_adjacent(text, prefer_inline_run(text, markers))

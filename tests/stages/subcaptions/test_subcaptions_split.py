@@ -619,6 +619,11 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["1", "2"], "2", "Survival. disease-free survival of the same patients.",
             id="a-number-and-full-stop-before-a-lowercase-word",
         ),
+        pytest.param(
+            "Small cell carcinoma. A small cell carcinoma of the bladder (case 1). A carcinoma in situ was also present (inset). B small cell carcinoma of the prostate.",
+            ["A", "B"], "B", "Small cell carcinoma. small cell carcinoma of the prostate.",
+            id="a-bare-a-before-a-lowercase-word-opens-the-run-that-b-continues",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
@@ -634,6 +639,7 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert labels("Samples were shipped from the U.S.A. Staining was done on site.") == []
     assert labels("Stains, e.g. The Ki-67 stain, mark cycling cells; i.e. A subset of cells.") == []
     assert labels("Hyphae of fungi, A. fumigatus and A. flavus, grew; cultures, B. subtilis, did not.") == []
+    assert labels("Liver CT. A large mass was seen in the liver. A biopsy confirmed it. Blood tests were normal.") == []
 
 
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
