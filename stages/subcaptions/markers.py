@@ -102,14 +102,21 @@ def find_markers(text: str) -> list[Marker]:
     return markers
 
 
+# A label in parentheses, or in square brackets as some journals write it: "[A]", "[B-D]".
+_BRACKETS = {"(": ")(", "[": "]["}
+
+
 def _parenthesised(text: str, tokens, i: int) -> tuple[Marker, int] | None:
-    if tokens[i].text != "(":
+    brackets = _BRACKETS.get(tokens[i].text)
+    if brackets is None:
         return None
     # spaCy keeps "):" and ")." whole after a one-letter token: "(C): representative"
-    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text[:1] in ")("), None)
-    if close is None or tokens[close].text[:1] != ")" or close == i + 1:
+    close = next((j for j in range(i + 1, min(i + 13, len(tokens))) if tokens[j].text[:1] in brackets), None)
+    if close is None or tokens[close].text[:1] != brackets[0] or close == i + 1:
         return None
     labels, position, described = _inner_labels(text[tokens[i + 1].idx : tokens[close].idx])
+    if brackets[0] == "]" and labels and not all(label[0].isalpha() for label in labels):
+        return None  # "[7]": a reference, not a panel
     if not labels and not position:
         return None
     previous = tokens[i - 1].text.lower() if i > 0 else ""

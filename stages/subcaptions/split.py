@@ -50,8 +50,8 @@ CLOSERS = re.compile(
     r"all (data|images|panels|experiments)|experiments were|representative of)",
     re.IGNORECASE,
 )
-# "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E", "cancer.(panel a)": a label glued to the previous word.
-_GLUED_LABEL = re.compile(rf"(?<=[A-Za-z.,;])\((?=(?:[Pp]anels?\s)?[A-Za-z]\d?(?:{LABEL_JOINER}[A-Za-z]\d?)*\)|[ivx]{{1,4}}\))")
+# "tumorigenesis(a) H&E", "cancer.(a) negative", "images.(A,B) H&E", "cancer.(panel a)", "cells.[B]": a label glued to the previous word.
+_GLUED_LABEL = re.compile(rf"(?<=[A-Za-z.,;])(?=[(\[](?:(?:[Pp]anels?\s)?[A-Za-z]\d?(?:{LABEL_JOINER}[A-Za-z]\d?)*|[ivx]{{1,4}})[)\]])")
 # "(A)Axial CT", "(J)Sd-133 competed", "(B)(×320)": a label run into its first word or note (a bold
 # label taken out of the XML with no space after it).
 _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Za-z0-9(])")
@@ -141,7 +141,7 @@ def split_caption(caption: str) -> CaptionSplit:
     """The caption's labels and subcaptions; remembered for recent captions, since ``subfigures``
     (for the count) and ``subcaptions`` split the same caption in turn. The result is frozen."""
     text = _PUBLISHER_NOTE.sub("", re.sub(r"\s+", " ", caption or "")).strip()
-    text = _GLUED_LABEL.sub(" (", text)
+    text = _GLUED_LABEL.sub(" ", text)
     text = _GLUED_NEXT.sub(r"\1 ", text)
     text = _GLUED_SENTENCE.sub(". ", text)
     text = _STOP_AFTER_LABEL.sub(lambda m: m[1] if paren_depth(text, m.start()) <= 0 else m[0], text)

@@ -624,6 +624,21 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B"], "B", "Small cell carcinoma. small cell carcinoma of the prostate.",
             id="a-bare-a-before-a-lowercase-word-opens-the-run-that-b-continues",
         ),
+        pytest.param(
+            "Chest scans, as reported [7]. [A] Axial CT of the chest. [B] Coronal CT [8].",
+            ["A", "B"], "B", "Chest scans, as reported [7]. Coronal CT [8].",
+            id="labels-in-square-brackets-and-references-that-are-not",
+        ),
+        pytest.param(
+            "Brain MRI. Low signal on T1WI [A] and T2WI [B].",
+            ["A", "B"], "A", "Brain MRI. Low signal on T1WI",
+            id="labels-in-square-brackets-after-their-text",
+        ),
+        pytest.param(
+            "Prostate lesions.[A] Low power view. [B] High power view.",
+            ["A", "B"], "A", "Prostate lesions. Low power view.",
+            id="a-label-in-square-brackets-glued-to-the-sentence-before",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
