@@ -32,6 +32,9 @@ FORMS = {  # each with the space after it, but where a caption's text runs the l
     "A": lambda letter: f"{letter} ",
     "Panel A:": lambda letter: f"Panel {letter}: ",
     "[A]": lambda letter: f"[{letter}] ",
+    "A -": lambda letter: f"{letter} - ",
+    "A –": lambda letter: f"{letter} – ",
+    "A-": lambda letter: f"{letter}- ",
     "(A)Axial": lambda letter: f"({letter})",  # "<bold>(A)</bold>Axial CT" taken out of the XML with no space
     # the same in lower case, as many journals write them: "(a)", "a.", "a Axial CT"
     "(a)": lambda letter: f"({letter.lower()}) ",

@@ -169,6 +169,9 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         label, punct, last = match["label"], match["punct"], i
     elif i + 1 < len(tokens) and tokens[i + 1].text in (")", ".", ":") and (_BARE_MARKER.match(token.text + ")")):
         label, punct, last = token.text, tokens[i + 1].text, i + 1
+    elif _dashed(text, tokens, i):  # "A - Axial CT", "B – Coronal CT", "C- Sagittal"
+        last = i if token.text.endswith(tuple(_DASHES)) else i + 1
+        return Marker(token.idx, tokens[last].idx + len(tokens[last].text), (token.text.rstrip(_DASHES),), False, False), last + 1
     else:
         listed = _LISTED_LABELS.match(text, token.idx)  # "B and D. A closer view"
         if listed and parse_label_expression(listed["labels"]):
@@ -199,6 +202,26 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None  # initials: "J. R. Smith"
     end = tokens[last].idx + len(tokens[last].text)
     return Marker(colon if closes else token.idx, end, (label,), False, closes, after_colon=closes), last + 1
+
+
+_DASHES = "-–—"
+
+
+def _dashed(text: str, tokens, i: int) -> bool:
+    """A label and a dash before its words: ``A - Axial``, ``B – Coronal``, ``C- Sagittal``; not
+    ``X-ray`` (no space after the dash) nor a range ``A - C:``."""
+    token = tokens[i]
+    glued = re.fullmatch(r"[A-Za-z][-–—]", token.text)
+    if not glued and not (re.fullmatch(r"[A-Za-z]", token.text) and i + 1 < len(tokens) and tokens[i + 1].text in _DASHES):
+        return False
+    dash = i if glued else i + 1
+    after = tokens[dash].idx + len(tokens[dash].text)
+    following = tokens[dash + 1] if dash + 1 < len(tokens) else None
+    if text[after : after + 1] != " " or following is None or not following.text[:1].isalnum():
+        return False
+    closing = tokens[dash + 2].text if dash + 2 < len(tokens) else ""
+    ranges = re.fullmatch(r"[A-Za-z]\d?", following.text) and closing[:1] in ":.,;)"  # "A - C: lesions"
+    return not ranges and following.text.lower() not in _NOT_LABEL_WORDS
 
 
 def _colon_before(text: str, index: int) -> int | None:

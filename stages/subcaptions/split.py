@@ -61,7 +61,7 @@ _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
 # sentence glued to the next label (a lower-case one only after a word of two or more letters, so
 # "e.g. The" stays whole).
 _GLUED_SENTENCE = re.compile(
-    r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|\.\s)|[a-z]\)\s)"
+    r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|[.\-–—]\s)|[a-z]\)\s)"
     r"|(?:(?<=[a-z0-9]{2})|(?<=[)\]])|(?<=[A-Z]{3}))\.(?=[a-z][.:,]?\s+[A-Z0-9])"
 )
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.

@@ -639,6 +639,16 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B"], "A", "Prostate lesions. Low power view.",
             id="a-label-in-square-brackets-glued-to-the-sentence-before",
         ),
+        pytest.param(
+            "Spine. A - X-ray of the cervical spine. B – A coronal slice; C- Sagittal CT.",
+            ["A", "B", "C"], "B", "Spine. A coronal slice",
+            id="labels-before-a-dash",
+        ),
+        pytest.param(
+            "Lesions in the lung.A- Axial CT. B- Coronal CT.",
+            ["A", "B"], "A", "Lesions in the lung. Axial CT.",
+            id="a-label-and-dash-glued-to-the-sentence-before",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
@@ -655,6 +665,7 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert labels("Stains, e.g. The Ki-67 stain, mark cycling cells; i.e. A subset of cells.") == []
     assert labels("Hyphae of fungi, A. fumigatus and A. flavus, grew; cultures, B. subtilis, did not.") == []
     assert labels("Liver CT. A large mass was seen in the liver. A biopsy confirmed it. Blood tests were normal.") == []
+    assert labels("Chest. X-ray of the chest. T- and B-cells in E-cadherin stains.") == []
 
 
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
