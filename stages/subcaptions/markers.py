@@ -204,6 +204,11 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     return Marker(colon if closes else token.idx, end, (label,), False, closes, after_colon=closes), last + 1
 
 
+def _shape(label: str) -> str:
+    """``A`` and ``b`` -> ``"a"``, ``12`` -> ``"9"``, ``A1`` -> ``"a9"``: labels of one list share a shape."""
+    return re.sub(r"\d+", "9", re.sub(r"[A-Za-z]", "a", label))
+
+
 _DASHES = "-–—"
 
 
@@ -242,8 +247,14 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             if i + width >= len(tokens):
                 continue
             after = tokens[i + width]
-            labels = parse_label_expression(text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)])
-            if labels and after.text == ":":
+            words = text[nxt.idx : tokens[i + width - 1].idx + len(tokens[i + width - 1].text)]
+            labels = parse_label_expression(words)
+            if labels and len({_shape(label) for label in labels}) > 1:
+                continue  # "Panel A, P44 nuclear ...", "Panel B, 24 h later": a label and its first word
+            if labels and words.endswith(".") and (after.text[:1].isalnum() or after.text[:1] in "(["):  # "Panel A. Axial CT"
+                return Marker(token.idx, after.idx, tuple(labels), False, False), i + width
+            if labels and after.text in (":", ",", ".") and i + width + 1 < len(tokens):
+                # "Panel B: ...", "Panel A, HEK293 cells were ...", "Panels C and D. Western blots"
                 return Marker(token.idx, after.idx + 1, tuple(labels), False, False), i + width + 1
             if labels and _WORD.match(after.text) and after.text.islower():
                 return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width

@@ -57,11 +57,11 @@ _GLUED_LABEL = re.compile(rf"(?<=[A-Za-z.,;])(?=[(\[](?:(?:[Pp]anels?\s)?[A-Za-z
 _GLUED_NEXT = re.compile(r"(?<![\w(])(\([A-Za-z]\d?\))(?=[A-Za-z0-9(])")
 # "prostate tissuesA) Evaluation": a title run into the first label.
 _GLUED_TITLE_LABEL = re.compile(r"(?<=[a-z]{3})(?=[A-Z]\)\s)")
-# "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR", "gland.a. P44": a
+# "tissues.A Representative", "spots.A) lung", "mice.a) H&E", "of AKT.A. AR", "AKT.Panel A.", "gland.a. P44": a
 # sentence glued to the next label (a lower-case one only after a word of two or more letters, so
 # "e.g. The" stays whole).
 _GLUED_SENTENCE = re.compile(
-    r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|[.\-–—]\s)|[a-z]\)\s)"
+    r"(?:(?<=[a-z0-9)\]])|(?<=[A-Z]{3}))\.(?=[A-Z](?:[\s):,]|[.\-–—]\s)|[a-z]\)\s|Panels?\s)"
     r"|(?:(?<=[a-z0-9]{2})|(?<=[)\]])|(?<=[A-Z]{3}))\.(?=[a-z][.:,]?\s+[A-Z0-9])"
 )
 # "shows A). Large splenic metastasis, B). Metastasis ...": a full stop after a label's bracket.

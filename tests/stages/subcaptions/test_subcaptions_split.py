@@ -649,6 +649,16 @@ def test_a_plate_keeps_its_inline_labels_when_a_scale_note_cites_them():
             ["A", "B"], "A", "Lesions in the lung. Axial CT.",
             id="a-label-and-dash-glued-to-the-sentence-before",
         ),
+        pytest.param(
+            "Blots. Panel A, HEK293 cells were lysed. Panel B, quantification of A. Panels C and D, Western blots.",
+            ["A", "B", "C", "D"], "B", "Blots. quantification of A.",
+            id="panel-words-before-a-comma",
+        ),
+        pytest.param(
+            "Survival of AKT.Panel A. Mice at 8 weeks. Panel B. 24 h later. Panel C. pA-tail lengths.",
+            ["A", "B", "C"], "C", "Survival of AKT. pA-tail lengths.",
+            id="panel-words-before-a-full-stop",
+        ),
     ],
 )
 def test_label_forms_inside_a_run(caption, expected, label, subcaption):
