@@ -204,6 +204,11 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
     return Marker(colon if closes else token.idx, end, (label,), False, closes, after_colon=closes), last + 1
 
 
+_LETTER = re.compile(r"[A-Za-z]")
+_LETTER_STOP = re.compile(r"[A-Za-z]\.")
+_LETTER_OR_NUMBER = re.compile(r"[A-Za-z]|\d{1,2}")
+
+
 def _shape(label: str) -> str:
     """``A`` and ``b`` -> ``"a"``, ``12`` -> ``"9"``, ``A1`` -> ``"a9"``: labels of one list share a shape."""
     return re.sub(r"\d+", "9", re.sub(r"[A-Za-z]", "a", label))
@@ -259,15 +264,17 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
             if labels and _WORD.match(after.text) and after.text.islower():
                 return Marker(token.idx, token.idx, tuple(labels), False, False, weak=True), i + width
         return None
+    if len(token.text) > 2:  # every form below is a label of one or two characters
+        return None
     # "A. Normal prostate, B. Prostate cancer, C. ...": a label and full stop after a list comma
-    stop_label = re.fullmatch(r"([A-Za-z])\.", token.text) or (re.fullmatch(r"[A-Za-z]", token.text) and nxt.text == ".")
+    stop_label = _LETTER_STOP.fullmatch(token.text) or (_LETTER.fullmatch(token.text) and nxt.text == ".")
     if stop_label and after_list_comma(text, token.idx):
         last = i if token.text.endswith(".") else i + 1
         following = tokens[last + 1] if last + 1 < len(tokens) else None
         names = following is not None and (following.text[:1].isupper() or _NAMED_THING.match(text, following.idx))
         if names or (following is not None and (following.text[:1].isdigit() or following.text[:1].islower() and not _EPITHET.search(following.text))):
             return Marker(token.idx, tokens[last].idx + len(tokens[last].text), (token.text[0],), False, False, weak=True), last + 1
-    if not re.fullmatch(r"[A-Za-z]|\d{1,2}", token.text):
+    if not _LETTER_OR_NUMBER.fullmatch(token.text):
         return None
     # a clause start, or a list item: "A, anterior; B, posterior; and C, dorsal", "b side views, and d top views"
     clause = at_clause_start(text, token.idx) or after_list_comma(text, token.idx)
