@@ -8,6 +8,7 @@ from itertools import pairwise
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
 _ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}['′]?|\d{1,2}|[ivxIVX]{1,5})$")  # A′: a second view of panel A
+_WORDED_RANGE = re.compile(r"\s(?:to|through|thru)\s")
 _RANGE_SEP = re.compile(r"\s*[-–—‐]\s*|\s+(?:to|through|thru)\s+")  # "A-C", "A to C", "A through C"
 # What joins the labels of a range or list as a caption writes them: "A-C", "A–C", "A to C", "A, B", "A and B".
 LABEL_JOINER = r"(?:\s*[-–—,&]\s*|\s+(?:and|to|through)\s+)"
@@ -81,6 +82,8 @@ def parse_label_expression(text: str) -> list[str] | None:
                 return None
             labels.append(part)
         elif len(bounds) == 2 and all(_ATOM_RE.match(b) for b in bounds):
+            if _WORDED_RANGE.search(part) and not all(b.isalpha() and len(b) == 1 for b in bounds):
+                return None  # "(1 to 5)" is a scale; only letters run "A to C"
             expanded = _expand_range(*bounds)
             if expanded is None:
                 return None

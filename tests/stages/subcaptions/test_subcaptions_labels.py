@@ -20,6 +20,8 @@ from stages.subcaptions.labels import parse_label_expression
         ("C to A", None),
         ("A to Z", None),  # no figure has 26 panels in one range
         ("sites to see", None),
+        ("1 to 5", None),  # a scale
+        ("1-5", ["1", "2", "3", "4", "5"]),
     ],
 )
 def test_label_expressions(expression, expected):
