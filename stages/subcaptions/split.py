@@ -15,23 +15,18 @@ from functools import lru_cache
 
 from stages.subcaptions.cited import cited_panels
 from stages.subcaptions.labels import LABEL_JOINER
-from stages.subcaptions.markers import (
-    CITING_WORDS,
-    RELATION_WORDS,
+from stages.subcaptions.marker_filters import (
     drop_articles,
-    Marker,
     drop_numbers_among_letters,
     drop_other_case,
-    drop_parts_of_named_panels,
     drop_outliers,
+    drop_parts_of_named_panels,
     drop_positions_among_letters,
-    find_markers,
     keep_colon_lists,
     keep_weak_in_runs,
     merge_adjacent,
-    paren_depth,
-    prefer_inline_run,
 )
+from stages.subcaptions.markers import CITING_WORDS, RELATION_WORDS, Marker, find_markers, paren_depth, prefer_inline_run
 from stages.subcaptions.text import (
     after_list_comma,
     at_clause_start,
