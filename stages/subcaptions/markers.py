@@ -206,6 +206,7 @@ def _bare(text: str, tokens, i: int) -> tuple[Marker, int] | None:
 _LETTER = re.compile(r"[A-Za-z]")
 _LETTER_STOP = re.compile(r"[A-Za-z]\.")
 _LETTER_OR_NUMBER = re.compile(r"[A-Za-z]|\d{1,2}")
+_NAME_BEFORE = re.compile(r"\b[A-Z]\.\s+[A-Z][a-z]+,\s*$")  # "Dr. R. Lebrun, S. Lignon": initials in a list of names
 
 
 def _shape(label: str) -> str:
@@ -269,7 +270,7 @@ def _weak(text: str, tokens, i: int) -> tuple[Marker, int] | None:
         return None
     # "A. Normal prostate, B. Prostate cancer, C. ...": a label and full stop after a list comma
     stop_label = _LETTER_STOP.fullmatch(token.text) or (_LETTER.fullmatch(token.text) and nxt.text == ".")
-    if stop_label and after_list_comma(text, token.idx):
+    if stop_label and after_list_comma(text, token.idx) and not _NAME_BEFORE.search(text[max(0, token.idx - 40) : token.idx]):
         last = i if token.text.endswith(".") else i + 1
         following = tokens[last + 1] if last + 1 < len(tokens) else None
         names = following is not None and (following.text[:1].isupper() or _NAMED_THING.match(text, following.idx))

@@ -7,7 +7,7 @@ import re
 
 # A piece ending in one of these words goes on in the next piece.
 _CONTINUES = re.compile(r"\b(of|for|in|on|with|and|or|the|a|an|to|by|from|at|as|against|between)$")
-ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.")
+ABBREVIATIONS = ("fig.", "figs.", "al.", "e.g.", "i.e.", "vs.", "no.", "ca.", "approx.", "resp.", "sp.", "spp.", "dr.", "prof.")
 
 
 def at_clause_start(text: str, index: int) -> bool:

@@ -676,6 +676,7 @@ def test_a_sentence_ending_in_an_acronym_glued_to_the_next_label_is_cut():
     assert labels("Hyphae of fungi, A. fumigatus and A. flavus, grew; cultures, B. subtilis, did not.") == []
     assert labels("Liver CT. A large mass was seen in the liver. A biopsy confirmed it. Blood tests were normal.") == []
     assert labels("Chest. X-ray of the chest. T- and B-cells in E-cadherin stains.") == []
+    assert labels("Images courtesy of Dr. A. Maurin, B. Lebrun, C. Puppo, D. Smith.") == []
 
 
 def test_letters_inside_parentheses_after_closing_labels_are_no_labels():
