@@ -66,7 +66,7 @@ def rewritable(caption: str) -> bool:
 def rewrite(caption: str, form: str) -> str:
     if form in LOWER_CASE_AFTER:
         caption = _lower_case_after_labels(caption)
-    written = [m.start() for m in _written_labels(caption)]
+    written = {m.start() for m in _written_labels(caption)}
     marker = FORMS[JOINED_BY_COMMA.get(form, form)]
     out = _WRITTEN.sub(lambda m: marker(m["inner"] or m["bare"]) if m.start() in written else m[0], caption)
     if form in JOINED_BY_COMMA:  # the full stop closing each item before the next label becomes a comma

@@ -8,8 +8,9 @@ from itertools import pairwise
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _ROMAN_RE = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
 _ATOM_RE = re.compile(r"^(?:[A-Za-z]\d{0,2}['′]?|\d{1,2}|[ivxIVX]{1,5})$")  # A′: a second view of panel A
-_WORDED_RANGE = re.compile(r"\s(?:to|through|thru)\s")
-_RANGE_SEP = re.compile(r"\s*[-–—‐]\s*|\s+(?:to|through|thru)\s+")  # "A-C", "A to C", "A through C"
+_RANGE_WORDS = r"(?:to|through|thru)"  # "A to C", "A through C"
+_WORDED_RANGE = re.compile(rf"\s{_RANGE_WORDS}\s")
+_RANGE_SEP = re.compile(rf"\s*[-–—‐]\s*|\s+{_RANGE_WORDS}\s+")  # "A-C", "A to C", "A through C"
 # What joins the labels of a range or list as a caption writes them: "A-C", "A–C", "A to C", "A, B", "A and B".
 LABEL_JOINER = r"(?:\s*[-–—,&]\s*|\s+(?:and|to|through)\s+)"
 _LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or)\b|,|&|/|\band\b|\bor\b)\s*")  # "c, d, and e" too
